@@ -1,0 +1,82 @@
+/**
+ * The one list of split-convolution kernel variants. Adding a variant is one entry here:
+ * `npm run gen` writes its AssemblyScript (tiled variants are generated, because AssemblyScript
+ * needs lane indices and load offsets as literals), the module entry files export it, and the
+ * tests and benchmarks iterate over this list.
+ *
+ * Name: qs8_splitconv_minmax_<MR>x<NR>c<CB>__<isa>_<strategy>
+ *   qs8         signed 8-bit activations and weights, int32 accumulation
+ *   minmax      fused requantization with a min/max clamp (mode chosen per call)
+ *   MRxNR cCB   register tile: MR output pixels x NR output channels, CB input channels per step
+ *   isa         scalar | wasmsimd | wasmrelaxedsimd (which module holds it)
+ *   strategy    how a step multiplies and accumulates (see STRATEGIES)
+ */
+
+export type ModuleName = 'scalar' | 'simd' | 'relaxed';
+export type Strategy = 'loops' | 'dot16x8' | 'extmul8x16' | 'rdot8x16split' | 'rdot8x16w7';
+
+export interface SplitConvVariant {
+  name: string;
+  module: ModuleName;
+  strategy: Strategy;
+  /** Output pixels per register tile. */
+  mr: number;
+  /** Output channels per register tile (a multiple of 4 for SIMD variants). */
+  nr: number;
+  /** Input channels per step (channel counts are zero-padded to a multiple of this). */
+  cb: number;
+  /** Weights this variant accepts; packing rejects others with a clear error. */
+  weightRange: readonly [number, number];
+  /** Written by scripts/gen-kernels.ts (true) or by hand (false). */
+  generated: boolean;
+}
+
+export const STRATEGIES: Record<Strategy, string> = {
+  loops: 'plain scalar loops: for each tap, a channel-wise inner product, accumulated per pixel',
+  dot16x8:
+    'activations widened to int16 with the zero point subtracted; i32x4.dot_i16x8_s (8 MACs) + i32x4.add',
+  extmul8x16:
+    'raw int8 operands; i16x8.extmul_low/high_i8x16_s, i32x4.extadd_pairwise_i16x8_s; zero point folded into the bias',
+  rdot8x16split:
+    'i32x4.relaxed_dot_i8x16_i7x16_add_s with activations as the i8 operand and each weight split as w+128 = 2*hi + lo, hi in [0,127], lo in {0,1}: two dots per 16 MACs, every operand in the well-defined domain',
+  rdot8x16w7:
+    'i32x4.relaxed_dot_i8x16_i7x16_add_s for weights in [-64, 63] (7-bit): w+64 in [0,127] is the i7 operand; one dot per 16 MACs',
+};
+
+function simd(strategy: Strategy, mr: number, nr: number, weightRange: readonly [number, number] = [-128, 127]): SplitConvVariant {
+  const relaxed = strategy.startsWith('rdot');
+  const cb = strategy === 'dot16x8' ? 8 : 16;
+  return {
+    name: `qs8_splitconv_minmax_${mr}x${nr}c${cb}__${relaxed ? 'wasmrelaxedsimd' : 'wasmsimd'}_${strategy}`,
+    module: relaxed ? 'relaxed' : 'simd',
+    strategy,
+    mr,
+    nr,
+    cb,
+    weightRange,
+    generated: true,
+  };
+}
+
+export const SPLITCONV_VARIANTS: readonly SplitConvVariant[] = [
+  {
+    name: 'qs8_splitconv_minmax_1x1c1__scalar_loops',
+    module: 'scalar',
+    strategy: 'loops',
+    mr: 1,
+    nr: 1,
+    cb: 1,
+    weightRange: [-128, 127],
+    generated: false,
+  },
+  simd('dot16x8', 2, 4),
+  simd('dot16x8', 3, 4),
+  simd('dot16x8', 4, 4),
+  simd('extmul8x16', 2, 4),
+  simd('rdot8x16split', 1, 4),
+  simd('rdot8x16w7', 2, 4, [-64, 63]),
+];
+
+export function findVariant(name: string): SplitConvVariant | undefined {
+  return SPLITCONV_VARIANTS.find((v) => v.name === name);
+}

@@ -1,0 +1,211 @@
+/**
+ * Runs one split-convolution problem on one registered kernel variant: lays the problem out in
+ * the module's linear memory, packs the weights once, and calls the kernel.
+ *
+ * Memory layout (each region 16-byte aligned, every region followed by GUARD_BYTES of a
+ * known pattern that `guardViolations()` checks, so writes past any buffer are caught):
+ *
+ *   params | input | raw weights | bias | multipliers | shifts | scales | packed weights | scratch | output
+ */
+import { type ConvProblem, outputSize, validateProblem } from '../conv/layer.ts';
+import { quantizeMultiplier } from '../reference/requant.ts';
+import type { SplitConvVariant } from '../registry/splitconv.ts';
+import { InputError } from '../util/errors.ts';
+import { FIELD_COUNT, MODE_CODES, PARAM_FIELDS } from './params.ts';
+import { type KernelExports, type LoadedModuleName, loadModules } from './modules.ts';
+
+export const GUARD_BYTES = 64;
+const GUARD_VALUE = 0xa5;
+const PAGE = 65536;
+/** wasm32 can address 4 GiB; V8 allows 65536 pages. */
+const MAX_PAGES = 65536;
+
+type Fn = (p: number) => number | void;
+
+interface Region {
+  name: string;
+  offset: number;
+  bytes: number;
+}
+
+/** Which generation of runner owns each module's memory: a new runner invalidates older ones. */
+const owner = new Map<KernelExports, number>();
+let generation = 0;
+
+export class SplitConvRunner {
+  readonly outputLength: number;
+  readonly outputIsInt32: boolean;
+  private readonly regions = new Map<string, Region>();
+  private readonly runFn: Fn;
+  private readonly id = ++generation;
+
+  constructor(
+    readonly variant: SplitConvVariant,
+    private readonly exports: KernelExports,
+    readonly problem: ConvProblem,
+  ) {
+    validateProblem(problem, variant.weightRange);
+    const s = problem.shape;
+    const { outH, outW } = outputSize(s);
+    const prefix = variant.name;
+    const fn = (suffix: string): Fn => {
+      const f = exports[`${prefix}_${suffix}`];
+      if (typeof f !== 'function') throw new Error(`module does not export ${prefix}_${suffix}`);
+      return f as Fn;
+    };
+    this.runFn = fn('run');
+    this.outputIsInt32 = problem.requant.mode === 'raw';
+    this.outputLength = outH * outW * s.outC;
+    owner.set(exports, this.id);
+
+    // Sizes that do not depend on the variant first, so the params block can be filled in
+    // and the variant asked for its own sizes.
+    let top = exports.heapBase();
+    const place = (name: string, bytes: number): Region => {
+      top = Math.ceil(top / 16) * 16;
+      const r = { name, offset: top, bytes };
+      this.regions.set(name, r);
+      top += bytes + GUARD_BYTES;
+      this.ensureMemory(top);
+      return r;
+    };
+    const params = place('params', FIELD_COUNT * 4);
+    const input = place('input', problem.input.length);
+    const rawWeights = place('weights', problem.weights.length);
+    const bias = place('bias', s.outC * 4);
+    const mults = place('multipliers', s.outC * 4);
+    const shifts = place('shifts', s.outC * 4);
+    const scales = place('scales', s.outC * 4);
+
+    const r = problem.requant;
+    const field = new Int32Array(FIELD_COUNT);
+    const F = PARAM_FIELDS;
+    field[F.IN_H] = s.inH;
+    field[F.IN_W] = s.inW;
+    field[F.IN_C] = s.inC;
+    field[F.OC] = s.outC;
+    field[F.K_H] = s.kH;
+    field[F.K_W] = s.kW;
+    field[F.S_H] = s.strideH;
+    field[F.S_W] = s.strideW;
+    field[F.P_T] = s.padTop;
+    field[F.P_L] = s.padLeft;
+    field[F.P_B] = s.padBottom;
+    field[F.P_R] = s.padRight;
+    field[F.OUT_H] = outH;
+    field[F.OUT_W] = outW;
+    field[F.X_ZP] = problem.inputZeroPoint;
+    field[F.Y_ZP] = r.mode === 'raw' ? 0 : r.outputZeroPoint;
+    field[F.Q_MIN] = r.mode === 'raw' ? -128 : r.outputMin;
+    field[F.Q_MAX] = r.mode === 'raw' ? 127 : r.outputMax;
+    field[F.MODE] = MODE_CODES[r.mode];
+    field[F.X_PTR] = input.offset;
+    field[F.MULT_PTR] = mults.offset;
+    field[F.SHIFT_PTR] = shifts.offset;
+    field[F.SCALE_PTR] = scales.offset;
+    field[F.B_PTR] = bias.offset;
+    field[F.W_RAW_PTR] = rawWeights.offset;
+    this.write(params, field);
+
+    const packedBytes = Number(fn('packed_bytes')(params.offset));
+    const scratchBytes = Number(fn('scratch_bytes')(params.offset));
+    const packed = place('packed weights', packedBytes);
+    const scratch = place('scratch', scratchBytes);
+    const output = place('output', this.outputLength * (this.outputIsInt32 ? 4 : 1));
+    field[F.W_PTR] = packed.offset;
+    field[F.SCRATCH_PTR] = scratch.offset;
+    field[F.Y_PTR] = output.offset;
+    this.write(params, field);
+
+    this.write(input, problem.input);
+    this.write(rawWeights, problem.weights);
+    this.write(bias, problem.bias);
+    if (r.mode === 'gemmlowp' || r.mode === 'single') {
+      const qm = Array.from(r.scale, (x) => quantizeMultiplier(x, r.mode as 'gemmlowp' | 'single'));
+      this.write(mults, Int32Array.from(qm, (q) => q.multiplier));
+      this.write(shifts, Int32Array.from(qm, (q) => q.shift));
+    }
+    if (r.mode === 'fp32') this.write(scales, Float32Array.from(r.scale));
+    this.fillGuards();
+    fn('pack')(params.offset);
+  }
+
+  /** Runs the convolution; the result is read with output(). */
+  run(): void {
+    if (owner.get(this.exports) !== this.id) {
+      throw new Error(`${this.variant.name}: another runner has since taken this module's memory`);
+    }
+    this.runFn(this.regions.get('params')!.offset);
+  }
+
+  output(): Int8Array | Int32Array {
+    const o = this.regions.get('output')!;
+    const bytes = this.exports.memory.buffer.slice(o.offset, o.offset + o.bytes);
+    return this.outputIsInt32 ? new Int32Array(bytes) : new Int8Array(bytes);
+  }
+
+  /** Replaces the input activations (same shape) without repacking the weights. */
+  setInput(input: Int8Array): void {
+    if (input.length !== this.problem.input.length) {
+      throw new InputError(`input must have ${this.problem.input.length} elements, got ${input.length}`);
+    }
+    this.write(this.regions.get('input')!, input);
+  }
+
+  /** Names of the regions whose trailing guard bytes were overwritten. */
+  guardViolations(): string[] {
+    const mem = new Uint8Array(this.exports.memory.buffer);
+    const bad: string[] = [];
+    for (const r of this.regions.values()) {
+      for (let i = 0; i < GUARD_BYTES; i++) {
+        if (mem[r.offset + r.bytes + i] !== GUARD_VALUE) {
+          bad.push(`${r.name} (byte ${i} past its end)`);
+          break;
+        }
+      }
+    }
+    return bad;
+  }
+
+  private fillGuards(): void {
+    const mem = new Uint8Array(this.exports.memory.buffer);
+    for (const r of this.regions.values()) mem.fill(GUARD_VALUE, r.offset + r.bytes, r.offset + r.bytes + GUARD_BYTES);
+  }
+
+  private write(r: Region, data: ArrayLike<number> & { buffer: ArrayBufferLike; byteLength: number; byteOffset: number }): void {
+    new Uint8Array(this.exports.memory.buffer, r.offset, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+  }
+
+  private ensureMemory(bytes: number): void {
+    const mem = this.exports.memory;
+    const pages = Math.ceil(bytes / PAGE);
+    const have = mem.buffer.byteLength / PAGE;
+    if (pages <= have) return;
+    if (pages > MAX_PAGES) {
+      throw new InputError(
+        `layer too large for WASM memory: ${this.variant.name} needs ${(bytes / 2 ** 20).toFixed(0)} MiB, ` +
+          `the limit is ${MAX_PAGES * PAGE / 2 ** 20} MiB (wasm32)`,
+      );
+    }
+    try {
+      mem.grow(pages - have);
+    } catch (e) {
+      throw new InputError(
+        `layer too large for WASM memory: could not grow to ${(bytes / 2 ** 20).toFixed(0)} MiB (${(e as Error).message})`,
+      );
+    }
+  }
+}
+
+/** The module instances a variant can run in on this engine (debug builds included). */
+export function modulesFor(variant: SplitConvVariant): { module: LoadedModuleName; exports: KernelExports }[] {
+  const out: { module: LoadedModuleName; exports: KernelExports }[] = [];
+  for (const [name, status] of loadModules()) {
+    if (!status.exports) continue;
+    const inModule = name === variant.module || (name === 'debug' && variant.module !== 'relaxed');
+    if (inModule) out.push({ module: name, exports: status.exports });
+  }
+  return out;
+}
