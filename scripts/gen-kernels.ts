@@ -138,14 +138,14 @@ export function variantSource(v: SplitConvVariant): string {
 // ${n}
 // Strategy: ${STRATEGIES[v.strategy]}.
 // Register tile: ${v.mr} output pixels x ${v.nr} output channels, ${v.cb} input channels per step.
-// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp]${relaxed ? ' | int32 pixel sums [Hp][Wp] | int32 row corrections [outW]' : ''}.
+// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants${relaxed ? ' | int32 pixel sums [Hp][Wp] | int32 row corrections [outW]' : ''}.
 // Reads and writes only inside the buffers the harness sized with the *_bytes functions.
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   W_PTR, SCRATCH_PTR,
 } from '../../common/params';
 import { packWeights, ${e.enc}, ${e.elem === 2 ? 'packActivationsI16' : 'packActivationsI8'}${relaxed ? ', windowSumsRow' : ''} } from '../../common/pack';
-import { finishRow } from '../../common/finish-row';
+import { finishRow, gemmlowpConstantsBytes } from '../../common/finish-row';
 import { hsum4 } from '../../common/simd';
 
 const MR: i32 = ${v.mr};
@@ -169,7 +169,8 @@ export function ${n}_scratch_bytes(p: usize): i32 {
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const act = roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
   const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
-  return act + rowAcc${relaxed ? ' + hp * wp * 4 + field(p, OUT_W) * 4' : ''};
+  const consts = roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+  return act + rowAcc + consts${relaxed ? ' + hp * wp * 4 + field(p, OUT_W) * 4' : ''};
 }
 
 export function ${n}_pack(p: usize): void {
@@ -196,9 +197,10 @@ export function ${n}_run(p: usize): void {
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
   const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
+  const consts = rowAcc + <usize>(outW * ocp * 4);
 ${
   relaxed
-    ? `  const sums = rowAcc + <usize>(outW * ocp * 4);
+    ? `  const sums = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
   const corr = sums + <usize>(hp * wp * 4);
   packActivationsI8(p, act, cs, sums);`
     : `  const corr: usize = 0;
@@ -222,7 +224,7 @@ ${
         tile1(xRow + <usize>ow * pixStride, pixStride, rowStride, kh, steps, w, out + <usize>ow * outStride, outStride, b, corr + (<usize>ow << 2));
       }
     }
-    finishRow(p, rowAcc, ocp, oh);
+    finishRow(p, rowAcc, ocp, oh, consts);
   }
 }
 `;

@@ -132,6 +132,19 @@ function clampCases(): SplitConvTester[] {
   return out;
 }
 
+/** Multipliers from 2^-33 (flushed to zero) through exponents 0 and > 0 (left shifts). */
+function multiplierCases(): SplitConvTester[] {
+  const out: SplitConvTester[] = [];
+  let seed = 550;
+  const ranges: [number, number][] = [[1e-11, 1e-8], [1e-6, 1e-3], [0.25, 1], [0.5, 0.5], [1, 64], [1000, 2 ** 29]];
+  for (const [lo, hi] of ranges) {
+    for (const m of ['gemmlowp', 'single', 'fp32'] as const) {
+      out.push(new SplitConvTester().image(3, 5).channels(9, 11).kernel(1).pad(0).outputZeroPoint(3).mode(m).scales(lo, hi).seed(seed++));
+    }
+  }
+  return out;
+}
+
 function boundaryCases(): SplitConvTester[] {
   const out: SplitConvTester[] = [];
   let seed = 600;
@@ -188,6 +201,7 @@ const groups: [string, (t: KernelTarget) => SplitConvTester[]][] = [
   ['tiny images', () => tinyImageCases()],
   ['zero points', () => zeroPointCases()],
   ['clamps', () => clampCases()],
+  ['multiplier range', () => multiplierCases()],
   ['boundary operands', () => boundaryCases()],
   ['deep accumulation', () => deepCases()],
   ['random shapes', () => randomCases(30, 9)],

@@ -12,6 +12,7 @@
  *
  * Packed activations: [inH + pT + pB][inW + pL + pR][Cs], border pixels hold the zero
  * point (int8 encodings) or 0 (int16 encoding, zero point already subtracted).
+ * Kernels read whole steps of CB channels, never past the packed buffers.
  */
 import {
   field, ptr, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_W, X_ZP,
@@ -93,7 +94,8 @@ export function packActivationsI16(p: usize, dst: usize, cs: i32): void {
 }
 
 /**
- * Raw int8 activations; border pixels hold the zero point, padded channels 0. When `sums`
+ * Raw int8 activations; border pixels hold the zero point. Padded channels are left as they
+ * are: their packed weights are 0, so they contribute nothing. When `sums`
  * is not 0, also writes the int32 channel sum of every padded-input pixel there ([hp][wp]).
  */
 export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize): void {
@@ -128,7 +130,6 @@ export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize): v
         memory.fill(out, <u8>zp, <usize>c);
         sum = zp * c;
       }
-      if (cs > c) memory.fill(out + <usize>c, 0, <usize>(cs - c));
       if (sums != 0) store<i32>(sums + (<usize>(r * wp + col) << 2), sum);
     }
   }

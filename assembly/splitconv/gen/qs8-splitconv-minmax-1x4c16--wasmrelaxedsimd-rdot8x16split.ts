@@ -3,14 +3,14 @@
 // qs8_splitconv_minmax_1x4c16__wasmrelaxedsimd_rdot8x16split
 // Strategy: i32x4.relaxed_dot_i8x16_i7x16_add_s with activations as the i8 operand and each weight split as w+128 = 2*hi + lo, hi in [0,127], lo in {0,1}: two dots per 16 MACs, every operand in the well-defined domain.
 // Register tile: 1 output pixels x 4 output channels, 16 input channels per step.
-// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | int32 pixel sums [Hp][Wp] | int32 row corrections [outW].
+// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants | int32 pixel sums [Hp][Wp] | int32 row corrections [outW].
 // Reads and writes only inside the buffers the harness sized with the *_bytes functions.
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   W_PTR, SCRATCH_PTR,
 } from '../../common/params';
 import { packWeights, ENC_SPLIT, packActivationsI8, windowSumsRow } from '../../common/pack';
-import { finishRow } from '../../common/finish-row';
+import { finishRow, gemmlowpConstantsBytes } from '../../common/finish-row';
 import { hsum4 } from '../../common/simd';
 
 const MR: i32 = 1;
@@ -34,7 +34,8 @@ export function qs8_splitconv_minmax_1x4c16__wasmrelaxedsimd_rdot8x16split_scrat
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const act = roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
   const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
-  return act + rowAcc + hp * wp * 4 + field(p, OUT_W) * 4;
+  const consts = roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+  return act + rowAcc + consts + hp * wp * 4 + field(p, OUT_W) * 4;
 }
 
 export function qs8_splitconv_minmax_1x4c16__wasmrelaxedsimd_rdot8x16split_pack(p: usize): void {
@@ -98,7 +99,8 @@ export function qs8_splitconv_minmax_1x4c16__wasmrelaxedsimd_rdot8x16split_run(p
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
   const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
-  const sums = rowAcc + <usize>(outW * ocp * 4);
+  const consts = rowAcc + <usize>(outW * ocp * 4);
+  const sums = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
   const corr = sums + <usize>(hp * wp * 4);
   packActivationsI8(p, act, cs, sums);
   for (let oh = 0; oh < outH; oh++) {
@@ -113,6 +115,6 @@ export function qs8_splitconv_minmax_1x4c16__wasmrelaxedsimd_rdot8x16split_run(p
         tile1(xRow + <usize>ow * pixStride, pixStride, rowStride, kh, steps, w, out + <usize>ow * outStride, outStride, b, corr + (<usize>ow << 2));
       }
     }
-    finishRow(p, rowAcc, ocp, oh);
+    finishRow(p, rowAcc, ocp, oh, consts);
   }
 }

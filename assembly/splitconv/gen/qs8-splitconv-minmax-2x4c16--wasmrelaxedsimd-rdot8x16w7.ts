@@ -3,14 +3,14 @@
 // qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7
 // Strategy: i32x4.relaxed_dot_i8x16_i7x16_add_s for weights in [-64, 63] (7-bit): w+64 in [0,127] is the i7 operand; one dot per 16 MACs.
 // Register tile: 2 output pixels x 4 output channels, 16 input channels per step.
-// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | int32 pixel sums [Hp][Wp] | int32 row corrections [outW].
+// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants | int32 pixel sums [Hp][Wp] | int32 row corrections [outW].
 // Reads and writes only inside the buffers the harness sized with the *_bytes functions.
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   W_PTR, SCRATCH_PTR,
 } from '../../common/params';
 import { packWeights, ENC_W7, packActivationsI8, windowSumsRow } from '../../common/pack';
-import { finishRow } from '../../common/finish-row';
+import { finishRow, gemmlowpConstantsBytes } from '../../common/finish-row';
 import { hsum4 } from '../../common/simd';
 
 const MR: i32 = 2;
@@ -34,7 +34,8 @@ export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_scratch_
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const act = roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
   const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
-  return act + rowAcc + hp * wp * 4 + field(p, OUT_W) * 4;
+  const consts = roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+  return act + rowAcc + consts + hp * wp * 4 + field(p, OUT_W) * 4;
 }
 
 export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_pack(p: usize): void {
@@ -126,7 +127,8 @@ export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_run(p: u
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
   const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
-  const sums = rowAcc + <usize>(outW * ocp * 4);
+  const consts = rowAcc + <usize>(outW * ocp * 4);
+  const sums = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
   const corr = sums + <usize>(hp * wp * 4);
   packActivationsI8(p, act, cs, sums);
   for (let oh = 0; oh < outH; oh++) {
@@ -144,6 +146,6 @@ export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_run(p: u
         tile1(xRow + <usize>ow * pixStride, pixStride, rowStride, kh, steps, w, out + <usize>ow * outStride, outStride, b, corr + (<usize>ow << 2));
       }
     }
-    finishRow(p, rowAcc, ocp, oh);
+    finishRow(p, rowAcc, ocp, oh, consts);
   }
 }

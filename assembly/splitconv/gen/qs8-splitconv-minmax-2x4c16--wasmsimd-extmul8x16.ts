@@ -3,14 +3,14 @@
 // qs8_splitconv_minmax_2x4c16__wasmsimd_extmul8x16
 // Strategy: raw int8 operands; i16x8.extmul_low/high_i8x16_s, i32x4.extadd_pairwise_i16x8_s; zero point folded into the bias.
 // Register tile: 2 output pixels x 4 output channels, 16 input channels per step.
-// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp].
+// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants.
 // Reads and writes only inside the buffers the harness sized with the *_bytes functions.
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   W_PTR, SCRATCH_PTR,
 } from '../../common/params';
 import { packWeights, ENC_I8, packActivationsI8 } from '../../common/pack';
-import { finishRow } from '../../common/finish-row';
+import { finishRow, gemmlowpConstantsBytes } from '../../common/finish-row';
 import { hsum4 } from '../../common/simd';
 
 const MR: i32 = 2;
@@ -34,7 +34,8 @@ export function qs8_splitconv_minmax_2x4c16__wasmsimd_extmul8x16_scratch_bytes(p
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const act = roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
   const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
-  return act + rowAcc;
+  const consts = roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+  return act + rowAcc + consts;
 }
 
 export function qs8_splitconv_minmax_2x4c16__wasmsimd_extmul8x16_pack(p: usize): void {
@@ -123,6 +124,7 @@ export function qs8_splitconv_minmax_2x4c16__wasmsimd_extmul8x16_run(p: usize): 
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
   const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
+  const consts = rowAcc + <usize>(outW * ocp * 4);
   const corr: usize = 0;
   packActivationsI8(p, act, cs, 0);
   for (let oh = 0; oh < outH; oh++) {
@@ -139,6 +141,6 @@ export function qs8_splitconv_minmax_2x4c16__wasmsimd_extmul8x16_run(p: usize): 
         tile1(xRow + <usize>ow * pixStride, pixStride, rowStride, kh, steps, w, out + <usize>ow * outStride, outStride, b, corr + (<usize>ow << 2));
       }
     }
-    finishRow(p, rowAcc, ocp, oh);
+    finishRow(p, rowAcc, ocp, oh, consts);
   }
 }
