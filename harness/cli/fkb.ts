@@ -1,0 +1,39 @@
+/**
+ * The `fkb` command line. Each command family lives in commands/<name>.ts and adds itself
+ * through a `register<Name>Command(program)` function.
+ * Exit codes: 0 ok, 1 a verification failed, 2 bad input or usage.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { InputError, VerificationError } from '../util/errors.ts';
+import { registerDspCommand } from './commands/dsp.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+  description: string;
+};
+
+const program = new Command('fkb')
+  .description(pkg.description)
+  .version(pkg.version)
+  // Throw instead of exiting, so usage errors become exit code 2 below (set before adding commands: inherited).
+  .exitOverride();
+
+registerDspCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander has already printed help, the version or the usage error.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof InputError) {
+    console.error(`fkb: ${err.message}`);
+    process.exitCode = 2;
+  } else if (err instanceof VerificationError) {
+    console.error(`fkb: ${err.message}`);
+    process.exitCode = 1;
+  } else {
+    throw err;
+  }
+}
