@@ -7,7 +7,7 @@
  *
  *   params | input | raw weights | bias | multipliers | shifts | scales | packed weights | scratch | output
  */
-import { type ConvProblem, outputSize, validateProblem } from '../conv/layer.ts';
+import { type ConvProblem, type ConvShape, outputSize, validateProblem, validateShape } from '../conv/layer.ts';
 import { quantizeMultiplier } from '../reference/requant.ts';
 import type { SplitConvVariant } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
@@ -44,6 +44,8 @@ export class SplitConvRunner {
     private readonly exports: KernelExports,
     readonly problem: ConvProblem,
   ) {
+    validateShape(problem.shape);
+    checkFitsWasm32(variant, problem.shape);
     validateProblem(problem, variant.weightRange);
     const s = problem.shape;
     const { outH, outW } = outputSize(s);
@@ -196,6 +198,29 @@ export class SplitConvRunner {
         `layer too large for WASM memory: could not grow to ${(bytes / 2 ** 20).toFixed(0)} MiB (${(e as Error).message})`,
       );
     }
+  }
+}
+
+/**
+ * Rejects, before any buffer is allocated, a layer whose input, weights, packed copies,
+ * scratch and output cannot fit in a 4 GiB wasm32 memory.
+ */
+export function checkFitsWasm32(variant: SplitConvVariant, s: ConvShape): void {
+  const { outH, outW } = outputSize(s);
+  const cs = Math.ceil(s.inC / variant.cb) * variant.cb;
+  const ocp = Math.ceil(s.outC / variant.nr) * variant.nr;
+  const padded = (s.inH + s.padTop + s.padBottom) * (s.inW + s.padLeft + s.padRight);
+  const bytes =
+    s.inH * s.inW * s.inC + // input
+    3 * ocp * s.kH * s.kW * cs + // raw and packed weights (int16 at most, two vectors for the split encoding)
+    padded * (cs * 2 + 4) + // packed activations and pixel sums
+    outH * outW * s.outC * 4 + // output (int32 in raw mode)
+    outW * ocp * 4; // row accumulators
+  if (bytes > MAX_PAGES * PAGE) {
+    throw new InputError(
+      `layer too large for WASM memory: ${variant.name} needs about ${(bytes / 2 ** 30).toFixed(1)} GiB for ` +
+        `input ${s.inH}x${s.inW}x${s.inC} and output ${outH}x${outW}x${s.outC}; wasm32 addresses at most 4 GiB`,
+    );
   }
 }
 

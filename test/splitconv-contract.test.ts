@@ -1,0 +1,102 @@
+/**
+ * Contracts around the kernels: the params block agrees between AssemblyScript and TypeScript,
+ * generated kernels are up to date with the registry, names follow the naming scheme, and bad
+ * input gets an InputError naming the parameter and its allowed range (never a WASM trap).
+ */
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ConvProblem, ConvShape } from '../harness/conv/layer.ts';
+import { SPLITCONV_VARIANTS, findVariant } from '../harness/registry/splitconv.ts';
+import { SplitConvTester } from '../harness/testers/splitconv-tester.ts';
+import { InputError } from '../harness/util/errors.ts';
+import { FIELD_COUNT, PARAM_FIELDS } from '../harness/wasm/params.ts';
+import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { staleFiles } from '../scripts/gen-kernels.ts';
+
+test('params block: assembly/common/params.ts and harness/wasm/params.ts agree', () => {
+  const src = readFileSync(new URL('../assembly/common/params.ts', import.meta.url), 'utf8');
+  const asFields = new Map([...src.matchAll(/export const (\w+): i32 = (\d+);/g)].map((m) => [m[1]!, Number(m[2])]));
+  for (const [name, index] of Object.entries(PARAM_FIELDS)) {
+    assert.is(asFields.get(name), index, `field ${name}`);
+  }
+  assert.is(asFields.get('FIELD_COUNT'), FIELD_COUNT);
+});
+
+test('generated kernels are up to date with the registry (npm run gen)', () => {
+  assert.equal(staleFiles(), []);
+});
+
+test('variant names carry op, tile, ISA and strategy; names are unique', () => {
+  const names = new Set<string>();
+  for (const v of SPLITCONV_VARIANTS) {
+    assert.ok(!names.has(v.name), `duplicate ${v.name}`);
+    names.add(v.name);
+    const m = /^qs8_splitconv_minmax_(\d+)x(\d+)c(\d+)__(scalar|wasmsimd|wasmrelaxedsimd)_(\w+)$/.exec(v.name);
+    assert.ok(m, `${v.name} does not follow qs8_splitconv_minmax_<MR>x<NR>c<CB>__<isa>_<strategy>`);
+    assert.equal([Number(m[1]), Number(m[2]), Number(m[3]), m[5]], [v.mr, v.nr, v.cb, v.strategy], v.name);
+    if (v.module !== 'scalar') assert.is(v.nr % 4, 0, `${v.name}: NR must be a multiple of 4`);
+  }
+});
+
+const scalar = findVariant('qs8_splitconv_minmax_1x1c1__scalar_loops')!;
+const scalarExports = modulesFor(scalar).find((m) => m.module === 'scalar')!.exports;
+const base = (): ConvProblem => new SplitConvTester().image(4).channels(3, 2).kernel(3).pad(1).mode('gemmlowp').problem();
+
+function rejects(what: string, mutate: (p: ConvProblem) => void, message: RegExp): void {
+  const p = base();
+  mutate(p);
+  assert.throws(() => new SplitConvRunner(scalar, scalarExports, p), (e: unknown) => {
+    assert.instance(e, InputError, `${what}: want an InputError, got ${String(e)}`);
+    assert.match((e as Error).message, message, what);
+    return true;
+  });
+}
+
+const withShape = (s: Partial<ConvShape>) => (p: ConvProblem) => Object.assign(p.shape, s);
+
+test('bad shapes are rejected naming the parameter and range', () => {
+  rejects('zero height', withShape({ inH: 0 }), /inH must be an integer in \[1, 65536\], got 0/);
+  rejects('negative channels', withShape({ inC: -3 }), /inC must be an integer in \[1, 65536\], got -3/);
+  rejects('zero output channels', withShape({ outC: 0 }), /outC must be an integer/);
+  rejects('fractional kernel', withShape({ kW: 2.5 }), /kW must be an integer in \[1, 65536\], got 2.5/);
+  rejects('stride 0', withShape({ strideH: 0 }), /strideH must be an integer in \[1, 65536\], got 0/);
+  rejects('negative padding', withShape({ padLeft: -1 }), /padLeft must be an integer in \[0, 65536\], got -1/);
+  rejects('kernel larger than the padded input', withShape({ kH: 7 }), /kH=7 is larger than the padded input height 6/);
+  rejects('accumulator overflow', withShape({ inC: 4000, kH: 3, kW: 3 }), /inC\*kH\*kW=36000 exceeds 32896/);
+});
+
+test('bad operands and quantization are rejected', () => {
+  rejects('input length', (p) => (p.input = new Int8Array(5)), /input must have 48 elements, got 5/);
+  rejects('input type', (p) => (p.input = new Int16Array(48) as unknown as Int8Array), /input must be an Int8Array/);
+  rejects('zero point', (p) => (p.inputZeroPoint = 128), /inputZeroPoint must be an integer in \[-128, 127\], got 128/);
+  rejects('output zero point', (p) => (p.requant.outputZeroPoint = -129), /outputZeroPoint must be an integer in \[-128, 127\]/);
+  rejects('unknown mode', (p) => (p.requant.mode = 'tflite' as never), /mode must be one of raw, gemmlowp, single, fp32, got 'tflite'/);
+  rejects('clamp order', (p) => Object.assign(p.requant, { outputMin: 10, outputMax: 5 }), /outputMin=10 must not exceed outputMax=5/);
+  rejects('negative scale', (p) => (p.requant.scale = [0.1, -1]), /scale\[1\]=-1 must be a finite number in \[0, 2\^30\)/);
+  rejects('scale count', (p) => (p.requant.scale = [0.1]), /scale must have one entry per output channel \(2\), got 1/);
+  rejects('bias type', (p) => (p.bias = new Float32Array(2) as unknown as Int32Array), /bias must be an Int32Array/);
+  rejects('bias range', (p) => (p.bias[1] = 2 ** 31 - 1), /bias\[1\]=2147483647 is outside \[-2\^30, 2\^30\]/);
+});
+
+test('weights outside a variant domain are rejected by that variant', () => {
+  const w7 = SPLITCONV_VARIANTS.find((v) => v.weightRange[0] === -64)!;
+  const p = new SplitConvTester().image(4).channels(3, 2).kernel(3).pad(1).problem(w7.weightRange);
+  p.weights[5] = -65;
+  // Validation runs before the module is touched, so any module object serves here.
+  assert.throws(() => new SplitConvRunner(w7, scalarExports, p), /weights\[5\]=-65 is outside the allowed range \[-64, 63\]/);
+});
+
+test('a layer too large for WASM memory is rejected before anything is allocated', () => {
+  const p = base();
+  p.shape = { ...p.shape, inH: 20000, inW: 20000, inC: 16, outC: 16 };
+  assert.throws(() => new SplitConvRunner(scalar, scalarExports, p), /layer too large for WASM memory: .* wasm32 addresses at most 4 GiB/);
+});
+
+test('a runner whose module memory was taken by a newer runner refuses to run', () => {
+  const a = new SplitConvRunner(scalar, scalarExports, base());
+  new SplitConvRunner(scalar, scalarExports, base());
+  assert.throws(() => a.run(), /another runner has since taken this module's memory/);
+});
+
+test.run();
