@@ -101,14 +101,14 @@ function vectorProblem(mode: Exclude<RequantMode, 'raw'>): ConvProblem {
 }
 
 for (const variant of SPLITCONV_VARIANTS) {
-  for (const m of modulesFor(variant)) {
-    test(`hand vectors on ${variant.name} [${m.module}]`, () => {
+  for (const kernel of modulesFor(variant)) {
+    test(`hand vectors on ${variant.name} [${kernel.name}]`, () => {
       for (const [mode, column] of [['gemmlowp', 2], ['single', 3], ['fp32', 4]] as const) {
-        const r = new SplitConvRunner(variant, m.exports, vectorProblem(mode));
+        const r = new SplitConvRunner(variant, kernel, vectorProblem(mode));
         r.run();
         const got = Array.from(r.output());
         const want = VECTORS.map((v) => v[column]);
-        assert.equal(got, want, `${variant.name} [${m.module}] ${mode}: got ${got.join(',')}, want ${want.join(',')}`);
+        assert.equal(got, want, `${variant.name} [${kernel.name}] ${mode}: got ${got.join(',')}, want ${want.join(',')}`);
       }
     });
   }

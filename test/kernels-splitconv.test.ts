@@ -10,18 +10,16 @@ import * as assert from 'uvu/assert';
 import { REQUANT_MODES, type RequantMode } from '../harness/conv/layer.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
 import { SPLITCONV_VARIANTS } from '../harness/registry/splitconv.ts';
-import { type KernelTarget, SplitConvTester, compareOutputs } from '../harness/testers/splitconv-tester.ts';
+import { type KernelTarget, SplitConvTester, compareOutputs, targetLabel } from '../harness/testers/splitconv-tester.ts';
 import { Rng } from '../harness/util/rng.ts';
 import { loadModules } from '../harness/wasm/modules.ts';
 import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
 
-const targets: KernelTarget[] = SPLITCONV_VARIANTS.flatMap((variant) =>
-  modulesFor(variant).map((m) => ({ variant, module: m.module, exports: m.exports })),
-);
-const label = (t: KernelTarget) => `${t.variant.name} [${t.module}]`;
+const targets: KernelTarget[] = SPLITCONV_VARIANTS.flatMap((variant) => modulesFor(variant).map((kernel) => ({ variant, kernel })));
+const label = targetLabel;
 
 for (const [name, status] of loadModules()) {
-  console.log(`module ${name}: ${status.exports ? 'loaded' : `not used: ${status.reason}`}`);
+  console.log(`module ${name}: ${status.kernel ? 'loaded' : `not used: ${status.reason}`}`);
 }
 
 /** References are computed once per problem and shared by every target. */
@@ -41,7 +39,7 @@ let simdRuns = 0;
 function check(target: KernelTarget, cases: SplitConvTester[]): void {
   for (const c of cases) {
     c.test(target, want(c, target));
-    if (target.module !== 'scalar' && target.variant.module !== 'scalar') simdRuns++;
+    if (target.variant.module !== 'scalar') simdRuns++;
   }
 }
 
@@ -214,26 +212,26 @@ for (const [group, cases] of groups) {
 }
 
 test('SIMD equals scalar exactly on random shapes', () => {
-  const scalar = targets.find((t) => t.variant.module === 'scalar' && t.module === 'scalar');
+  const scalar = targets.find((t) => t.variant.module === 'scalar' && t.kernel.name === 'scalar');
   assert.ok(scalar, 'the scalar module must load');
   for (const c of randomCases(12, 77)) {
     const p = c.problem();
-    const sr = new SplitConvRunner(scalar.variant, scalar.exports, p);
+    const sr = new SplitConvRunner(scalar.variant, scalar.kernel, p);
     sr.run();
     const base = sr.output();
     for (const t of targets.filter((x) => x.variant.module !== 'scalar')) {
       const q = c.problem(t.variant.weightRange);
       if (t.variant.weightRange[0] !== -128) {
         // Restricted-domain variants are compared with scalar on their own weights.
-        const s2 = new SplitConvRunner(scalar.variant, scalar.exports, q);
+        const s2 = new SplitConvRunner(scalar.variant, scalar.kernel, q);
         s2.run();
         const b2 = s2.output();
-        const r = new SplitConvRunner(t.variant, t.exports, q);
+        const r = new SplitConvRunner(t.variant, t.kernel, q);
         r.run();
         compareOutputs(`${label(t)} vs scalar`, c.describe(), q, r.output(), b2);
         continue;
       }
-      const r = new SplitConvRunner(t.variant, t.exports, p);
+      const r = new SplitConvRunner(t.variant, t.kernel, p);
       r.run();
       compareOutputs(`${label(t)} vs scalar`, c.describe(), p, r.output(), base);
     }
@@ -241,7 +239,7 @@ test('SIMD equals scalar exactly on random shapes', () => {
 });
 
 test('at least one SIMD variant actually ran', () => {
-  const simd = targets.filter((t) => t.module !== 'scalar' && t.variant.module !== 'scalar');
+  const simd = targets.filter((t) => t.variant.module !== 'scalar');
   assert.ok(simd.length > 0, `no SIMD module loaded on Node ${process.version}: a run without SIMD is not a pass`);
   assert.ok(simdRuns > 0, 'SIMD variants are registered but none ran');
   console.log(`SIMD targets run: ${simd.map(label).join(', ')} (${simdRuns} problems)`);

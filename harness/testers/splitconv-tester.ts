@@ -13,14 +13,16 @@ import { referenceConv } from '../reference/conv.ts';
 import type { SplitConvVariant } from '../registry/splitconv.ts';
 import { VerificationError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
-import type { KernelExports, LoadedModuleName } from '../wasm/modules.ts';
+import type { KernelModule } from '../wasm/modules.ts';
 import { SplitConvRunner } from '../wasm/splitconv-runner.ts';
 
+/** A variant in one of the modules that hold it. */
 export interface KernelTarget {
   variant: SplitConvVariant;
-  module: LoadedModuleName;
-  exports: KernelExports;
+  kernel: KernelModule;
 }
+
+export const targetLabel = (t: KernelTarget): string => `${t.variant.name} [${t.kernel.name}]`;
 
 /** Operand distributions: uniform, or the boundary values only (largest accumulators). */
 export type Operands = 'random' | 'min' | 'max' | 'extremes';
@@ -133,14 +135,14 @@ export class SplitConvTester {
   test(t: KernelTarget, want?: Int8Array | Int32Array): void {
     const p = this.problem(t.variant.weightRange);
     const expected = want ?? referenceConv(p);
-    const runner = new SplitConvRunner(t.variant, t.exports, p);
+    const runner = new SplitConvRunner(t.variant, t.kernel, p);
     runner.run();
     const got = runner.output();
     const guards = runner.guardViolations();
     if (guards.length) {
-      throw new VerificationError(`${t.variant.name} [${t.module}] wrote past ${guards.join(', ')}; ${this.describe()}`);
+      throw new VerificationError(`${targetLabel(t)} wrote past ${guards.join(', ')}; ${this.describe()}`);
     }
-    compareOutputs(`${t.variant.name} [${t.module}]`, this.describe(), p, got, expected);
+    compareOutputs(targetLabel(t), this.describe(), p, got, expected);
   }
 }
 

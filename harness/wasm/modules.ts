@@ -18,10 +18,16 @@ export type KernelExports = Record<string, unknown> & {
   heapBase(): number;
 };
 
+/** A compiled module this engine can run; every runner instantiates its own memory. */
+export interface KernelModule {
+  name: LoadedModuleName;
+  instantiate(): KernelExports;
+}
+
 export interface ModuleStatus {
   name: LoadedModuleName;
-  /** The instance, when the module is usable on this engine. */
-  exports?: KernelExports;
+  /** Present when the module is usable on this engine. */
+  kernel?: KernelModule;
   /** Why the module is not usable, when it is not. */
   reason?: string;
 }
@@ -75,12 +81,14 @@ export function loadModule(name: LoadedModuleName): ModuleStatus {
     const need = name === 'relaxed' ? 'relaxed SIMD' : name === 'scalar' ? 'WebAssembly' : 'WebAssembly SIMD';
     return { name, reason: `this engine (Node ${process.version}) does not support ${need}` };
   }
-  const { exports } = instantiateSync<KernelExports>(bytes, {});
+  const compiled = new WebAssembly.Module(bytes);
+  const kernel: KernelModule = { name, instantiate: () => instantiateSync<KernelExports>(compiled, {}).exports };
   if (name === 'relaxed') {
-    const failure = relaxedSelfCheck(exports);
+    // The instances share the compiled code, so one instance's check speaks for all.
+    const failure = relaxedSelfCheck(kernel.instantiate());
     if (failure) return { name, reason: failure };
   }
-  return { name, exports };
+  return { name, kernel };
 }
 
 /** Every module, loaded once per process. */

@@ -12,7 +12,7 @@ import { quantizeMultiplier } from '../reference/requant.ts';
 import type { SplitConvVariant } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
 import { FIELD_COUNT, MODE_CODES, PARAM_FIELDS } from './params.ts';
-import { type KernelExports, type LoadedModuleName, loadModules } from './modules.ts';
+import { type KernelExports, type KernelModule, loadModules } from './modules.ts';
 
 export const GUARD_BYTES = 64;
 const GUARD_VALUE = 0xa5;
@@ -28,20 +28,17 @@ interface Region {
   bytes: number;
 }
 
-/** Which generation of runner owns each module's memory: a new runner invalidates older ones. */
-const owner = new Map<KernelExports, number>();
-let generation = 0;
-
 export class SplitConvRunner {
   readonly outputLength: number;
   readonly outputIsInt32: boolean;
   private readonly regions = new Map<string, Region>();
   private readonly runFn: Fn;
-  private readonly id = ++generation;
+  private readonly exports: KernelExports;
 
+  /** Instantiates `kernel` (an instance of its own, so runners never share memory). */
   constructor(
     readonly variant: SplitConvVariant,
-    private readonly exports: KernelExports,
+    readonly kernel: KernelModule,
     readonly problem: ConvProblem,
   ) {
     validateShape(problem.shape);
@@ -49,6 +46,8 @@ export class SplitConvRunner {
     validateProblem(problem, variant.weightRange);
     const s = problem.shape;
     const { outH, outW } = outputSize(s);
+    const exports = kernel.instantiate();
+    this.exports = exports;
     const prefix = variant.name;
     const fn = (suffix: string): Fn => {
       const f = exports[`${prefix}_${suffix}`];
@@ -58,7 +57,6 @@ export class SplitConvRunner {
     this.runFn = fn('run');
     this.outputIsInt32 = problem.requant.mode === 'raw';
     this.outputLength = outH * outW * s.outC;
-    owner.set(exports, this.id);
 
     // Sizes that do not depend on the variant first, so the params block can be filled in
     // and the variant asked for its own sizes.
@@ -134,9 +132,6 @@ export class SplitConvRunner {
 
   /** Runs the convolution; the result is read with output(). */
   run(): void {
-    if (owner.get(this.exports) !== this.id) {
-      throw new Error(`${this.variant.name}: another runner has since taken this module's memory`);
-    }
     this.runFn(this.regions.get('params')!.offset);
   }
 
@@ -224,13 +219,12 @@ export function checkFitsWasm32(variant: SplitConvVariant, s: ConvShape): void {
   }
 }
 
-/** The module instances a variant can run in on this engine (debug builds included). */
-export function modulesFor(variant: SplitConvVariant): { module: LoadedModuleName; exports: KernelExports }[] {
-  const out: { module: LoadedModuleName; exports: KernelExports }[] = [];
+/** The modules a variant can run in on this engine (the debug build included). */
+export function modulesFor(variant: SplitConvVariant): KernelModule[] {
+  const out: KernelModule[] = [];
   for (const [name, status] of loadModules()) {
-    if (!status.exports) continue;
     const inModule = name === variant.module || (name === 'debug' && variant.module !== 'relaxed');
-    if (inModule) out.push({ module: name, exports: status.exports });
+    if (status.kernel && inModule) out.push(status.kernel);
   }
   return out;
 }

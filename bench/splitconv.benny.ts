@@ -1,0 +1,56 @@
+/**
+ * benny comparison of the split-convolution variants on the reference layer, saved as benny's
+ * CSV and chart.html under bench/results/benny/ (tinybench in splitconv.bench.ts is the
+ * benchmark of record; this suite exists for benny's saved comparison charts).
+ *
+ *   npm run bench:benny
+ */
+import b from 'benny';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { referenceLayer } from '../harness/bench/shapes.ts';
+import { SPLITCONV_VARIANTS } from '../harness/registry/splitconv.ts';
+import { SplitConvTester, compareOutputs } from '../harness/testers/splitconv-tester.ts';
+import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+
+const folder = join(dirname(fileURLToPath(import.meta.url)), 'results', 'benny');
+const layer = referenceLayer();
+const tester = new SplitConvTester().shape(layer.shape).inputZeroPoint(-5).mode('fp32').scales(2e-4, 2e-3);
+
+// Each case sets up its runner when benny starts it, checks it against the scalar output,
+// and returns the timed call.
+const scalar = SPLITCONV_VARIANTS.find((v) => v.module === 'scalar')!;
+const scalarKernel = modulesFor(scalar).find((k) => k.name === 'scalar')!;
+const oracle = new Map<string, Int8Array | Int32Array>();
+function expected(range: readonly [number, number]) {
+  const key = range.join(',');
+  if (!oracle.has(key)) {
+    const r = new SplitConvRunner(scalar, scalarKernel, tester.problem(range));
+    r.run();
+    oracle.set(key, r.output());
+  }
+  return oracle.get(key)!;
+}
+
+const cases = SPLITCONV_VARIANTS.flatMap((v) =>
+  modulesFor(v)
+    .filter((k) => k.name !== 'debug')
+    .map((kernel) =>
+      b.add(`${v.name} [${kernel.name}]`, () => {
+        const p = tester.problem(v.weightRange);
+        const runner = new SplitConvRunner(v, kernel, p);
+        runner.run();
+        compareOutputs(v.name, layer.name, p, runner.output(), expected(v.weightRange));
+        return () => runner.run();
+      }),
+    ),
+);
+
+await b.suite(
+  `split convolution, ${layer.name}, Node ${process.version}`,
+  ...cases,
+  b.cycle(),
+  b.complete(),
+  b.save({ file: 'splitconv-reference', folder, format: 'csv', details: false }),
+  b.save({ file: 'splitconv-reference', folder, format: 'chart.html', details: false }),
+);

@@ -1,0 +1,234 @@
+/**
+ * Benchmarks every registered split-convolution variant (and onnxruntime-web's QLinearConv) on
+ * a list of layers, with tinybench. Reports p50 ± MAD of the latency, GMAC/s at the p50, and
+ * ratios against the scalar variant and onnxruntime measured in the same run. Every timed
+ * kernel's output is first checked against the scalar variant (or, for restricted-domain
+ * variants, against a general variant run on the same restricted problem), and onnxruntime's
+ * against ours in `fp32` mode: a measurement of a wrong kernel is not reported as a result.
+ */
+import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { Bench } from 'tinybench';
+import { type ConvProblem, type RequantMode, describeShape, macs } from '../conv/layer.ts';
+import { SPLITCONV_VARIANTS, type SplitConvVariant } from '../registry/splitconv.ts';
+import { SplitConvTester, compareOutputs } from '../testers/splitconv-tester.ts';
+import { VerificationError } from '../util/errors.ts';
+import { type LoadedModuleName, loadModules } from '../wasm/modules.ts';
+import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
+import type { BenchLayer } from './shapes.ts';
+
+export interface BenchOptions {
+  /** Minimum measuring time per task, ms. @default 400 */
+  timeMs?: number;
+  /** Minimum measured iterations per task. @default 5 */
+  minIterations?: number;
+  /** Requantization mode of the kernels; onnxruntime always runs the equivalent of fp32. @default 'fp32' */
+  mode?: Exclude<RequantMode, 'raw'>;
+  /** Also measure onnxruntime-web. @default true */
+  ort?: boolean;
+  /** Only variants whose name contains one of these substrings (the scalar baseline always runs). */
+  filter?: string[];
+  /** Seed of the random operands. @default 1 */
+  seed?: number;
+  /** Called before each task with a short label. */
+  onTask?: (label: string, index: number, total: number) => void;
+}
+
+export interface Measurement {
+  layer: string;
+  shape: string;
+  macs: number;
+  /** Variant name, or 'onnxruntime-web QLinearConv (int8|uint8)'. */
+  kernel: string;
+  module: LoadedModuleName | 'onnxruntime-web';
+  p50Ms: number;
+  madMs: number;
+  samples: number;
+  gmacs: number;
+  /** p50 of the scalar variant on this layer / this p50. */
+  speedupVsScalar?: number;
+  /** p50 of the fastest onnxruntime configuration on this layer / this p50. */
+  speedupVsOrt?: number;
+  /** What the output was checked against before timing. */
+  verifiedAgainst: string;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  avxVnni: boolean;
+  node: string;
+  v8: string;
+}
+
+export interface BenchReport {
+  date: string;
+  machine: MachineInfo;
+  options: Required<Omit<BenchOptions, 'onTask' | 'filter'>> & { filter: string[] };
+  modules: { name: LoadedModuleName; used: boolean; reason?: string }[];
+  measurements: Measurement[];
+}
+
+export function machineInfo(): MachineInfo {
+  let flags = '';
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    // not Linux: leave the flag unknown (false)
+  }
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    avxVnni: /\bavx_vnni\b/.test(flags),
+    node: process.version,
+    v8: process.versions.v8,
+  };
+}
+
+function stats(bench: Bench): { p50: number; mad: number; samples: number } {
+  const r = bench.tasks[0]!.result;
+  if (r.state !== 'completed') {
+    const why = r.state === 'errored' ? r.error.message : r.state;
+    throw new Error(`benchmark task ${bench.tasks[0]!.name} did not complete: ${why}`);
+  }
+  return { p50: r.latency.p50, mad: r.latency.mad, samples: r.latency.samplesCount };
+}
+
+/** One tinybench run of `fn`, sized so a slow task still gets its minimum iterations. */
+async function measure(name: string, fn: () => unknown, timeMs: number, minIterations: number) {
+  const bench = new Bench({
+    time: timeMs,
+    iterations: minIterations,
+    warmupTime: Math.min(100, timeMs / 4),
+    warmupIterations: 1,
+    timestampProvider: 'hrtimeNow',
+    throws: true,
+  });
+  bench.add(name, fn as () => void);
+  await bench.run();
+  return stats(bench);
+}
+
+/** Problems of one layer: the general one, and one per restricted weight domain. */
+function problemsFor(layer: BenchLayer, mode: Exclude<RequantMode, 'raw'>, seed: number) {
+  const tester = new SplitConvTester().shape(layer.shape).inputZeroPoint(-5).outputZeroPoint(3).mode(mode).seed(seed).scales(2e-4, 2e-3);
+  const cache = new Map<string, ConvProblem>();
+  return (range: readonly [number, number]): ConvProblem => {
+    const key = range.join(',');
+    if (!cache.has(key)) cache.set(key, tester.problem(range));
+    return cache.get(key)!;
+  };
+}
+
+export async function benchmarkLayers(layers: BenchLayer[], options: BenchOptions = {}): Promise<BenchReport> {
+  const opts = {
+    timeMs: options.timeMs ?? 400,
+    minIterations: options.minIterations ?? 5,
+    mode: options.mode ?? 'fp32',
+    ort: options.ort ?? true,
+    seed: options.seed ?? 1,
+    filter: options.filter ?? [],
+  };
+  const variants = SPLITCONV_VARIANTS.filter(
+    (v) => v.module === 'scalar' || opts.filter.length === 0 || opts.filter.some((f) => v.name.includes(f)),
+  );
+  const targets = variants.flatMap((v) => modulesFor(v).filter((k) => k.name !== 'debug').map((kernel) => ({ v, kernel })));
+  const ortModule = opts.ort ? await import('../ort/qlinearconv.ts') : undefined;
+  const ortEncodings = ['uint8', 'int8'] as const;
+  const total = layers.length * (targets.length + (ortModule ? ortEncodings.length : 0));
+  let index = 0;
+  const measurements: Measurement[] = [];
+
+  for (const layer of layers) {
+    const problem = problemsFor(layer, opts.mode, opts.seed);
+    const layerMacs = macs(layer.shape);
+    const base = { layer: layer.name, shape: describeShape(layer.shape), macs: layerMacs };
+    const rows: Measurement[] = [];
+    // Outputs that later kernels are checked against, by weight domain.
+    const oracles = new Map<string, { who: string; out: Int8Array | Int32Array }>();
+    const general = (v: SplitConvVariant) => v.weightRange[0] === -128 && v.weightRange[1] === 127;
+
+    // The scalar variant first: it is both the baseline and the oracle of the general domain.
+    const ordered = [...targets].sort((a, b) => Number(b.v.module === 'scalar') - Number(a.v.module === 'scalar'));
+    for (const t of ordered) {
+      options.onTask?.(`${layer.name}: ${t.v.name}`, index++, total);
+      const p = problem(t.v.weightRange);
+      const key = t.v.weightRange.join(',');
+      if (!oracles.has(key) && !general(t.v)) {
+        // A restricted domain: its oracle is the first general SIMD variant, run on the same problem.
+        const ref = ordered.find((x) => general(x.v) && x.v.module !== 'scalar') ?? ordered[0]!;
+        const r = new SplitConvRunner(ref.v, ref.kernel, p);
+        r.run();
+        oracles.set(key, { who: ref.v.name, out: r.output() });
+      }
+      const runner = new SplitConvRunner(t.v, t.kernel, p);
+      runner.run();
+      const out = runner.output();
+      const oracle = oracles.get(key);
+      if (oracle) compareOutputs(`${t.v.name} [${t.kernel.name}]`, `${layer.name} ${base.shape}`, p, out, oracle.out);
+      else oracles.set(key, { who: t.v.name, out });
+      const s = await measure(t.v.name, () => runner.run(), opts.timeMs, opts.minIterations);
+      rows.push({
+        ...base,
+        kernel: t.v.name,
+        module: t.kernel.name,
+        p50Ms: s.p50,
+        madMs: s.mad,
+        samples: s.samples,
+        gmacs: layerMacs / s.p50 / 1e6,
+        verifiedAgainst: oracle ? oracle.who : 'itself (the oracle of this layer)',
+      });
+    }
+
+    if (ortModule) {
+      const p = problem([-128, 127]);
+      for (const activations of ortEncodings) {
+        options.onTask?.(`${layer.name}: onnxruntime-web QLinearConv (${activations})`, index++, total);
+        // onnxruntime computes the fp32 mode with the int8 range as its clamp.
+        const fp32 = { ...p, requant: { ...p.requant, mode: 'fp32' as const, outputMin: -128, outputMax: 127 } };
+        const conv = await ortModule.createOrtQLinearConv(fp32, { activations });
+        try {
+          const x = conv.toNCHW(p.input);
+          const got = conv.fromNCHW(await conv.runNCHW(x));
+          const scalar = targets.find((t) => t.v.module === 'scalar')!;
+          const r = new SplitConvRunner(scalar.v, scalar.kernel, fp32);
+          r.run();
+          compareOutputs(`onnxruntime-web (${activations})`, `${layer.name} ${base.shape}`, fp32, got, r.output());
+          const s = await measure(`ort ${activations}`, () => conv.runNCHW(x), opts.timeMs, opts.minIterations);
+          rows.push({
+            ...base,
+            kernel: `onnxruntime-web QLinearConv (${activations})`,
+            module: 'onnxruntime-web',
+            p50Ms: s.p50,
+            madMs: s.mad,
+            samples: s.samples,
+            gmacs: layerMacs / s.p50 / 1e6,
+            verifiedAgainst: `${scalar.v.name} in fp32 mode`,
+          });
+        } finally {
+          await conv.release();
+        }
+      }
+    }
+
+    const scalarRow = rows.find((r) => r.module === 'scalar');
+    const ortRows = rows.filter((r) => r.module === 'onnxruntime-web');
+    const bestOrt = ortRows.length ? Math.min(...ortRows.map((r) => r.p50Ms)) : undefined;
+    for (const r of rows) {
+      if (scalarRow) r.speedupVsScalar = scalarRow.p50Ms / r.p50Ms;
+      if (bestOrt !== undefined) r.speedupVsOrt = bestOrt / r.p50Ms;
+    }
+    measurements.push(...rows);
+  }
+
+  if (!measurements.some((m) => m.module === 'simd' || m.module === 'relaxed')) {
+    throw new VerificationError('no SIMD variant ran: this engine loaded no SIMD module, so there is nothing to compare');
+  }
+  return {
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    options: opts,
+    modules: [...loadModules()].map(([name, s]) => ({ name, used: Boolean(s.kernel), reason: s.reason })),
+    measurements,
+  };
+}
