@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError, VerificationError } from '../util/errors.ts';
 import { registerDspCommand } from './commands/dsp.ts';
+import { registerSplitconvCommands } from './commands/splitconv.ts';
+import { registerModelCommand } from './commands/model.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -19,7 +21,9 @@ const program = new Command('fkb')
   // Throw instead of exiting, so usage errors become exit code 2 below (set before adding commands: inherited).
   .exitOverride();
 
+registerSplitconvCommands(program);
 registerDspCommand(program);
+registerModelCommand(program);
 
 try {
   await program.parseAsync(process.argv);

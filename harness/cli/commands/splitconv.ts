@@ -1,0 +1,160 @@
+/**
+ * `fkb run`, `fkb verify` and `fkb bench`: the split-convolution kernels' verification and
+ * benchmark, on the reference layer and the layers of bench/shapes/*.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Command, Option } from 'commander';
+import Table from 'cli-table3';
+import { type BenchReport, benchmarkLayers } from '../../bench/splitconv-bench.ts';
+import { type BenchLayer, loadBenchLayers, referenceLayer } from '../../bench/shapes.ts';
+import { reportTables } from '../../report/bench-table.ts';
+import { InputError, VerificationError } from '../../util/errors.ts';
+import { type VerifyResult, verifyLayers } from '../../verify/splitconv-verify.ts';
+import { ensureBuilt } from '../../wasm/build.ts';
+import { loadModules } from '../../wasm/modules.ts';
+import { progressBar } from '../progress.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Writes JSON to `file` through a temporary name, so an interrupted run leaves no half file. */
+export function writeJsonAtomically(file: string, data: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+function positiveNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InputError(`${name} must be a positive number, got '${v}'`);
+    return n;
+  };
+}
+
+function layersFrom(opts: { reference?: boolean; shapes?: string }): BenchLayer[] {
+  return opts.reference ? [referenceLayer()] : loadBenchLayers(opts.shapes);
+}
+
+/** Re-runs this command on Node 24 from npm (relaxed SIMD on by default, AVX-VNNI lowering). */
+function reexecOnNode24(): number {
+  const which = spawnSync(process.execPath, [join(root, 'scripts', 'engines.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const node24 = which.stdout.trim();
+  if (which.status !== 0 || !node24) throw new InputError('--engine node24: Node 24 could not be installed (node scripts/engines.js)');
+  const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--engine') && all[i - 1] !== '--engine');
+  const r = spawnSync(node24, [join(root, 'bin', 'fkb.js'), ...args], { stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+function verifyTable(results: VerifyResult[]): string {
+  const t = new Table({ head: ['layer', 'kernel', 'module', 'modes ok', 'outputs'], style: { head: [], border: [] } });
+  const groups = new Map<string, VerifyResult[]>();
+  for (const r of results) {
+    const key = `${r.layer}|${r.kernel}|${r.module}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const rs of groups.values()) {
+    const ok = rs.filter((r) => r.ok).map((r) => r.mode);
+    const bad = rs.filter((r) => !r.ok).map((r) => r.mode);
+    t.push([rs[0]!.layer, rs[0]!.kernel, rs[0]!.module, bad.length ? `FAIL ${bad.join(',')}` : ok.join(','), rs[0]!.outputs]);
+  }
+  return t.toString();
+}
+
+async function runVerify(layers: BenchLayer[], ort: boolean, json: boolean): Promise<VerifyResult[]> {
+  const bar = progressBar(!json);
+  const results = await verifyLayers(layers, { ort, onStep: bar.update });
+  bar.stop();
+  if (!json) console.log(verifyTable(results));
+  return results;
+}
+
+/** Lines stating the issue's targets on the reference layer, from one benchmark run. */
+export function targetSummary(report: BenchReport): string[] {
+  const ref = report.measurements.filter((m) => m.layer === report.measurements[0]?.layer);
+  const best = (pred: (m: (typeof ref)[number]) => boolean) =>
+    ref.filter(pred).sort((a, b) => a.p50Ms - b.p50Ms)[0];
+  const simd = best((m) => m.module === 'simd');
+  const relaxed = best((m) => m.module === 'relaxed');
+  const scalar = best((m) => m.module === 'scalar');
+  const ort = best((m) => m.module === 'onnxruntime-web');
+  const lines: string[] = [];
+  if (simd && scalar) lines.push(`best plain SIMD ${simd.kernel}: ${simd.gmacs.toFixed(1)} GMAC/s = ${(scalar.p50Ms / simd.p50Ms).toFixed(1)}x scalar`);
+  if (simd && ort) lines.push(`best plain SIMD vs ${ort.kernel} (${ort.gmacs.toFixed(1)} GMAC/s): ${(ort.p50Ms / simd.p50Ms).toFixed(2)}x`);
+  if (relaxed && simd) {
+    lines.push(`best relaxed SIMD ${relaxed.kernel}: ${relaxed.gmacs.toFixed(1)} GMAC/s = ${(simd.p50Ms / relaxed.p50Ms).toFixed(2)}x best plain SIMD`);
+  }
+  return lines;
+}
+
+export function registerSplitconvCommands(program: Command): void {
+  program
+    .command('verify')
+    .description('check every kernel variant (every module this engine accepts) and onnxruntime-web against the reference')
+    .option('--all-layers', 'every layer of the shapes file, not just the reference layer (slow: the reference is plain JS)')
+    .option('--shapes <file>', 'a shapes file like bench/shapes/default.json')
+    .option('--no-ort', 'skip onnxruntime-web')
+    .option('--json', 'print the results as JSON')
+    .addHelpText('after', '\nExamples:\n  fkb verify\n  fkb verify --all-layers --no-ort\n\nExit code 1 when any output differs.')
+    .action(async (o: { allLayers?: boolean; shapes?: string; ort: boolean; json?: boolean }) => {
+      ensureBuilt();
+      const results = await runVerify(layersFrom({ reference: !o.allLayers, shapes: o.shapes }), o.ort, Boolean(o.json));
+      if (o.json) console.log(JSON.stringify(results, null, 2));
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length) throw new VerificationError(`${failed.length} of ${results.length} checks failed; first: ${failed[0]!.error}`);
+      if (!o.json) console.log(`${results.length} checks, all bit-exact`);
+    });
+
+  program
+    .command('bench')
+    .description('benchmark every kernel variant and onnxruntime-web (tinybench: p50 ± MAD, GMAC/s, speedups)')
+    .option('--reference', 'only the reference layer')
+    .option('--shapes <file>', 'a shapes file like bench/shapes/default.json')
+    .option('--filter <substring...>', 'only variants whose name contains one of these (the scalar baseline always runs)')
+    .option('--time <ms>', 'minimum measuring time per kernel and layer', positiveNumber('--time'), 400)
+    .addOption(new Option('--mode <mode>', 'requantization mode of the kernels').choices(['fp32', 'gemmlowp', 'single']).default('fp32'))
+    .addOption(new Option('--engine <engine>', 'run on Node 24 from npm (relaxed SIMD) instead of this Node').choices(['node24']))
+    .option('--no-ort', 'skip onnxruntime-web')
+    .option('--json', 'print the report as JSON instead of tables')
+    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
+    .action(async (o: { reference?: boolean; shapes?: string; filter?: string[]; time: number; mode: 'fp32'; engine?: string; ort: boolean; json?: boolean }) => {
+      if (o.engine === 'node24' && process.versions.node.split('.')[0] !== '24') {
+        process.exitCode = reexecOnNode24();
+        return;
+      }
+      ensureBuilt();
+      const bar = progressBar(!o.json);
+      const report = await benchmarkLayers(layersFrom(o), { timeMs: o.time, mode: o.mode, ort: o.ort, filter: o.filter, onTask: bar.update });
+      bar.stop();
+      const file = join(root, 'bench', 'results', `splitconv-node${process.versions.node.split('.')[0]}-${report.date.replace(/[:.]/g, '-')}.json`);
+      writeJsonAtomically(file, report);
+      if (o.json) console.log(JSON.stringify(report, null, 2));
+      else console.log(`${reportTables(report)}\n\n${targetSummary(report).join('\n')}\n\nwrote ${file}`);
+    });
+
+  program
+    .command('run')
+    .description('the main job: build, verify every kernel variant on the reference layer, benchmark it, print a table')
+    .option('--time <ms>', 'minimum measuring time per kernel', positiveNumber('--time'), 400)
+    .option('--json', 'print the benchmark report as JSON')
+    .addHelpText('after', '\nExample:\n  fkb run\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
+    .action(async (o: { time: number; json?: boolean }) => {
+      ensureBuilt();
+      const modules = [...loadModules()].map(([n, s]) => `${n}: ${s.kernel ? 'used' : `not used (${s.reason})`}`);
+      if (!o.json) console.log(`WASM modules on Node ${process.version}:\n  ${modules.join('\n  ')}\n`);
+      const layer = referenceLayer();
+      const results = await runVerify([layer], true, Boolean(o.json));
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length) throw new VerificationError(`${failed.length} of ${results.length} checks failed; first: ${failed[0]!.error}`);
+      if (!o.json) console.log(`${results.length} checks on ${layer.name}: all bit-exact\n`);
+      const bar = progressBar(!o.json);
+      const report = await benchmarkLayers([layer], { timeMs: o.time, onTask: bar.update });
+      bar.stop();
+      const file = join(root, 'bench', 'results', `run-node${process.versions.node.split('.')[0]}-${report.date.replace(/[:.]/g, '-')}.json`);
+      writeJsonAtomically(file, { verification: results, benchmark: report });
+      if (o.json) console.log(JSON.stringify({ verification: results, benchmark: report }, null, 2));
+      else console.log(`${reportTables(report)}\n\n${targetSummary(report).join('\n')}\n\nwrote ${file}`);
+    });
+}

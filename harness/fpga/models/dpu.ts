@@ -1,0 +1,95 @@
+/**
+ * Model (d): DPU-style engine, after the Xilinx DPUCZDX8G for Zynq UltraScale+ (PG338,
+ * "DPUCZDX8G for Zynq UltraScale+ MPSoCs Product Guide", v3.4, 2022).
+ *
+ * PG338 "Architecture of the DPUCZDX8G": the convolution array has three parallelisms, pixel
+ * (PP), input channel (ICP) and output channel (OCP, = ICP), and does PP*ICP*OCP MACs per cycle;
+ * the configuration name is its peak operations per clock:
+ *   peak ops/cycle = 2 * PP * ICP * OCP
+ * with (PP, ICP, OCP) per configuration as listed there and in the "DepthwiseConv" section's
+ * extra-resource table: B512 (4,8,8), B800 (4,10,10), B1024 (8,8,8), B1152 (4,12,12),
+ * B1600 (8,10,10), B2304 (8,12,12), B3136 (8,14,14), B4096 (8,16,16).
+ *
+ * Cycle model (PG338 gives no cycle formula; this is the array's issue count): PP adjacent output
+ * pixels of one row, ICP input and OCP output channels, one kernel tap per cycle:
+ *   conv:      cycles = groups * out_h * ceil(out_w / PP) * ceil(C_in'/ICP) * ceil(C_out'/OCP) * k_h * k_w
+ *   depthwise: PG338 "DepthwiseConv": depthwise parallelism is half the pixel parallelism, so
+ *              cycles = out_h * ceil(out_w / (PP/2)) * ceil(C / ICP) * k_h * k_w   (ICP channels per cycle)
+ * Off-chip traffic: weights, input and output once each (on-chip banks hold a layer's tiles).
+ *
+ * DSPs (estimate): the array's PP*ICP*OCP MACs on DSP48E2 with two INT8 products per DSP (WP486)
+ * and the DSPs clocked at twice the fabric clock ("DSP double data rate" in PG338), i.e.
+ * PP*ICP*OCP / 4. PG338's resource tables list more (B4096 with ALU parallelism 4: 710 DSP,
+ * 255 BRAM36) because they include the ALU, pooling and misc engines; BRAM is not modelled.
+ * DPUCZDX8G targets DSP48E2 devices and INT8 only: other devices or widths are rejected.
+ */
+import { InputError } from '../../util/errors.ts';
+import type { Device } from '../devices.ts';
+import {
+  finish,
+  geometry,
+  requireClock,
+  requireDsp,
+  tensorBytes,
+  type LayerEstimate,
+  type LayerSpec,
+  type ParamSchema,
+  type Params,
+} from './common.ts';
+
+/** PG338 configurations: [PP, ICP, OCP]. */
+export const DPU_ARCHS = {
+  B512: [4, 8, 8],
+  B800: [4, 10, 10],
+  B1024: [8, 8, 8],
+  B1152: [4, 12, 12],
+  B1600: [8, 10, 10],
+  B2304: [8, 12, 12],
+  B3136: [8, 14, 14],
+  B4096: [8, 16, 16],
+} as const satisfies Record<string, readonly [number, number, number]>;
+export type DpuArch = keyof typeof DPU_ARCHS;
+
+export function dpuPeakOpsPerCycle(arch: DpuArch): number {
+  const [pp, icp, ocp] = DPU_ARCHS[arch];
+  return 2 * pp * icp * ocp;
+}
+
+export const dpuParams = {
+  arch: { default: 'B4096', choices: Object.keys(DPU_ARCHS), description: 'DPUCZDX8G configuration (PG338)' },
+} satisfies ParamSchema;
+
+export function dpuModel(layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
+  requireClock(clockMHz);
+  const arch = String(p['arch']) as DpuArch;
+  const cfg = DPU_ARCHS[arch];
+  if (!cfg) throw new InputError(`arch must be one of ${Object.keys(DPU_ARCHS).join(', ')}, got '${arch}'`);
+  const [PP, ICP, OCP] = cfg;
+  if (device.dspType !== 'DSP48E2') {
+    throw new InputError(`arch=${arch}: the DPUCZDX8G needs DSP48E2 slices (Zynq UltraScale+); ${device.name} has ${device.dspType}`);
+  }
+  if (layer.wBits > 8 || layer.aBits > 8) {
+    throw new InputError(`arch=${arch}: the DPUCZDX8G computes INT8; w_bits=${layer.wBits}, a_bits=${layer.aBits}`);
+  }
+  const dsp = (PP * ICP * OCP) / 4;
+  requireDsp(dsp, () => `PP*ICP*OCP/4 for ${arch}`, device);
+
+  const g = geometry(layer);
+  const taps = layer.kH * layer.kW;
+  const depthwise = layer.groups > 1 && layer.groups === layer.inC && layer.groups === layer.outC;
+  const computeCycles = depthwise
+    ? g.outH * Math.ceil(g.outW / (PP / 2)) * Math.ceil(layer.inC / ICP) * taps
+    : layer.groups * g.outH * Math.ceil(g.outW / PP) * Math.ceil(g.cin / ICP) * Math.ceil(g.cout / OCP) * taps;
+  const offChipBytes =
+    tensorBytes(layer.outC * g.cin * taps, layer.wBits) +
+    tensorBytes(layer.inH * layer.inW * layer.inC, layer.aBits) +
+    tensorBytes(g.pixels * layer.outC, layer.aBits);
+
+  return finish(layer, device, clockMHz, computeCycles, offChipBytes, PP * ICP * OCP, {
+    dsp,
+    bram: 0,
+    packing: 2,
+    detail: { PP, ICP, OCP, peakOpsPerCycle: 2 * PP * ICP * OCP, engine: depthwise ? 'depthwise' : 'conv' },
+    warnings: [],
+  });
+}

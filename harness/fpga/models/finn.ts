@@ -1,0 +1,142 @@
+/**
+ * Model (c): FINN-style folded dataflow. Umuroglu et al., "FINN: A Framework for Fast,
+ * Scalable Binarized Neural Network Inference", FPGA 2017, Sec. 4 (matrix-vector-threshold
+ * unit, folding); Blott et al., "FINN-R", ACM TRETS 11(3), 2018, Sec. 4 (performance and
+ * resource models of the MVAU).
+ *
+ * Every layer has its own engine of PE processing elements with SIMD lanes each. A conv layer
+ * is a matrix-vector product per output pixel with an MH x MW weight matrix,
+ *   MH = out_c,  MW = in_c * k_h * k_w            (sliding-window unit lowers the input)
+ * folded onto PE rows and SIMD columns:
+ *   neuron fold  = MH / PE,  synapse fold = MW / SIMD      (FINN requires both to divide)
+ *   cycles per frame = out_h * out_w * (MH / PE) * (MW / SIMD)
+ * A depthwise layer (groups = in_c = out_c) uses the vector-vector unit: PE channels, SIMD taps,
+ *   cycles = out_h * out_w * (C / PE) * (k_h * k_w / SIMD)
+ * (divisibility constraints as in the FINN documentation's folding-factor table: MVAU
+ * MH % PE = 0, MW % SIMD = 0; VVAU C % PE = 0, k_h*k_w % SIMD = 0). Other groupings are rejected.
+ *
+ * Layers are pipelined, so the network's throughput is set by its slowest layer:
+ *   FPS = f_clk / max_i cycles_i     (`finnNetwork`)
+ *
+ * Resources: PE*SIMD multipliers; with res = 'dsp' they take ceil(PE*SIMD / pack) DSPs,
+ * with res = 'lut' none (FINN builds few-bit MACs in LUTs); res = 'auto' picks 'lut' when
+ * both widths are <= 4 bits. Weights live on chip: PE memories of SIMD*w_bits-bit words,
+ * (MH/PE)*(MW/SIMD) deep (36 Kb BRAM, best aspect ratio). Off-chip traffic per layer is zero
+ * (activations stream between layers); `finnNetwork` adds the network input and output.
+ */
+import { InputError } from '../../util/errors.ts';
+import type { Device } from '../devices.ts';
+import { resolvePacking } from '../devices.ts';
+import {
+  bram36For,
+  finish,
+  geometry,
+  num,
+  requireBram,
+  requireClock,
+  requireDsp,
+  tensorBytes,
+  type LayerEstimate,
+  type LayerSpec,
+  type ParamSchema,
+  type Params,
+} from './common.ts';
+
+export const finnParams = {
+  PE: { default: 1, min: 1, max: 65536, description: 'processing elements (output parallelism)' },
+  SIMD: { default: 1, min: 1, max: 65536, description: 'lanes per PE (input parallelism)' },
+  res: { default: 'auto', choices: ['auto', 'dsp', 'lut'], description: 'multipliers in DSPs or LUTs' },
+  packing: { default: 1, choices: ['auto'], numericChoices: [1, 2, 4], description: 'multiplies per DSP when res = dsp (FINN default 1)' },
+} satisfies ParamSchema;
+
+export function finnModel(layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
+  requireClock(clockMHz);
+  const PE = num(p, 'PE');
+  const SIMD = num(p, 'SIMD');
+  const g = geometry(layer);
+  const taps = layer.kH * layer.kW;
+  const depthwise = layer.groups > 1 && layer.groups === layer.inC && layer.groups === layer.outC;
+  if (layer.groups > 1 && !depthwise) {
+    throw new InputError(`FINN model: groups=${layer.groups} is neither 1 nor depthwise (in_c = out_c = groups)`);
+  }
+  let rows: number; // MH or channels
+  let cols: number; // MW or taps
+  if (depthwise) {
+    rows = layer.inC;
+    cols = taps;
+    if (rows % PE !== 0) throw new InputError(`PE=${PE} must divide the channel count ${rows} (VVAU: C % PE = 0)`);
+    if (cols % SIMD !== 0) throw new InputError(`SIMD=${SIMD} must divide k_h*k_w = ${cols} (VVAU: k_h*k_w % SIMD = 0)`);
+  } else {
+    rows = layer.outC;
+    cols = layer.inC * taps;
+    if (rows % PE !== 0) throw new InputError(`PE=${PE} must divide MH = out_c = ${rows} (MVAU: MH % PE = 0)`);
+    if (cols % SIMD !== 0) throw new InputError(`SIMD=${SIMD} must divide MW = in_c*k_h*k_w = ${cols} (MVAU: MW % SIMD = 0)`);
+  }
+  const neuronFold = rows / PE;
+  const synapseFold = cols / SIMD;
+  const computeCycles = g.pixels * neuronFold * synapseFold;
+
+  const res = p['res'] === 'auto' ? (layer.wBits <= 4 && layer.aBits <= 4 ? 'lut' : 'dsp') : p['res'];
+  const packReq = p['packing'];
+  const pack = res === 'dsp' ? resolvePacking('packing', packReq === 'auto' ? 'auto' : Number(packReq), device.dspType, layer.wBits, layer.aBits) : 1;
+  const dsp = res === 'dsp' ? Math.ceil((PE * SIMD) / pack) : 0;
+  requireDsp(dsp, () => `ceil(PE*SIMD/pack) (${PE}*${SIMD}/${pack})`, device);
+  const bram = PE * bram36For(SIMD * layer.wBits, neuronFold * synapseFold);
+  requireBram(bram, () => `weight memories PE*bram(SIMD*w_bits x fold) for PE=${PE}, SIMD=${SIMD}`, device);
+
+  return finish(layer, device, clockMHz, computeCycles, 0, PE * SIMD, {
+    dsp,
+    bram,
+    packing: pack,
+    detail: { neuronFold, synapseFold, unit: depthwise ? 'VVAU' : 'MVAU', res: String(res) },
+    warnings: [],
+  });
+}
+
+export interface FinnNetworkEstimate {
+  layers: LayerEstimate[];
+  /** Index of the slowest layer. */
+  bottleneck: number;
+  cyclesPerFrame: number;
+  fps: number;
+  dsp: number;
+  bram: number;
+  /** Network input + output, the only off-chip traffic of a FINN dataflow accelerator. */
+  offChipBytesPerFrame: number;
+}
+
+/** Evaluates a whole FINN pipeline: one folding per layer, throughput f / slowest layer. */
+export function finnNetwork(
+  layers: readonly LayerSpec[],
+  foldings: readonly Params[],
+  device: Device,
+  clockMHz: number,
+): FinnNetworkEstimate {
+  if (layers.length === 0) throw new InputError('FINN network: no layers');
+  if (foldings.length !== layers.length) {
+    throw new InputError(`FINN network: ${layers.length} layers but ${foldings.length} foldings`);
+  }
+  const est = layers.map((l, i) => finnModel(l, foldings[i]!, device, clockMHz));
+  let bottleneck = 0;
+  est.forEach((e, i) => {
+    if (e.computeCycles > est[bottleneck]!.computeCycles) bottleneck = i;
+  });
+  const dsp = est.reduce((a, e) => a + e.dsp, 0);
+  const bram = est.reduce((a, e) => a + e.bram, 0);
+  requireDsp(dsp, () => 'sum of the layers\u2019 DSPs', device);
+  requireBram(bram, () => 'sum of the layers\u2019 weight memories', device);
+  const first = layers[0]!;
+  const last = layers[layers.length - 1]!;
+  const lastOut = geometry(last);
+  const cyclesPerFrame = est[bottleneck]!.computeCycles;
+  return {
+    layers: est,
+    bottleneck,
+    cyclesPerFrame,
+    fps: (clockMHz * 1e6) / cyclesPerFrame,
+    dsp,
+    bram,
+    offChipBytesPerFrame:
+      tensorBytes(first.inH * first.inW * first.inC, first.aBits) + tensorBytes(lastOut.pixels * last.outC, last.aBits),
+  };
+}

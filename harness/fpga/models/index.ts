@@ -1,0 +1,49 @@
+/**
+ * The one list of analytical models. The CLI, the tests and the micro-benchmark take the
+ * model ids, titles and parameter schemas from here.
+ */
+import type { Device } from '../devices.ts';
+import { resolveParams, type LayerEstimate, type LayerSpec, type ParamSchema, type Params } from './common.ts';
+import { dpuModel, dpuParams } from './dpu.ts';
+import { finnModel, finnParams } from './finn.ts';
+import { splitconvModel, splitconvParams } from './splitconv.ts';
+import { systolicModel, systolicParams } from './systolic.ts';
+import { tiledModel, tiledParams } from './tiled.ts';
+
+export type ModelFn = (layer: LayerSpec, params: Params, device: Device, clockMHz: number) => LayerEstimate;
+
+export interface ModelInfo {
+  id: ModelId;
+  name: string;
+  title: string;
+  params: ParamSchema;
+  evaluate: ModelFn;
+}
+
+export const MODEL_IDS = ['a', 'b', 'c', 'd', 'e'] as const;
+export type ModelId = (typeof MODEL_IDS)[number];
+
+export const MODELS: Record<ModelId, ModelInfo> = {
+  a: { id: 'a', name: 'splitconv', title: 'split-convolution engine: P_o DSP cascades of length L, P_p pixels', params: splitconvParams, evaluate: splitconvModel },
+  b: { id: 'b', name: 'tiled', title: 'tiled Tm x Tn engine with Tr x Tc tiles (Zhang et al., FPGA 2015)', params: tiledParams, evaluate: tiledModel },
+  c: { id: 'c', name: 'finn', title: 'FINN folded dataflow, PE x SIMD per layer (Umuroglu et al. 2017; Blott et al. 2018)', params: finnParams, evaluate: finnModel },
+  d: { id: 'd', name: 'dpu', title: 'DPUCZDX8G-style PP x ICP x OCP array (PG338)', params: dpuParams, evaluate: dpuModel },
+  e: { id: 'e', name: 'systolic', title: 'output-stationary R x C systolic array of packed DSPs', params: systolicParams, evaluate: systolicModel },
+};
+
+/** A model by id ('a'..'e') or name ('splitconv', 'tiled', ...). */
+export function getModel(idOrName: string): ModelInfo | undefined {
+  const k = idOrName.trim().toLowerCase();
+  return Object.values(MODELS).find((m) => m.id === k || m.name === k);
+}
+
+/** Resolves parameters once and returns an evaluator for many layers. */
+export function modelEvaluator(model: ModelInfo, given: Record<string, unknown>, device: Device, clockMHz: number) {
+  const params = resolveParams(model.params, given, `model ${model.id} (${model.name})`);
+  return { params, evaluate: (layer: LayerSpec): LayerEstimate => model.evaluate(layer, params, device, clockMHz) };
+}
+
+export type { LayerEstimate, LayerSpec, ParamSchema, Params } from './common.ts';
+export { resolveParams } from './common.ts';
+export { DPU_ARCHS, dpuPeakOpsPerCycle, type DpuArch } from './dpu.ts';
+export { finnNetwork, type FinnNetworkEstimate } from './finn.ts';

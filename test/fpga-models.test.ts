@@ -1,0 +1,320 @@
+/**
+ * Analytical FPGA models: published design points, hand-computed cycle counts, and the
+ * rejection of infeasible configurations.
+ *
+ * Sources:
+ *  - PG338 (DPUCZDX8G product guide v3.4), "Architecture of the DPUCZDX8G" and the
+ *    "DepthwiseConv" extra-resource table: B512 (4x8x8) ... B4096 (8x16x16), peak ops/clock
+ *    = 2*PP*ICP*OCP = the number in the name.
+ *  - UG1354 (Vitis AI Library user guide), "ZCU104 Evaluation Board": dual B4096 at 300 MHz
+ *    deliver 2.46 TOPS INT8 peak.
+ *  - Zhang et al., FPGA 2015: unified unroll factors <Tm, Tn> = <64, 7> for AlexNet, 100 MHz on
+ *    VC707, 2,240 DSPs (Table 6, resource utilisation), 61.62 GFLOPS measured (Table 5).
+ *  - Xilinx/BNN-PYNQ, bnn/src/network/{cnv,lfc}-pynq/hw/config.h: the FINN-paper CNV and LFC
+ *    topologies with their PE/SIMD folding and the resulting weight-memory depths (WMem),
+ *    which equal the FINN neuron fold x synapse fold.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { getDevice, listDevices, type Device } from '../harness/fpga/devices.ts';
+import {
+  DPU_ARCHS,
+  MODELS,
+  dpuPeakOpsPerCycle,
+  finnNetwork,
+  modelEvaluator,
+  resolveParams,
+  type DpuArch,
+  type LayerSpec,
+} from '../harness/fpga/models/index.ts';
+import { loadNetwork } from '../harness/networks/index.ts';
+import { InputError } from '../harness/util/errors.ts';
+
+function layer(s: Partial<LayerSpec> & Pick<LayerSpec, 'inH' | 'inW' | 'inC' | 'outC'>): LayerSpec {
+  return {
+    kH: 1, kW: 1, strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0,
+    groups: 1, wBits: 8, aBits: 8, ...s,
+  };
+}
+
+function run(id: keyof typeof MODELS, l: LayerSpec, params: Record<string, unknown>, device: Device | string, mhz = 300) {
+  const dev = typeof device === 'string' ? getDevice(device) : device;
+  return modelEvaluator(MODELS[id], params, dev, mhz).evaluate(l);
+}
+
+function rejects(fn: () => unknown, ...parts: (string | RegExp)[]): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, InputError, `expected InputError, got ${String(e)}`);
+    const msg = (e as Error).message;
+    for (const p of parts) {
+      if (typeof p === 'string') assert.ok(msg.includes(p), `'${msg}' should mention '${p}'`);
+      else assert.match(msg, p);
+    }
+    return;
+  }
+  assert.unreachable(`accepted an infeasible configuration (expected ${parts.join(', ')})`);
+}
+
+// --- devices ---------------------------------------------------------------------------
+
+test('device catalogue: the six boards, each with a source; DSP48E1 allows no packing', () => {
+  const names = listDevices().map((d) => d.name).sort();
+  assert.equal(names, ['u250', 'xc7vx485t', 'xc7z020', 'xczu3eg', 'xczu7ev', 'xczu9eg']);
+  for (const d of listDevices()) {
+    assert.ok(d.source.length > 40, `${d.name}: source`);
+    assert.ok(d.dsp > 0 && d.bram36 > 0 && d.lut > 0 && d.ff > 0 && d.offChipGBps > 0, d.name);
+  }
+  assert.is(getDevice('PYNQ-Z2').name, 'xc7z020');
+  assert.is(getDevice('zcu104').dsp, 1728);
+  assert.is(getDevice('vc707').dspType, 'DSP48E1');
+  rejects(() => getDevice('kintex'), "unknown device 'kintex'", 'xczu9eg');
+});
+
+// --- model (a): hand-computed cases ------------------------------------------------------
+
+test('model a: 4x4x16 -> 16, 3x3 pad 1, INT8 on DSP48E2: 2*16*9*1 issues + 20 fill = 308', () => {
+  const l = layer({ inH: 4, inW: 4, inC: 16, outC: 16, kH: 3, kW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+  const r = run('a', l, { L: 16, Po: 4, Pp: 1 }, 'zcu102');
+  // Tc = ceil(16/16) = 1, To = ceil(16/(4*2)) = 2, Tp = 16, taps = 9; fill = 15 + 4 + 1
+  assert.is(r.packing, 2);
+  assert.equal([r.detail['Tc'], r.detail['To'], r.detail['Tp'], r.detail['issues'], r.detail['fill']], [1, 2, 16, 288, 20]);
+  assert.is(r.computeCycles, 308);
+  assert.is(r.dsp, 64);
+  // weights 16*16*9 + input 4*4*16 + output 4*4*16 bytes
+  assert.is(r.offChipBytes, 2304 + 256 + 256);
+  assert.is(r.macs, 16 * 16 * 16 * 9);
+  assert.ok(r.warnings.some((w) => w.includes('20 bits')), 'lane headroom warning for L=16');
+  assert.equal(run('a', l, { L: 7, Po: 4 }, 'zcu102').warnings, [], 'L=7: 7 * 2^14 fits the 18-bit lane');
+  assert.ok(run('a', l, { L: 8, Po: 4 }, 'zcu102').warnings[0]!.includes('19 bits'), 'L=8: 8 * 2^14 does not');
+  const rows = run('a', l, { L: 16, Po: 4, Pp: 1, fmap: 'rows' }, 'zcu102');
+  assert.is(rows.offChipBytes, 2304 + 256 * 2 + 256, "fmap=rows re-reads the input once per output tile");
+});
+
+test('model a: remainders in every tiling (17 ch, 9 out, 15 px on 4 lanes, 3x1 taps) = 48 + 20', () => {
+  // out 5x3 = 15 px; Tc = ceil(17/16) = 2, To = ceil(9/8) = 2, Tp = ceil(15/4) = 4, taps = 3
+  const l = layer({ inH: 5, inW: 3, inC: 17, outC: 9, kH: 3, kW: 1, padTop: 1, padBottom: 1 });
+  const r = run('a', l, { L: 16, Po: 4, Pp: 4 }, 'zcu102');
+  assert.is(r.detail['issues'], 2 * 4 * 3 * 2);
+  assert.is(r.computeCycles, 48 + 20);
+  assert.is(r.dsp, 4 * 4 * 16);
+});
+
+test('model a: depthwise 8x8x32, 3x3/2 SAME, L=8, latencies 3 and 2: 32*8*9 + 12', () => {
+  const l = layer({ inH: 8, inW: 8, inC: 32, outC: 32, kH: 3, kW: 3, strideH: 2, strideW: 2, padBottom: 1, padRight: 1, groups: 32 });
+  // out 4x4; per group Tc = 1, To = 1, Tp = ceil(16/2) = 8, taps 9; fill = 7 + 3 + 2
+  const r = run('a', l, { L: 8, Po: 2, Pp: 2, dspLatency: 3, accLatency: 2 }, 'zcu102');
+  assert.is(r.computeCycles, 32 * 8 * 9 + 12);
+  assert.ok(r.utilization < 0.1, `depthwise uses 1 of L DSPs: utilization ${r.utilization}`);
+});
+
+test('model a: DSP48E1 (PYNQ-Z2) runs unpacked; INT4 packs 4 on DSP48E2', () => {
+  const l = layer({ inH: 2, inW: 2, inC: 8, outC: 4 });
+  const r = run('a', l, { L: 4, Po: 2 }, 'pynq-z2', 100);
+  // Tc = 2, To = ceil(4/2) = 2, Tp = 4; fill = 3 + 4 + 1
+  assert.is(r.packing, 1);
+  assert.is(r.computeCycles, 16 + 8);
+  assert.equal(r.warnings, []);
+  const q = run('a', layer({ inH: 2, inW: 2, inC: 8, outC: 16, wBits: 4, aBits: 4 }), { L: 8, Po: 2 }, 'zcu104');
+  assert.is(q.packing, 4);
+  assert.is(q.detail['To'], 2);
+  assert.is(q.computeCycles, 2 * 4 * 1 + 7 + 4 + 1);
+});
+
+test('model a: at full utilisation attainable GOPS equals the peak 2*Pp*Po*L*pack*f', () => {
+  const l = layer({ inH: 64, inW: 64, inC: 64, outC: 64, kH: 3, kW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+  const r = run('a', l, { L: 16, Po: 4, Pp: 2 }, 'zcu102', 250);
+  assert.is(r.bound, 'compute');
+  assert.is(r.peakGops, (2 * 2 * 4 * 16 * 2 * 250) / 1e3);
+  assert.ok(r.attainableGops <= r.peakGops && r.attainableGops > 0.999 * r.peakGops, `${r.attainableGops} vs ${r.peakGops}`);
+});
+
+test('roofline: a starved memory makes a layer memory-bound', () => {
+  const dev = { ...getDevice('zcu102'), offChipGBps: 0.01 };
+  const l = layer({ inH: 1, inW: 1, inC: 4096, outC: 4096 });
+  for (const id of ['a', 'b', 'd', 'e'] as const) {
+    const r = run(id, l, {}, dev);
+    assert.is(r.bound, 'memory', `model ${id}`);
+    assert.is(r.cycles, r.memoryCycles);
+    assert.is(r.memoryCycles, Math.ceil(r.offChipBytes / ((0.01 * 1e3) / 300)));
+  }
+});
+
+// --- model (b): Zhang et al. FPGA'15 ----------------------------------------------------
+
+test("model b: Zhang et al.'s AlexNet design point <Tm,Tn> = <64,7>, float32 on VC707 at 100 MHz", () => {
+  const net = loadNetwork('alexnet');
+  const convs = net.layers.filter((l) => !l.fc);
+  const ev = modelEvaluator(MODELS.b, { Tm: 64, Tn: 7, Tr: 13, Tc: 13, dspPerMac: 5, wordBits: 32 }, getDevice('vc707'), 100);
+  const res = convs.map((l) => ev.evaluate(l));
+  // ceil(M/Tm)*ceil(N/Tn)*R*C*K^2 per group (two towers: conv2, conv4, conv5 have groups = 2)
+  assert.equal(res.map((r) => r.computeCycles), [
+    2 * 1 * 55 * 55 * 121, // conv1: M=96, N=3
+    2 * (2 * 7 * 27 * 27 * 25), // conv2: M=128, N=48 per group
+    6 * 37 * 13 * 13 * 9, // conv3: M=384, N=256
+    2 * (3 * 28 * 13 * 13 * 9), // conv4: M=192, N=192 per group
+    2 * (2 * 28 * 13 * 13 * 9), // conv5: M=128, N=192 per group
+  ]);
+  assert.is(res[0]!.dsp, 2240, 'Table 6: 2,240 DSP48E1 (64*7 float multiply-adds at 5 DSPs each)');
+  const cycles = res.reduce((a, r) => a + r.computeCycles, 0);
+  const ops = res.reduce((a, r) => a + r.ops, 0);
+  const roofGflops = (ops / cycles) * 0.1; // ops/cycle * 100 MHz / 1e3
+  // The model's computational roof bounds the measured 61.62 GFLOPS (Table 5) from above and
+  // is within 8 % of it (the measured run adds control and transfer overheads).
+  assert.ok(roofGflops >= 61.62 && roofGflops <= 61.62 * 1.08, `roof ${roofGflops.toFixed(2)} GFLOPS`);
+});
+
+test('model b: CTC ratio and buffers follow the tile sizes', () => {
+  const l = layer({ inH: 27, inW: 27, inC: 48, outC: 128, kH: 5, kW: 5, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 });
+  const small = run('b', l, { Tm: 64, Tn: 7, Tr: 4, Tc: 4 }, 'zcu102');
+  const big = run('b', l, { Tm: 64, Tn: 7, Tr: 27, Tc: 27 }, 'zcu102');
+  assert.is(small.computeCycles, big.computeCycles, 'Tr, Tc do not change the compute cycles');
+  assert.ok(Number(big.detail['ctcOpsPerByte']) > Number(small.detail['ctcOpsPerByte']), 'larger tiles reuse more');
+  // alpha_out * beta_out with Tr = Tc = R = C: every output written once
+  // beta_in = 7 * (27 + 4) * (27 + 4), alpha = 2 * 7 * 1 * 1
+  const expected = 2 * 7 * (7 * 31 * 31) + 2 * 7 * (64 * 7 * 25) + 2 * 64 * 27 * 27;
+  assert.is(big.offChipBytes, expected);
+});
+
+// --- model (c): FINN ----------------------------------------------------------------------
+
+/** CNV (FINN paper topology) with the PE/SIMD of BNN-PYNQ cnv-pynq/hw/config.h, W1A1. */
+function cnvPynq() {
+  const c = (inH: number, inC: number, outC: number, k = 3) => layer({ inH, inW: inH, inC, outC, kH: k, kW: k, wBits: 1, aBits: 1 });
+  const layers = [c(32, 3, 64), c(30, 64, 64), c(14, 64, 128), c(12, 128, 128), c(5, 128, 256), c(3, 256, 256),
+    c(1, 256, 512, 1), c(1, 512, 512, 1), c(1, 512, 64, 1)];
+  const fold = [[16, 3], [32, 32], [16, 32], [16, 32], [4, 32], [1, 32], [1, 4], [1, 8], [4, 1]];
+  const wmem = [36, 36, 144, 288, 2304, 18432, 32768, 32768, 8192];
+  return { layers, foldings: fold.map(([PE, SIMD]) => ({ PE, SIMD })), wmem };
+}
+
+test('model c: FINN fold = (MH/PE)*(MW/SIMD) reproduces the WMem of the published CNV folding', () => {
+  const { layers, foldings, wmem } = cnvPynq();
+  const dev = getDevice('pynq-z2');
+  const params = foldings.map((f) => resolveParams(MODELS.c.params, f));
+  const net = finnNetwork(layers, params, dev, 100);
+  net.layers.forEach((r, i) => {
+    assert.is(Number(r.detail['neuronFold']) * Number(r.detail['synapseFold']), wmem[i], `layer ${i} WMem`);
+    const out = layers[i]!.inH - layers[i]!.kH + 1;
+    assert.is(r.computeCycles, out * out * wmem[i]!, `layer ${i} cycles = OFM^2 * fold`);
+    assert.is(r.dsp, 0, 'W1A1 MACs are LUTs');
+  });
+  // slowest: the FC layers 6 and 7 with 32768 cycles (layer 0: 30*30*36 = 32400)
+  assert.is(net.cyclesPerFrame, 32768);
+  assert.is(net.bottleneck, 6);
+  assert.is(net.fps, 100e6 / 32768);
+});
+
+test('model c: LFC folding (lfc-pynq config.h) gives 512 cycles per frame', () => {
+  const fc = (inC: number, outC: number) => layer({ inH: 1, inW: 1, inC, outC, wBits: 1, aBits: 1 });
+  const layers = [fc(832, 1024), fc(1024, 1024), fc(1024, 1024), fc(1024, 64)];
+  const foldings = [[32, 64], [64, 32], [32, 64], [16, 8]].map(([PE, SIMD]) => resolveParams(MODELS.c.params, { PE, SIMD }));
+  const net = finnNetwork(layers, foldings, getDevice('pynq-z2'), 100);
+  assert.equal(net.layers.map((r) => r.computeCycles), [416, 512, 512, 512]);
+  assert.is(net.fps, 100e6 / 512);
+});
+
+test('model c: depthwise layers use the VVAU fold (C/PE)*(K^2/SIMD)', () => {
+  const l = layer({ inH: 8, inW: 8, inC: 32, outC: 32, kH: 3, kW: 3, groups: 32 });
+  const r = run('c', l, { PE: 8, SIMD: 3 }, 'zcu102');
+  assert.is(r.detail['unit'], 'VVAU');
+  assert.is(r.computeCycles, 36 * (32 / 8) * (9 / 3));
+});
+
+// --- model (d): DPU ---------------------------------------------------------------------
+
+test('model d: PG338 configurations B512..B4096, peak ops/cycle = 2*PP*ICP*OCP = the name', () => {
+  const published: Record<DpuArch, [number, number, number]> = {
+    B512: [4, 8, 8], B800: [4, 10, 10], B1024: [8, 8, 8], B1152: [4, 12, 12],
+    B1600: [8, 10, 10], B2304: [8, 12, 12], B3136: [8, 14, 14], B4096: [8, 16, 16],
+  };
+  assert.equal(Object.keys(DPU_ARCHS), Object.keys(published));
+  for (const [arch, ppIcpOcp] of Object.entries(published) as [DpuArch, [number, number, number]][]) {
+    assert.equal([...DPU_ARCHS[arch]], ppIcpOcp, arch);
+    assert.is(dpuPeakOpsPerCycle(arch), Number(arch.slice(1)), arch);
+  }
+});
+
+test('model d: dual B4096 at 300 MHz is 2.46 TOPS (UG1354, ZCU104)', () => {
+  const l = layer({ inH: 56, inW: 56, inC: 64, outC: 64, kH: 3, kW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+  const r = run('d', l, { arch: 'B4096' }, 'zcu104', 300);
+  assert.ok(Math.abs((2 * r.peakGops) / 1e3 - 2.46) < 0.005, `${2 * r.peakGops} GOPS`);
+  // 56 rows * ceil(56/8) * ceil(64/16)^2 * 9 taps, fully used
+  assert.is(r.computeCycles, 56 * 7 * 4 * 4 * 9);
+  assert.is(r.utilization, 1);
+});
+
+test('model d: depthwise runs at half the pixel parallelism', () => {
+  const l = layer({ inH: 16, inW: 16, inC: 64, outC: 64, kH: 3, kW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 64 });
+  const r = run('d', l, { arch: 'B1024' }, 'zcu102');
+  assert.is(r.computeCycles, 16 * Math.ceil(16 / 4) * Math.ceil(64 / 8) * 9);
+});
+
+// --- model (e): systolic -----------------------------------------------------------------
+
+test('model e: 4x2 output-stationary array, 9 px, 4 out (pack 2), K = 2: 3 tiles of max(2,4) + 3 + 1 + 4 + 4', () => {
+  const l = layer({ inH: 3, inW: 3, inC: 2, outC: 4 });
+  const r = run('e', l, { R: 4, C: 2 }, 'zcu102');
+  assert.equal([r.detail['K'], r.detail['Tpix'], r.detail['Tout'], r.detail['perTile']], [2, 3, 1, 4]);
+  assert.is(r.computeCycles, 3 * 4 + 3 + 1 + 4 + 4);
+  assert.is(r.dsp, 8);
+});
+
+// --- infeasible configurations -------------------------------------------------------------
+
+test('infeasible: zero or negative parallelism, unknown parameters, bad clock', () => {
+  const l = layer({ inH: 8, inW: 8, inC: 16, outC: 16 });
+  rejects(() => run('a', l, { Po: 0 }, 'zcu102'), 'Po=0', 'minimum 1');
+  rejects(() => run('a', l, { L: -4 }, 'zcu102'), 'L=-4');
+  rejects(() => run('a', l, { Pp: 1.5 }, 'zcu102'), 'Pp must be an integer');
+  rejects(() => run('b', l, { Tm: 0 }, 'zcu102'), 'Tm=0');
+  rejects(() => run('e', l, { R: 0 }, 'zcu102'), 'R=0');
+  rejects(() => run('c', l, { SIMD: 0 }, 'zcu102'), 'SIMD=0');
+  rejects(() => run('a', l, { Lx: 4 }, 'zcu102'), "unknown parameter 'Lx'");
+  rejects(() => run('d', l, { arch: 'B9999' }, 'zcu102'), 'arch must be one of', 'B4096');
+  rejects(() => run('a', l, {}, 'zcu102', 0), 'clockMHz');
+});
+
+test('infeasible: more DSPs than the device has, naming the expression and the limit', () => {
+  const l = layer({ inH: 8, inW: 8, inC: 16, outC: 16 });
+  rejects(() => run('a', l, { L: 16, Po: 16 }, 'pynq-z2', 100), 'Pp*Po*L', '256 DSPs', '220 DSP slices');
+  rejects(() => run('b', l, { Tm: 64, Tn: 7, dspPerMac: 5 }, 'ultra96'), 'Tm*Tn*dspPerMac', '2240', '360');
+  rejects(() => run('d', l, { arch: 'B4096' }, 'ultra96'), 'B4096', '512 DSPs', '360');
+  rejects(() => run('e', l, { R: 64, C: 64 }, 'zcu104'), 'R*C', '4096', '1728');
+});
+
+test('infeasible: packing not allowed on the DSP type or for the bit widths', () => {
+  const l = layer({ inH: 8, inW: 8, inC: 16, outC: 16 });
+  rejects(() => run('a', l, { packing: 2, L: 4, Po: 2 }, 'pynq-z2', 100), 'packing=2', 'DSP48E1', '25-bit pre-adder');
+  rejects(() => run('e', l, { packing: 4 }, 'zcu102'), 'packing=4', 'w_bits and a_bits <= 4');
+  rejects(() => run('a', l, { packing: 3 }, 'zcu102'), 'packing must be one of');
+  rejects(() => run('d', l, {}, 'vc707', 100), 'DSP48E2', 'DSP48E1');
+  rejects(() => run('d', layer({ inH: 8, inW: 8, inC: 16, outC: 16, wBits: 16 }), {}, 'zcu102'), 'INT8');
+});
+
+test('infeasible: BRAM beyond the budget or the device; FINN divisibility', () => {
+  const l = layer({ inH: 56, inW: 56, inC: 256, outC: 256, kH: 3, kW: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+  rejects(() => run('a', l, { bramBudget: 2 }, 'zcu102'), 'BRAM', 'bramBudget of 2');
+  rejects(() => run('b', l, { Tm: 16, Tn: 8, Tr: 56, Tc: 56 }, 'pynq-z2', 100), 'BRAM36', '140 36 Kb block RAMs');
+  rejects(() => run('c', l, { PE: 3 }, 'zcu102'), 'PE=3', 'MH % PE');
+  rejects(() => run('c', l, { SIMD: 7 }, 'zcu102'), 'SIMD=7', 'MW % SIMD');
+  rejects(() => run('c', layer({ inH: 8, inW: 8, inC: 16, outC: 16, groups: 2 }), {}, 'zcu102'), 'groups=2');
+});
+
+test('every model evaluates every layer of every built-in network on a ZCU102', () => {
+  const dev = getDevice('zcu102');
+  for (const n of ['vgg16', 'resnet18', 'resnet50', 'mobilenet-v1', 'alexnet']) {
+    for (const id of ['a', 'b', 'd', 'e'] as const) {
+      const ev = modelEvaluator(MODELS[id], {}, dev, 300);
+      for (const l of loadNetwork(n).layers) {
+        const r = ev.evaluate(l);
+        assert.ok(r.cycles > 0 && Number.isFinite(r.attainableGops), `${n}/${l.name} model ${id}`);
+        assert.ok(r.attainableGops <= r.peakGops * (1 + 1e-9), `${n}/${l.name} model ${id}: above peak`);
+        assert.ok(r.utilization > 0 && r.utilization <= 1 + 1e-9, `${n}/${l.name} model ${id}: utilization ${r.utilization}`);
+      }
+    }
+  }
+});
+
+test.run();
