@@ -6,7 +6,7 @@
  *   npm run gen            write the files
  *   npm run gen -- --check exit 1 if any generated file is stale (the tests run this too)
  */
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SPLITCONV_VARIANTS, STRATEGIES, type SplitConvVariant } from '../harness/registry/splitconv.ts';
@@ -47,45 +47,77 @@ function encodingOf(v: SplitConvVariant): Encoding {
   }
 }
 
-/** One step (CB channels) of the inner loop for an MR x NR tile. */
-function stepCode(v: SplitConvVariant, mr: number, e: Encoding, ind: string): string[] {
+/**
+ * One step (CB channels) of the inner loop for an MR x NR tile, reading at byte offset
+ * `k` steps past the pointers (so an unrolled loop needs no pointer update in between).
+ */
+function stepCode(v: SplitConvVariant, mr: number, e: Encoding, ind: string, k: number): string[] {
   const lines: string[] = [];
-  for (let m = 0; m < mr; m++) lines.push(`${ind}const v${m} = v128.load(x${m});`);
+  const xo = k * v.cb * e.elem;
+  const wo = k * e.vecs * v.nr * v.cb * e.elem;
+  const sfx = `_${k}`;
+  for (let m = 0; m < mr; m++) lines.push(`${ind}const v${m}${sfx} = v128.load(x${m}, ${xo});`);
   for (let n = 0; n < v.nr; n++) {
     if (v.strategy === 'rdot8x16split') {
-      lines.push(`${ind}const wh${n} = v128.load(wp, ${n * 16});`);
-      lines.push(`${ind}const wl${n} = v128.load(wp, ${(v.nr + n) * 16});`);
+      lines.push(`${ind}const wh${n}${sfx} = v128.load(wp, ${wo + n * 16});`);
+      lines.push(`${ind}const wl${n}${sfx} = v128.load(wp, ${wo + (v.nr + n) * 16});`);
     } else {
-      lines.push(`${ind}const w${n} = v128.load(wp, ${n * 16});`);
+      lines.push(`${ind}const w${n}${sfx} = v128.load(wp, ${wo + n * 16});`);
     }
     for (let m = 0; m < mr; m++) {
       const a = `a${m}_${n}`;
+      const vv = `v${m}${sfx}`;
+      const ww = `w${n}${sfx}`;
       switch (v.strategy) {
         case 'dot16x8':
-          lines.push(`${ind}${a} = i32x4.add(${a}, i32x4.dot_i16x8_s(v${m}, w${n}));`);
+          lines.push(`${ind}${a} = i32x4.add(${a}, i32x4.dot_i16x8_s(${vv}, ${ww}));`);
           break;
         case 'extmul8x16':
           lines.push(
             `${ind}${a} = i32x4.add(${a}, i32x4.add(` +
-              `i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(v${m}, w${n})), ` +
-              `i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(v${m}, w${n}))));`,
+              `i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(${vv}, ${ww})), ` +
+              `i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(${vv}, ${ww}))));`,
           );
           break;
         case 'rdot8x16w7':
-          lines.push(`${ind}${a} = i32x4.relaxed_dot_i8x16_i7x16_add_s(v${m}, w${n}, ${a});`);
+          lines.push(`${ind}${a} = i32x4.relaxed_dot_i8x16_i7x16_add_s(${vv}, ${ww}, ${a});`);
           break;
         case 'rdot8x16split':
-          lines.push(`${ind}h${m}_${n} = i32x4.relaxed_dot_i8x16_i7x16_add_s(v${m}, wh${n}, h${m}_${n});`);
-          lines.push(`${ind}l${m}_${n} = i32x4.relaxed_dot_i8x16_i7x16_add_s(v${m}, wl${n}, l${m}_${n});`);
+          lines.push(`${ind}h${m}_${n} = i32x4.relaxed_dot_i8x16_i7x16_add_s(${vv}, wh${n}${sfx}, h${m}_${n});`);
+          lines.push(`${ind}l${m}_${n} = i32x4.relaxed_dot_i8x16_i7x16_add_s(${vv}, wl${n}${sfx}, l${m}_${n});`);
           break;
         default:
           throw new Error(v.strategy);
       }
     }
   }
-  for (let m = 0; m < mr; m++) lines.push(`${ind}x${m} += ${v.cb * e.elem};`);
-  lines.push(`${ind}wp += ${e.vecs * v.nr * v.cb * e.elem};`);
   return lines;
+}
+
+/** Pointer updates after `k` steps. */
+function advance(v: SplitConvVariant, mr: number, e: Encoding, ind: string, k: number): string[] {
+  const lines = Array.from({ length: mr }, (_, m) => `${ind}x${m} += ${k * v.cb * e.elem};`);
+  lines.push(`${ind}wp += ${k * e.vecs * v.nr * v.cb * e.elem};`);
+  return lines;
+}
+
+/** The inner loop over the steps of one kernel row; unroll 2 leaves one step for odd counts. */
+function loopCode(v: SplitConvVariant, mr: number, e: Encoding): string[] {
+  if (v.unroll === 1) {
+    return ['    for (let s = 0; s < steps; s++) {', ...stepCode(v, mr, e, '      ', 0), ...advance(v, mr, e, '      ', 1), '    }'];
+  }
+  return [
+    '    let s = 0;',
+    '    for (; s + 2 <= steps; s += 2) {',
+    ...stepCode(v, mr, e, '      ', 0),
+    ...stepCode(v, mr, e, '      ', 1),
+    ...advance(v, mr, e, '      ', 2),
+    '    }',
+    '    if (s < steps) {',
+    ...stepCode(v, mr, e, '      ', 0),
+    ...advance(v, mr, e, '      ', 1),
+    '    }',
+  ];
 }
 
 /** The tile function: MR pixels x NR channels over the whole window, reduced, biased, stored. */
@@ -120,9 +152,7 @@ function tileCode(v: SplitConvVariant, mr: number, e: Encoding): string {
     '  let wp = w;',
     '  for (let r = 0; r < kh; r++) {',
     ...ptrs,
-    '    for (let s = 0; s < steps; s++) {',
-    ...stepCode(v, mr, e, '      '),
-    '    }',
+    ...loopCode(v, mr, e),
     '  }',
     ...biasLoads,
     ...out,
@@ -249,20 +279,30 @@ function moduleSource(module: (typeof MODULES)[number]): string {
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const v of SPLITCONV_VARIANTS.filter((x) => x.generated)) {
-    files.set(`assembly/splitconv/gen/${fileStem(v)}.ts`, variantSource(v));
+    files.set(`${GEN_DIR}/${fileStem(v)}.ts`, variantSource(v));
   }
   for (const m of MODULES) files.set(`assembly/modules/${m}.ts`, moduleSource(m));
   return files;
 }
 
-/** Paths whose contents differ from what the registry generates. */
+const GEN_DIR = 'assembly/splitconv/gen';
+
+/** Files in the generated folder that no registered variant generates any more. */
+function orphans(files: Map<string, string>): string[] {
+  const dir = join(root, GEN_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((f) => `${GEN_DIR}/${f}`).filter((rel) => !files.has(rel));
+}
+
+/** Paths whose contents differ from what the registry generates, and orphaned files. */
 export function staleFiles(): string[] {
+  const files = generatedFiles();
   const stale: string[] = [];
-  for (const [rel, text] of generatedFiles()) {
+  for (const [rel, text] of files) {
     const abs = join(root, rel);
     if (!existsSync(abs) || readFileSync(abs, 'utf8') !== text) stale.push(rel);
   }
-  return stale;
+  return [...stale, ...orphans(files)];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -274,10 +314,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     }
     console.log('generated files are up to date');
   } else {
-    for (const [rel, text] of generatedFiles()) {
+    const files = generatedFiles();
+    for (const [rel, text] of files) {
       mkdirSync(dirname(join(root, rel)), { recursive: true });
       writeFileSync(join(root, rel), text);
     }
-    console.log(`wrote ${generatedFiles().size} files`);
+    for (const rel of orphans(files)) rmSync(join(root, rel));
+    console.log(`wrote ${files.size} files`);
   }
 }

@@ -33,9 +33,9 @@ test('variant names carry op, tile, ISA and strategy; names are unique', () => {
   for (const v of SPLITCONV_VARIANTS) {
     assert.ok(!names.has(v.name), `duplicate ${v.name}`);
     names.add(v.name);
-    const m = /^qs8_splitconv_minmax_(\d+)x(\d+)c(\d+)__(scalar|wasmsimd|wasmrelaxedsimd)_(\w+)$/.exec(v.name);
-    assert.ok(m, `${v.name} does not follow qs8_splitconv_minmax_<MR>x<NR>c<CB>__<isa>_<strategy>`);
-    assert.equal([Number(m[1]), Number(m[2]), Number(m[3]), m[5]], [v.mr, v.nr, v.cb, v.strategy], v.name);
+    const m = /^qs8_splitconv_minmax_(\d+)x(\d+)c(\d+)__(scalar|wasmsimd|wasmrelaxedsimd)_([a-z0-9]+)(_u2)?$/.exec(v.name);
+    assert.ok(m, `${v.name} does not follow qs8_splitconv_minmax_<MR>x<NR>c<CB>__<isa>_<strategy>[_u2]`);
+    assert.equal([Number(m[1]), Number(m[2]), Number(m[3]), m[5], m[6] ? 2 : 1], [v.mr, v.nr, v.cb, v.strategy, v.unroll], v.name);
     if (v.module !== 'scalar') assert.is(v.nr % 4, 0, `${v.name}: NR must be a multiple of 4`);
   }
 });

@@ -115,16 +115,22 @@ export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize): v
       const iw = col - pl;
       let sum = 0;
       if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
+        // Vector copy (a memory.copy call per pixel costs more than the copy), summing as it goes.
         const src = x + <usize>((ih * w + iw) * c);
-        memory.copy(out, src, <usize>c);
+        let ci = 0;
+        let acc = i32x4.splat(0);
+        for (; ci + 16 <= c; ci += 16) {
+          const v = v128.load(src + <usize>ci);
+          v128.store(out + <usize>ci, v);
+          if (sums != 0) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v)));
+        }
+        for (; ci < c; ci++) {
+          const v = load<i8>(src + <usize>ci);
+          store<i8>(out + <usize>ci, v);
+          sum += <i32>v;
+        }
         if (sums != 0) {
-          let ci = 0;
-          let acc = i32x4.splat(0);
-          for (; ci + 16 <= c; ci += 16) {
-            acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(src + <usize>ci))));
-          }
-          sum = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-          for (; ci < c; ci++) sum += <i32>load<i8>(src + <usize>ci);
+          sum += i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
         }
       } else {
         memory.fill(out, <u8>zp, <usize>c);

@@ -2,7 +2,8 @@
 
 // The simd module: the simd variants of harness/registry/splitconv.ts.
 export { heapBase } from '../common/params';
+export * from '../splitconv/gen/qs8-splitconv-minmax-1x4c8--wasmsimd-dot16x8-u2';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c8--wasmsimd-dot16x8';
-export * from '../splitconv/gen/qs8-splitconv-minmax-3x4c8--wasmsimd-dot16x8';
-export * from '../splitconv/gen/qs8-splitconv-minmax-4x4c8--wasmsimd-dot16x8';
-export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmsimd-extmul8x16';
+export * from '../splitconv/gen/qs8-splitconv-minmax-3x4c8--wasmsimd-dot16x8-u2';
+export * from '../splitconv/gen/qs8-splitconv-minmax-1x8c8--wasmsimd-dot16x8-u2';
+export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmsimd-extmul8x16-u2';
