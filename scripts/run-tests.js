@@ -23,20 +23,26 @@ const files = readdirSync(join(root, 'test'))
   .filter((f) => !filter || f.includes(filter))
   .sort();
 
+// Engine suites also run on Node 24 (relaxed SIMD on by default) and, on Node 20, with
+// --experimental-wasm-relaxed-simd: there the relaxed module validates, and must either be
+// refused by its self-check or compute every variant exactly.
 const runs = [];
 const n24 = node24();
+const major = process.versions.node.split('.')[0];
 if (!n24) console.log('Node 24 is not installed (node scripts/engines.js): engine suites run on this Node only');
 for (const f of files) {
-  runs.push({ label: `${f} [node ${process.versions.node}]`, node: process.execPath, file: f });
-  if (ENGINE_SUITES.test(f) && n24 && process.versions.node.split('.')[0] !== '24') {
-    runs.push({ label: `${f} [node 24]`, node: n24, file: f });
+  runs.push({ label: `${f} [node ${process.versions.node}]`, node: process.execPath, flags: [], file: f });
+  if (!ENGINE_SUITES.test(f)) continue;
+  if (n24 && major !== '24') runs.push({ label: `${f} [node 24]`, node: n24, flags: [], file: f });
+  if (major === '20') {
+    runs.push({ label: `${f} [node ${process.versions.node} --experimental-wasm-relaxed-simd]`, node: process.execPath, flags: ['--experimental-wasm-relaxed-simd'], file: f });
   }
 }
 
 let passed = 0;
 let failed = 0;
 for (const r of runs) {
-  const res = spawnSync(r.node, ['--import', 'tsx', join('test', r.file)], {
+  const res = spawnSync(r.node, [...r.flags, '--import', 'tsx', join('test', r.file)], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, FORCE_COLOR: '0' },

@@ -40,6 +40,12 @@ test('variant names carry op, tile, ISA and strategy; names are unique', () => {
   }
 });
 
+test('the README lists every registered variant, and no other', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const listed = new Set([...readme.matchAll(/^\| `(qs8_splitconv_\w+)` \|/gm)].map((m) => m[1]));
+  assert.equal([...listed].sort(), SPLITCONV_VARIANTS.map((v) => v.name).sort());
+});
+
 const scalar = findVariant('qs8_splitconv_minmax_1x1c1__scalar_loops')!;
 const scalarKernel = modulesFor(scalar).find((m) => m.name === 'scalar')!;
 const base = (): ConvProblem => new SplitConvTester().image(4).channels(3, 2).kernel(3).pad(1).mode('gemmlowp').problem();

@@ -120,6 +120,22 @@ function problemsFor(layer: BenchLayer, mode: Exclude<RequantMode, 'raw'>, seed:
   };
 }
 
+/**
+ * Initializes onnxruntime and runs a small convolution until V8 has compiled its hot functions.
+ * Otherwise the background compilation of ORT's large module shares this 2-core machine with
+ * the kernels measured before it (seen: the same kernel 25 % slower in a run that imported ORT).
+ */
+async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<void> {
+  const p = new SplitConvTester().image(28).channels(32, 32).kernel(3).pad(1).mode('fp32').problem();
+  for (const activations of ['uint8', 'int8'] as const) {
+    const conv = await ort.createOrtQLinearConv(p, { activations });
+    const x = conv.toNCHW(p.input);
+    for (let i = 0; i < 30; i++) await conv.runNCHW(x);
+    await conv.release();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
 export async function benchmarkLayers(layers: BenchLayer[], options: BenchOptions = {}): Promise<BenchReport> {
   const opts = {
     timeMs: options.timeMs ?? 400,
@@ -134,6 +150,7 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
   );
   const targets = variants.flatMap((v) => modulesFor(v).filter((k) => k.name !== 'debug').map((kernel) => ({ v, kernel })));
   const ortModule = opts.ort ? await import('../ort/qlinearconv.ts') : undefined;
+  if (ortModule) await warmUpOrt(ortModule);
   const ortEncodings = ['uint8', 'int8'] as const;
   const total = layers.length * (targets.length + (ortModule ? ortEncodings.length : 0));
   let index = 0;

@@ -15,6 +15,7 @@ import { InputError, VerificationError } from '../../util/errors.ts';
 import { type VerifyResult, verifyLayers } from '../../verify/splitconv-verify.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { loadModules } from '../../wasm/modules.ts';
+import { SPLITCONV_VARIANTS, STRATEGIES } from '../../registry/splitconv.ts';
 import { progressBar } from '../progress.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -40,7 +41,7 @@ function layersFrom(opts: { reference?: boolean; shapes?: string }): BenchLayer[
 
 /** Re-runs this command on Node 24 from npm (relaxed SIMD on by default, AVX-VNNI lowering). */
 function reexecOnNode24(): number {
-  const which = spawnSync(process.execPath, [join(root, 'scripts', 'engines.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const which = spawnSync(process.execPath, [join(root, 'scripts', 'engines.js'), '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const node24 = which.stdout.trim();
   if (which.status !== 0 || !node24) throw new InputError('--engine node24: Node 24 could not be installed (node scripts/engines.js)');
   const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--engine') && all[i - 1] !== '--engine');
@@ -90,6 +91,26 @@ export function targetSummary(report: BenchReport): string[] {
 }
 
 export function registerSplitconvCommands(program: Command): void {
+  program
+    .command('variants')
+    .description('list the registered split-convolution kernel variants and whether this engine runs them')
+    .option('--json', 'print as JSON')
+    .action((o: { json?: boolean }) => {
+      const modules = loadModules();
+      const rows = SPLITCONV_VARIANTS.map((v) => ({
+        name: v.name,
+        module: v.module,
+        strategy: STRATEGIES[v.strategy],
+        tile: `${v.mr}x${v.nr}, ${v.cb} channels/step${v.unroll === 2 ? ', unrolled x2' : ''}`,
+        weights: `[${v.weightRange.join(', ')}]`,
+        here: modules.get(v.module)?.kernel ? 'yes' : `no: ${modules.get(v.module)?.reason}`,
+      }));
+      if (o.json) return console.log(JSON.stringify(rows, null, 2));
+      const t = new Table({ head: ['variant', 'module', 'tile', 'weights', 'runs here'], style: { head: [], border: [] } });
+      for (const r of rows) t.push([r.name, r.module, r.tile, r.weights, r.here]);
+      console.log(t.toString());
+    });
+
   program
     .command('verify')
     .description('check every kernel variant (every module this engine accepts) and onnxruntime-web against the reference')
