@@ -122,7 +122,8 @@ function clampCases(): SplitConvTester[] {
   for (const [lo, hi] of clamps) {
     for (const m of ['gemmlowp', 'single', 'fp32'] as const) {
       out.push(
-        new SplitConvTester().image(4, 5).channels(12, 7).kernel(3).pad(1).outputZeroPoint(-20).clamp(lo, hi).mode(m)
+        // 37 output channels: the 16-wide, 4-wide and scalar requantization paths.
+        new SplitConvTester().image(4, 5).channels(12, 37).kernel(3).pad(1).outputZeroPoint(-20).clamp(lo, hi).mode(m)
           .scales(1e-3, 0.2).seed(seed++),
       );
     }
