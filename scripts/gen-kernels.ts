@@ -263,6 +263,16 @@ ${
 /** The debug module holds the scalar and simd variants again, compiled with assertions on. */
 export const MODULES = ['scalar', 'simd', 'relaxed', 'debug'] as const;
 
+/**
+ * Hand-written AssemblyScript files (relative to assembly/) each module also exports; the debug
+ * module gets those of scalar and simd. A listed file that does not exist yet is left out.
+ */
+const EXTRA_EXPORTS: Record<'scalar' | 'simd' | 'relaxed', string[]> = {
+  scalar: ['dsp/exhaustive'],
+  simd: ['dsp/packed-conv'],
+  relaxed: [],
+};
+
 function moduleSource(module: (typeof MODULES)[number]): string {
   const what = module === 'debug' ? 'scalar and simd variants, with assertions on' : `${module} variants`;
   const lines = [HEADER, `// The ${module} module: the ${what} of harness/registry/splitconv.ts.`];
@@ -271,6 +281,9 @@ function moduleSource(module: (typeof MODULES)[number]): string {
   const members = module === 'debug' ? ['scalar', 'simd'] : [module];
   for (const v of SPLITCONV_VARIANTS.filter((x) => members.includes(x.module))) {
     lines.push(v.generated ? `export * from '../splitconv/gen/${fileStem(v)}';` : `export * from '../splitconv/${fileStem(v)}';`);
+  }
+  for (const m of members as ('scalar' | 'simd' | 'relaxed')[]) {
+    for (const f of EXTRA_EXPORTS[m]) if (existsSync(join(root, 'assembly', `${f}.ts`))) lines.push(`export * from '../${f}';`);
   }
   return lines.join('\n') + '\n';
 }
