@@ -18,6 +18,9 @@
  *   SCRATCH_PTR  the variant's scratch (packed activations, row accumulators)
  *   B_PTR        int32 bias[OC] (unpacked; pack functions fold it into W_PTR)
  *   W_RAW_PTR    int8 OHWI weights (unpacked; read by pack functions and the scalar variant)
+ *   DSP_SCHEME   packed-DSP kernels: 0 int8x8, 1 int8xu8, 2 wp487u8, 3 int4
+ *   DSP_CHAIN    packed-DSP kernels: DSPs per cascade along input channels
+ *   DSP_DECODE   packed-DSP kernels: 0 cascade, 1 tap, 2 window (see harness/dsp/packed-conv.ts)
  */
 export const IN_H: i32 = 0;
 export const IN_W: i32 = 1;
@@ -47,7 +50,10 @@ export const Y_PTR: i32 = 24;
 export const SCRATCH_PTR: i32 = 25;
 export const B_PTR: i32 = 26;
 export const W_RAW_PTR: i32 = 27;
-export const FIELD_COUNT: i32 = 28;
+export const DSP_SCHEME: i32 = 28;
+export const DSP_CHAIN: i32 = 29;
+export const DSP_DECODE: i32 = 30;
+export const FIELD_COUNT: i32 = 31;
 
 export const MODE_RAW: i32 = 0;
 export const MODE_GEMMLOWP: i32 = 1;

@@ -8,3 +8,5 @@ export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c8--wasmsimd-dot16x8';
 export * from '../splitconv/gen/qs8-splitconv-minmax-3x4c8--wasmsimd-dot16x8-u2';
 export * from '../splitconv/gen/qs8-splitconv-minmax-1x8c8--wasmsimd-dot16x8-u2';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmsimd-extmul8x16-u2';
+export * from '../dsp/exhaustive';
+export * from '../dsp/packed-conv';

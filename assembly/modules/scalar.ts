@@ -3,3 +3,4 @@
 // The scalar module: the scalar variants of harness/registry/splitconv.ts.
 export { heapBase } from '../common/params';
 export * from '../splitconv/qs8-splitconv-minmax-1x1c1--scalar-loops';
+export * from '../dsp/exhaustive';

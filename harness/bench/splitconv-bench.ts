@@ -11,8 +11,11 @@ import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { type ConvProblem, type RequantMode, describeShape, macs } from '../conv/layer.ts';
 import { SPLITCONV_VARIANTS, type SplitConvVariant } from '../registry/splitconv.ts';
+import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
+import { DEFAULT_PACKED_CONFIG, type PackedConvConfig } from '../dsp/packed-conv.ts';
+import { SCHEMES, type SchemeName } from '../dsp/schemes.ts';
 import { SplitConvTester, compareOutputs } from '../testers/splitconv-tester.ts';
-import { VerificationError } from '../util/errors.ts';
+import { InputError, VerificationError } from '../util/errors.ts';
 import { type LoadedModuleName, loadModules } from '../wasm/modules.ts';
 import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
 import type { BenchLayer } from './shapes.ts';
@@ -30,6 +33,10 @@ export interface BenchOptions {
   filter?: string[];
   /** Seed of the random operands. @default 1 */
   seed?: number;
+  /** The packed-DSP engine the packed kernels emulate. @default int8x8, chain 16, cascade decode */
+  dsp?: PackedConvConfig;
+  /** Also measure the packed-DSP kernels. @default true */
+  packed?: boolean;
   /** Called before each task with a short label. */
   onTask?: (label: string, index: number, total: number) => void;
 }
@@ -51,6 +58,8 @@ export interface Measurement {
   speedupVsOrt?: number;
   /** What the output was checked against before timing. */
   verifiedAgainst: string;
+  /** Packed-DSP kernels: the engine configuration and how its outputs compare with the exact convolution. */
+  dsp?: { config: PackedConvConfig; outputsDifferingFromExact: number; maxOutputError: number };
 }
 
 export interface MachineInfo {
@@ -136,6 +145,13 @@ async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<v
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
+/** The layer's problem with operands inside the scheme's ranges (int4: codes shifted into [-8, 7]). */
+function packedProblem(problem: (r: readonly [number, number]) => ConvProblem, scheme: SchemeName): ConvProblem {
+  const p = problem(SCHEMES[scheme].weightRange);
+  if (scheme !== 'int4') return p;
+  return { ...p, input: Int8Array.from(p.input, (x) => x >> 4), inputZeroPoint: p.inputZeroPoint >> 4 };
+}
+
 export async function benchmarkLayers(layers: BenchLayer[], options: BenchOptions = {}): Promise<BenchReport> {
   const opts = {
     timeMs: options.timeMs ?? 400,
@@ -144,7 +160,14 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
     ort: options.ort ?? true,
     seed: options.seed ?? 1,
     filter: options.filter ?? [],
+    dsp: options.dsp ?? DEFAULT_PACKED_CONFIG,
+    packed: options.packed ?? true,
   };
+  const packedTargets = opts.packed
+    ? DSPCONV_VARIANTS.filter((v) => v.schemes.includes(opts.dsp.scheme))
+        .filter((v) => opts.filter.length === 0 || opts.filter.some((f) => v.name.includes(f)))
+        .flatMap((v) => modulesFor(v).filter((k) => k.name !== 'debug').map((kernel) => ({ v, kernel })))
+    : [];
   const variants = SPLITCONV_VARIANTS.filter(
     (v) => v.module === 'scalar' || opts.filter.length === 0 || opts.filter.some((f) => v.name.includes(f)),
   );
@@ -152,7 +175,7 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
   const ortModule = opts.ort ? await import('../ort/qlinearconv.ts') : undefined;
   if (ortModule) await warmUpOrt(ortModule);
   const ortEncodings = ['uint8', 'int8'] as const;
-  const total = layers.length * (targets.length + (ortModule ? ortEncodings.length : 0));
+  const total = layers.length * (targets.length + packedTargets.length + (ortModule ? ortEncodings.length : 0));
   let index = 0;
   const measurements: Measurement[] = [];
 
@@ -195,6 +218,47 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
         gmacs: layerMacs / s.p50 / 1e6,
         verifiedAgainst: oracle ? oracle.who : 'itself (the oracle of this layer)',
       });
+    }
+
+    // Packed-DSP kernels: the general one first (the others must equal it); its output is also
+    // compared with the exact convolution, which it equals unless a lane overflowed.
+    let packedOracle: { who: string; out: Int8Array | Int32Array } | undefined;
+    for (const t of packedTargets) {
+      options.onTask?.(`${layer.name}: ${t.v.name}`, index++, total);
+      const p = packedProblem(problem, opts.dsp.scheme);
+      let runner: SplitConvRunner;
+      try {
+        runner = new SplitConvRunner(t.v, t.kernel, p, opts.dsp);
+      } catch (e) {
+        if (e instanceof InputError) continue; // e.g. a decode group longer than this kernel computes exactly
+        throw e;
+      }
+      runner.run();
+      const out = runner.output();
+      if (packedOracle) compareOutputs(`${t.v.name} [${t.kernel.name}]`, `${layer.name} ${base.shape}`, p, out, packedOracle.out);
+      const exact = oracles.get('-128,127')?.out;
+      let differing = 0;
+      let maxErr = 0;
+      if (exact && opts.dsp.scheme !== 'int4') {
+        for (let i = 0; i < out.length; i++) {
+          const d = Math.abs(out[i]! - exact[i]!);
+          if (d) differing++;
+          maxErr = Math.max(maxErr, d);
+        }
+      }
+      const s = await measure(t.v.name, () => runner.run(), opts.timeMs, opts.minIterations);
+      rows.push({
+        ...base,
+        kernel: `${t.v.name} (${opts.dsp.scheme}, L=${opts.dsp.chain}, ${opts.dsp.decode})`,
+        module: t.kernel.name,
+        p50Ms: s.p50,
+        madMs: s.mad,
+        samples: s.samples,
+        gmacs: layerMacs / s.p50 / 1e6,
+        verifiedAgainst: packedOracle ? packedOracle.who : 'the engine model in the tests (fkb verify checks this layer)',
+        dsp: { config: opts.dsp, outputsDifferingFromExact: differing, maxOutputError: maxErr },
+      });
+      packedOracle ??= { who: t.v.name, out };
     }
 
     if (ortModule) {

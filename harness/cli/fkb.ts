@@ -9,6 +9,7 @@ import { InputError, VerificationError } from '../util/errors.ts';
 import { registerDspCommand } from './commands/dsp.ts';
 import { registerSplitconvCommands } from './commands/splitconv.ts';
 import { registerModelCommand } from './commands/model.ts';
+import { registerDspConvCommands } from './commands/dspconv.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -23,6 +24,7 @@ const program = new Command('fkb')
 
 registerSplitconvCommands(program);
 registerDspCommand(program);
+registerDspConvCommands(program.commands.find((c) => c.name() === 'dsp')!);
 registerModelCommand(program);
 
 try {

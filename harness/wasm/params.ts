@@ -31,8 +31,11 @@ export const PARAM_FIELDS = {
   SCRATCH_PTR: 25,
   B_PTR: 26,
   W_RAW_PTR: 27,
+  DSP_SCHEME: 28,
+  DSP_CHAIN: 29,
+  DSP_DECODE: 30,
 } as const;
 
-export const FIELD_COUNT = 28;
+export const FIELD_COUNT = 31;
 
 export const MODE_CODES = { raw: 0, gemmlowp: 1, single: 2, fp32: 3 } as const;

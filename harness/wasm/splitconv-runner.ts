@@ -9,7 +9,15 @@
  */
 import { type ConvProblem, type ConvShape, outputSize, validateProblem, validateShape } from '../conv/layer.ts';
 import { quantizeMultiplier } from '../reference/requant.ts';
+import { type PackedConvConfig, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
+import type { DspConvVariant } from '../registry/dspconv.ts';
 import type { SplitConvVariant } from '../registry/splitconv.ts';
+
+/** What the runner needs of a registered kernel, split-convolution or packed-DSP. */
+export type KernelVariant = SplitConvVariant | DspConvVariant;
+
+const DSP_SCHEME_CODES = { int8x8: 0, int8xu8: 1, wp487u8: 2, int4: 3 } as const;
+const DSP_DECODE_CODES = { cascade: 0, tap: 1, window: 2 } as const;
 import { InputError } from '../util/errors.ts';
 import { FIELD_COUNT, MODE_CODES, PARAM_FIELDS } from './params.ts';
 import { type KernelExports, type KernelModule, loadModules } from './modules.ts';
@@ -35,15 +43,31 @@ export class SplitConvRunner {
   private readonly runFn: Fn;
   private readonly exports: KernelExports;
 
-  /** Instantiates `kernel` (an instance of its own, so runners never share memory). */
+  /**
+   * Instantiates `kernel` (an instance of its own, so runners never share memory). Packed-DSP
+   * variants take the engine configuration `dsp`.
+   */
   constructor(
-    readonly variant: SplitConvVariant,
+    readonly variant: KernelVariant,
     readonly kernel: KernelModule,
     readonly problem: ConvProblem,
+    readonly dsp?: PackedConvConfig,
   ) {
     validateShape(problem.shape);
     checkFitsWasm32(variant, problem.shape);
-    validateProblem(problem, variant.weightRange);
+    if ('schemes' in variant) {
+      if (!dsp) throw new InputError(`${variant.name} is a packed-DSP kernel: it needs a scheme, chain and decode point`);
+      if ((variant.schemes as readonly string[]).includes(dsp.scheme) === false && variant.schemes.length === 1) {
+        throw new InputError(`${variant.name} computes the schemes ${variant.schemes.join(', ')}, not ${dsp.scheme}`);
+      }
+      validatePackedProblem(problem, dsp);
+      const perGroup = groupProducts(problem, dsp);
+      if (perGroup > variant.maxGroupProducts) {
+        throw new InputError(`${variant.name} computes decode groups of at most ${variant.maxGroupProducts} products exactly; this layer has ${perGroup}`);
+      }
+    } else {
+      validateProblem(problem, variant.weightRange);
+    }
     const s = problem.shape;
     const { outH, outW } = outputSize(s);
     const exports = kernel.instantiate();
@@ -105,6 +129,11 @@ export class SplitConvRunner {
     field[F.SCALE_PTR] = scales.offset;
     field[F.B_PTR] = bias.offset;
     field[F.W_RAW_PTR] = rawWeights.offset;
+    if (dsp) {
+      field[F.DSP_SCHEME] = DSP_SCHEME_CODES[dsp.scheme];
+      field[F.DSP_CHAIN] = dsp.chain;
+      field[F.DSP_DECODE] = DSP_DECODE_CODES[dsp.decode];
+    }
     this.write(params, field);
 
     const packedBytes = Number(fn('packed_bytes')(params.offset));
@@ -200,7 +229,7 @@ export class SplitConvRunner {
  * Rejects, before any buffer is allocated, a layer whose input, weights, packed copies,
  * scratch and output cannot fit in a 4 GiB wasm32 memory.
  */
-export function checkFitsWasm32(variant: SplitConvVariant, s: ConvShape): void {
+export function checkFitsWasm32(variant: KernelVariant, s: ConvShape): void {
   const { outH, outW } = outputSize(s);
   const cs = Math.ceil(s.inC / variant.cb) * variant.cb;
   const ocp = Math.ceil(s.outC / variant.nr) * variant.nr;
@@ -220,7 +249,7 @@ export function checkFitsWasm32(variant: SplitConvVariant, s: ConvShape): void {
 }
 
 /** The modules a variant can run in on this engine (the debug build included). */
-export function modulesFor(variant: SplitConvVariant): KernelModule[] {
+export function modulesFor(variant: KernelVariant): KernelModule[] {
   const out: KernelModule[] = [];
   for (const [name, status] of loadModules()) {
     const inModule = name === variant.module || (name === 'debug' && variant.module !== 'relaxed');

@@ -1,0 +1,92 @@
+/**
+ * The question a user asks before committing a packing scheme to hardware: on this layer, with
+ * this data, how many outputs would the packed-DSP engine get wrong, and by how much? Runs the
+ * packed kernel and the exact split convolution (both WASM, both verified by the tests) on the
+ * same problem and compares them.
+ */
+import { type ConvProblem, describeShape, outputSize } from '../conv/layer.ts';
+import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
+import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
+import { InputError } from '../util/errors.ts';
+import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
+import { type PackedConvConfig, groupProducts, validatePackedProblem } from './packed-conv.ts';
+import { SCHEMES, accumulationBound } from './schemes.ts';
+
+export interface LayerExactness {
+  layer: string;
+  shape: string;
+  scheme: string;
+  chain: number;
+  decode: string;
+  kernel: string;
+  productsPerDecode: number;
+  bound: number;
+  safeInWorstCase: boolean;
+  outputs: number;
+  /** int32 accumulators (bias included) that differ from the exact convolution's. */
+  accumulatorsDiffering: number;
+  maxAccumulatorError: number;
+  /** Requantized outputs that differ, and the largest difference in output codes. */
+  outputsDiffering: number;
+  maxOutputError: number;
+  /** The first differing output, as (oh, ow, oc) with got/want, when any differs. */
+  firstDifference?: { oh: number; ow: number; oc: number; got: number; want: number };
+}
+
+/** The fastest registered packed kernel that computes this configuration exactly. */
+export function packedKernelFor(p: ConvProblem, c: PackedConvConfig): DspConvVariant {
+  const perGroup = groupProducts(p, c);
+  const fits = DSPCONV_VARIANTS.filter((v) => v.schemes.includes(c.scheme) && perGroup <= v.maxGroupProducts);
+  // Specialized kernels (fewer schemes) are the faster ones.
+  const best = fits.sort((a, b) => a.schemes.length - b.schemes.length)[0];
+  if (!best) throw new InputError(`no packed kernel computes ${c.scheme} with ${perGroup} products per decode`);
+  return best;
+}
+
+function run(variant: DspConvVariant | (typeof SPLITCONV_VARIANTS)[number], p: ConvProblem, c?: PackedConvConfig): Int8Array | Int32Array {
+  const kernel = modulesFor(variant).find((k) => k.name === variant.module);
+  if (!kernel) throw new InputError(`the ${variant.module} module is not usable on this engine, needed for ${variant.name}`);
+  const r = new SplitConvRunner(variant, kernel, p, c);
+  r.run();
+  return r.output();
+}
+
+export function layerExactness(name: string, p: ConvProblem, c: PackedConvConfig): LayerExactness {
+  validatePackedProblem(p, c);
+  const variant = packedKernelFor(p, c);
+  const exactKernel = SPLITCONV_VARIANTS.find((v) => v.name === 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8')!;
+  const raw = { ...p, requant: { ...p.requant, mode: 'raw' as const } };
+  const packedAcc = run(variant, raw, c);
+  const exactAcc = run(exactKernel, raw);
+  const packedOut = p.requant.mode === 'raw' ? packedAcc : run(variant, p, c);
+  const exactOut = p.requant.mode === 'raw' ? exactAcc : run(exactKernel, p);
+  let accDiff = 0;
+  let accMax = 0;
+  let outDiff = 0;
+  let outMax = 0;
+  let first = -1;
+  for (let i = 0; i < exactAcc.length; i++) {
+    const d = Math.abs(packedAcc[i]! - exactAcc[i]!);
+    if (d) accDiff++;
+    accMax = Math.max(accMax, d);
+    const e = Math.abs(packedOut[i]! - exactOut[i]!);
+    if (e) {
+      outDiff++;
+      if (first < 0) first = i;
+    }
+    outMax = Math.max(outMax, e);
+  }
+  const perDecode = groupProducts(p, c);
+  const bound = accumulationBound(SCHEMES[c.scheme]);
+  const { outW } = outputSize(p.shape);
+  const at = (i: number) => ({
+    oh: Math.floor(i / p.shape.outC / outW), ow: Math.floor(i / p.shape.outC) % outW, oc: i % p.shape.outC,
+    got: packedOut[i]!, want: exactOut[i]!,
+  });
+  return {
+    layer: name, shape: describeShape(p.shape), scheme: c.scheme, chain: c.chain, decode: c.decode, kernel: variant.name,
+    productsPerDecode: perDecode, bound, safeInWorstCase: perDecode <= bound, outputs: exactAcc.length,
+    accumulatorsDiffering: accDiff, maxAccumulatorError: accMax, outputsDiffering: outDiff, maxOutputError: outMax,
+    ...(first >= 0 ? { firstDifference: at(first) } : {}),
+  };
+}
