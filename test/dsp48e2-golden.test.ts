@@ -2,9 +2,10 @@
  * The DSP48E2 slice model against every row of every golden file in shared/golden/dsp48e2
  * (simulated with the vendor's unisim model; see its README), plus trace parsing and the CLI.
  *
- * For the packed files the ports are rebuilt from the operands (README "Packing semantics")
- * and must equal the row's hex columns; P then comes from the model with the previous P of
- * the same chain, and the README's decode formulas must reproduce the lane columns.
+ * For the packed files the ports are rebuilt from the operands by the scheme definitions in
+ * harness/dsp/schemes.ts (`scheme.ports`, the README's "Packing semantics") and must equal the
+ * row's hex columns; P then comes from the model with the previous P of the same chain, and the
+ * schemes' decode (`decodeLanes`, `decodeInt4Naive`) must reproduce the lane columns.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeInt4Naive, decodeLanes, SCHEMES, type PackingScheme } from '../harness/dsp/schemes.ts';
 import { bits, sext, stepSlice, toHex48, wrap, type SlicePorts } from '../harness/dsp/slice.ts';
 import { parseTrace, readTrace, replayTrace, TraceFormatError } from '../harness/dsp/trace.ts';
 import { InputError } from '../harness/util/errors.ts';
@@ -69,9 +71,12 @@ class Mismatches {
 const reproduced: Record<string, string> = {};
 
 const ZERO_PORTS: SlicePorts = { a: 0n, b: 0n, c: 0n, d: 0n, pcin: 0n, inmode: 0, opmode: 0x005, alumode: 0, carryin: 0 };
-const OPMODE = { M: 0x005, P_M: 0x025, PCIN_M: 0x015, C_M: 0x185, P_C_M: 0x1a5 } as const;
-const INMODE_DA = 0b00100; // (D + A)·B
 const INMODE_A = 0b00000; // A·B
+/** The README's OPMODEs: OPMODE_hex columns are checked against what scheme.ports chose, and it against these. */
+const OPMODE = { M: 0x005, P_M: 0x025, PCIN_M: 0x015, C_M: 0x185, P_C_M: 0x1a5 } as const;
+const bin5 = (v: number) => v.toString(2).padStart(5, '0');
+/** Golden operand columns are decimal; scheme.ports takes numbers. */
+const num = (v: bigint) => Number(v);
 
 /** Checks P against the model, P_dec against P, and returns the model's P. */
 function checkP(m: Mismatches, row: CsvRow, ports: SlicePorts, pPrev: bigint, hasDec = true): bigint {
@@ -105,19 +110,13 @@ function chainState<S>(m: Mismatches, fresh: () => S) {
 }
 
 /**
- * Lane decode of the INT8 double multiply with a low lane of L bits (README):
- * lo = sext_L(P[L-1:0]), hi = sext_{48-L}(P[47:L]) + P[L-1].
+ * The lane columns of an INT8-style file (two lanes, the low one L bits): the scheme's decode
+ * (README: lo = sext_L(P[L-1:0]), hi = sext_{48-L}(P[47:L]) + P[L-1]), flags, and the README's
+ * claim that past the bound P stays exact and k·2^L moves between lanes (lo = S_lo − k·2^L, hi = S_hi + k).
  */
-function decodeTwoLanes(p: bigint, L: number): { lo: bigint; hi: bigint } {
-  return { lo: sext(bits(p, L - 1, 0), L), hi: sext(bits(p, 47, L), 48 - L) + bits(p, L - 1, L - 1) };
-}
-
-/**
- * The lane columns of an INT8-style file: decode formula, flags, and the README's claim that past
- * the bound P stays exact and k·2^L moves between lanes (lo = S_lo − k·2^L, hi = S_hi + k).
- */
-function checkTwoLanes(m: Mismatches, row: CsvRow, p: bigint, L: number, sLo: bigint, sHi: bigint): void {
-  const { lo, hi } = decodeTwoLanes(p, L);
+function checkTwoLanes(m: Mismatches, row: CsvRow, p: bigint, scheme: PackingScheme, sLo: bigint, sHi: bigint): void {
+  const L = scheme.lanes[0]!.width;
+  const [lo, hi] = decodeLanes(scheme, p) as [bigint, bigint];
   m.eq(row, 'lo', lo, row.n('lo'));
   m.eq(row, 'hi', hi, row.n('hi'));
   const half = 1n << BigInt(L - 1);
@@ -166,17 +165,20 @@ test('int8_pack_acc.csv: INT8 double multiply, accumulated', () => {
     const { first, state } = chain(row, 'chain_id', 'step');
     const [w1, w2, a] = [row.n('w1'), row.n('w2'), row.n('a')];
     // A = w1 << 18, D = w2, B = a (int8 sign-extended, uint8 zero-extended: same bit pattern for a >= 0)
-    const ports = { ...ZERO_PORTS, a: wrap(w1 << 18n, 30), d: wrap(w2, 27), b: wrap(a, 18), inmode: INMODE_DA, opmode: first ? OPMODE.M : OPMODE.P_M };
+    const scheme = row.s('a_kind') === 'u8' ? SCHEMES.int8xu8 : SCHEMES.int8x8;
+    const ports = scheme.ports([num(w1), num(w2)], [num(a)], first ? 'first' : 'P');
     checkPorts(m, row, { A_hex: ports.a, D_hex: ports.d, B_hex: ports.b });
     m.eq(row, 'INMODE_bin', row.s('INMODE_bin'), '00100');
+    m.eq(row, 'INMODE_bin (scheme)', row.s('INMODE_bin'), bin5(ports.inmode));
     m.eq(row, 'OPMODE_hex', row.hex('OPMODE_hex'), BigInt(ports.opmode));
+    m.eq(row, 'OPMODE (README)', ports.opmode, first ? OPMODE.M : OPMODE.P_M);
     const p = checkP(m, row, ports, state.p);
     state.p = p;
     state.s1 += w1 * a;
     state.s2 += w2 * a;
     m.eq(row, 'sum_w1a', state.s1, row.n('sum_w1a'));
     m.eq(row, 'sum_w2a', state.s2, row.n('sum_w2a'));
-    checkTwoLanes(m, row, p, 18, state.s2, state.s1);
+    checkTwoLanes(m, row, p, scheme, state.s2, state.s1);
   }
   m.assertNone();
   assert.is(rows.length, 4170);
@@ -193,19 +195,18 @@ test('int8_cascade16.csv: 16-stage PCOUT->PCIN cascade', () => {
     const [w1, w2, a] = [row.n('w1'), row.n('w2'), row.n('a')];
     // Stage 0: P = M; stage i: P = PCIN + M with PCIN = P of stage i-1 (each stage is its own DSP,
     // so its own P register is never selected and starts at 0).
-    const ports = {
-      ...ZERO_PORTS, a: wrap(w1 << 18n, 30), d: wrap(w2, 27), b: wrap(a, 18), pcin: first ? 0n : state.pcout,
-      inmode: INMODE_DA, opmode: first ? OPMODE.M : OPMODE.PCIN_M,
-    };
+    const scheme = row.s('a_kind') === 'u8' ? SCHEMES.int8xu8 : SCHEMES.int8x8;
+    const ports = { ...scheme.ports([num(w1), num(w2)], [num(a)], first ? 'first' : 'PCIN'), pcin: first ? 0n : state.pcout };
     checkPorts(m, row, { A_hex: ports.a, D_hex: ports.d, B_hex: ports.b, PCIN_hex: ports.pcin });
     m.eq(row, 'OPMODE_hex', row.hex('OPMODE_hex'), BigInt(ports.opmode));
+    m.eq(row, 'OPMODE (README)', ports.opmode, first ? OPMODE.M : OPMODE.PCIN_M);
     const p = checkP(m, row, ports, 0n);
     state.pcout = p;
     state.s1 += w1 * a;
     state.s2 += w2 * a;
     m.eq(row, 'sum_w1a', state.s1, row.n('sum_w1a'));
     m.eq(row, 'sum_w2a', state.s2, row.n('sum_w2a'));
-    checkTwoLanes(m, row, p, 18, state.s2, state.s1);
+    checkTwoLanes(m, row, p, scheme, state.s2, state.s1);
   }
   m.assertNone();
   assert.is(rows.length, 202 * 16);
@@ -223,29 +224,34 @@ test('uint8_wp487_acc.csv: WP487 UINT8 with the C-port sign correction', () => {
     // A = {u1, 11'b0, u2}: A[26] = u1[7] makes the 27-bit multiplicand negative by 2^27, so
     // C = w << 27 is added through W exactly when u1[7] = 1. D is unused: INMODE = A·B.
     const fix = (u1 & 0x80n) !== 0n;
-    const ports = {
-      ...ZERO_PORTS, a: (u1 << 19n) | u2, b: wrap(w, 18), c: wrap(w << 27n, 48), inmode: INMODE_A,
-      opmode: first ? (fix ? OPMODE.C_M : OPMODE.M) : (fix ? OPMODE.P_C_M : OPMODE.P_M),
-    };
-    checkPorts(m, row, { A_hex: ports.a, B_hex: ports.b, C_hex: ports.c });
+    const ports = SCHEMES.wp487u8.ports([num(w)], [num(u1), num(u2)], first ? 'first' : 'P');
+    checkPorts(m, row, { A_hex: ports.a, B_hex: ports.b });
+    // The file drives C = w << 27 on every row; the scheme drives it only when W selects it.
+    // Where W != C the value on C must not matter.
+    const wIsC = ((ports.opmode >> 7) & 0b11) === 0b11;
+    if (wIsC) checkPorts(m, row, { C_hex: ports.c });
+    else m.eq(row, 'C_hex (driven, not selected)', toHex48(stepSlice({ ...ports, c: row.hex('C_hex') }, state.p)), toHex48(stepSlice(ports, state.p)));
+    m.eq(row, 'C_hex = w << 27', row.hex('C_hex'), wrap(w << 27n, 48));
+    m.eq(row, 'W = C iff u1[7]', String(wIsC), String(fix));
+    m.eq(row, 'INMODE (A)', ports.inmode, INMODE_A);
     m.eq(row, 'OPMODE_hex', row.hex('OPMODE_hex'), BigInt(ports.opmode));
+    m.eq(row, 'OPMODE (README)', ports.opmode, first ? (fix ? OPMODE.C_M : OPMODE.M) : (fix ? OPMODE.P_C_M : OPMODE.P_M));
     const p = checkP(m, row, ports, state.p);
     state.p = p;
     state.s1 += u1 * w;
     state.s2 += u2 * w;
     m.eq(row, 'sum_u1w', state.s1, row.n('sum_u1w'));
     m.eq(row, 'sum_u2w', state.s2, row.n('sum_u2w'));
-    checkTwoLanes(m, row, p, 19, state.s2, state.s1);
+    checkTwoLanes(m, row, p, SCHEMES.wp487u8, state.s2, state.s1);
   }
   m.assertNone();
   assert.is(rows.length, 1984);
   reproduced[file] = `${rows.length}/${rows.length}`;
 });
 
-/** WP521 INT4 layout: A = w1, D = w2 << 22, B = a1 | a2 << 11. */
-function int4Ports(w1: bigint, w2: bigint, a1: bigint, a2: bigint, opmode: number): SlicePorts {
-  return { ...ZERO_PORTS, a: wrap(w1, 30), d: wrap(w2 << 22n, 27), b: a1 | (a2 << 11n), inmode: INMODE_DA, opmode };
-}
+/** WP521 INT4 (README): A = w1, D = w2 << 22, B = a1 | a2 << 11; lanes w1a1, w1a2, w2a1, w2a2 from bit 0 up. */
+const INT4 = SCHEMES.int4;
+const int4Names = INT4.lanes.map((l) => `w${l.w + 1}a${l.a + 1}`);
 
 test('int4_wp521_single.csv: every INT4 four-product multiply, naive and corrected decode', () => {
   const file = 'int4_wp521_single.csv';
@@ -255,18 +261,22 @@ test('int4_wp521_single.csv: every INT4 four-product multiply, naive and correct
   for (const row of rows) {
     const [w1, w2, a1, a2] = [row.n('w1'), row.n('w2'), row.n('a1'), row.n('a2')];
     combos.add(`${w1},${w2},${a1},${a2}`);
-    const ports = int4Ports(w1, w2, a1, a2, OPMODE.M);
+    const ports = INT4.ports([num(w1), num(w2)], [num(a1), num(a2)], 'first');
     checkPorts(m, row, { A_hex: ports.a, D_hex: ports.d, B_hex: ports.b });
+    m.eq(row, 'OPMODE (README)', ports.opmode, OPMODE.M);
     const p = checkP(m, row, ports, 0n, false);
-    const names = ['w1a1', 'w1a2', 'w2a1', 'w2a2'];
-    const exact = [w1 * a1, w1 * a2, w2 * a1, w2 * a2];
-    const naive = [sext(bits(p, 7, 0), 8), sext(bits(p, 18, 11), 8), sext(bits(p, 29, 22), 8), sext(bits(p, 40, 33), 8)];
-    const carry = [0n, bits(p, 10, 10), bits(p, 21, 21), bits(p, 32, 32)];
-    names.forEach((name, k) => {
+    const [w, a] = [[w1, w2], [a1, a2]];
+    const exact = INT4.lanes.map((l) => w[l.w]! * a[l.a]!);
+    const naive = decodeInt4Naive(p);
+    const corr = decodeLanes(INT4, p);
+    // README: corrected = naive + P[10], P[21], P[32] for fields 1..3 (the bit below each field).
+    const carry = INT4.lanes.map((l) => (l.offset > 0 ? bits(p, l.offset - 1, l.offset - 1) : 0n));
+    int4Names.forEach((name, k) => {
       m.eq(row, `exp_${name}`, exact[k]!, row.n(`exp_${name}`));
       m.eq(row, `naive_${name}`, naive[k]!, row.n(`naive_${name}`));
-      m.eq(row, `corr_${name}`, naive[k]! + carry[k]!, row.n(`corr_${name}`));
-      m.eq(row, `corr_${name} == exact`, naive[k]! + carry[k]!, exact[k]!); // WP521: corrected decode is exact
+      m.eq(row, `corr_${name}`, corr[k]!, row.n(`corr_${name}`));
+      m.eq(row, `corr_${name} = naive + carry`, corr[k]!, naive[k]! + carry[k]!);
+      m.eq(row, `corr_${name} == exact`, corr[k]!, exact[k]!); // WP521: corrected decode is exact
     });
   }
   m.assertNone();
@@ -282,20 +292,18 @@ test('int4_wp521_acc.csv: INT4 packed accumulation lanes', () => {
   for (const row of rows) {
     const { first, state } = chain(row, 'chain_id', 'step');
     const [w1, w2, a1, a2] = [row.n('w1'), row.n('w2'), row.n('a1'), row.n('a2')];
-    const ports = int4Ports(w1, w2, a1, a2, first ? OPMODE.M : OPMODE.P_M);
+    const ports = INT4.ports([num(w1), num(w2)], [num(a1), num(a2)], first ? 'first' : 'P');
     checkPorts(m, row, { A_hex: ports.a, D_hex: ports.d, B_hex: ports.b });
     m.eq(row, 'OPMODE_hex', row.hex('OPMODE_hex'), BigInt(ports.opmode));
+    m.eq(row, 'OPMODE (README)', ports.opmode, first ? OPMODE.M : OPMODE.P_M);
     const p = checkP(m, row, ports, state.p, false);
     state.p = p;
-    const products = [w1 * a1, w1 * a2, w2 * a1, w2 * a2];
+    const [w, a] = [[w1, w2], [a1, a2]];
+    const products = INT4.lanes.map((l) => w[l.w]! * a[l.a]!);
     state.sums = state.sums.map((s, k) => s + products[k]!);
-    const lanes = [
-      sext(bits(p, 10, 0), 11),
-      sext(bits(p, 21, 11), 11) + bits(p, 10, 10),
-      sext(bits(p, 32, 22), 11) + bits(p, 21, 21),
-      sext(bits(p, 47, 33), 15) + bits(p, 32, 32),
-    ];
-    ['sum_w1a1', 'sum_w1a2', 'sum_w2a1', 'sum_w2a2'].forEach((col, k) => {
+    // README: sext11(P[10:0]), sext11(P[21:11]) + P[10], sext11(P[32:22]) + P[21], sext15(P[47:33]) + P[32]
+    const lanes = decodeLanes(INT4, p);
+    int4Names.map((n) => `sum_${n}`).forEach((col, k) => {
       m.eq(row, col, state.sums[k]!, row.n(col));
       m.eq(row, `lane${k}`, lanes[k]!, row.n(`lane${k}`));
     });
@@ -313,7 +321,9 @@ test('wp487_table1.csv: the worked WP487 table (accumulating), incl. its misprin
   for (const row of rows) {
     const first = row.n('i') === 0n;
     const [a, d, b] = [row.n('a'), row.n('d'), row.n('b')];
-    const ports = { ...ZERO_PORTS, a: wrap(a << 18n, 30), d: wrap(d, 27), b: wrap(b, 18), inmode: INMODE_DA, opmode: first ? OPMODE.M : OPMODE.P_M };
+    // WP487's a, d, b are the int8x8 scheme's w1, w2 and activation.
+    const ports = SCHEMES.int8x8.ports([num(a), num(d)], [num(b)], first ? 'first' : 'P');
+    m.eq(row, 'OPMODE (README)', ports.opmode, first ? OPMODE.M : OPMODE.P_M);
     p = checkP(m, row, ports, p);
     sab += a * b;
     sdb += d * b;

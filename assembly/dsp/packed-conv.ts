@@ -63,8 +63,9 @@ function paddedChannels(p: usize): i32 {
   return (ci / g) * roundUp(g, 2) + ci % g;
 }
 
-function weightBlockBytes(p: usize): i32 {
-  return field(p, K_H) * field(p, K_W) * paddedChannels(p) * 8 * 2;
+/** Bytes of one block of nb (8 or 16) output channels' packed weights. */
+function weightBlockBytes(p: usize, nb: i32): i32 {
+  return field(p, K_H) * field(p, K_W) * paddedChannels(p) * nb * 2;
 }
 
 function activationBytes(p: usize): i32 {
@@ -78,42 +79,47 @@ function ghostBytes(p: usize): i32 {
   return roundUp(field(p, K_H) * wp * paddedChannels(p) * 2, 16);
 }
 
-function packedBytes(p: usize): i32 {
-  const ocp = roundUp(field(p, OC), 8);
-  return (ocp / 8) * weightBlockBytes(p) + ocp * 4;
+function packedBytes(p: usize, nb: i32): i32 {
+  const ocp = roundUp(field(p, OC), nb);
+  return (ocp / nb) * weightBlockBytes(p, nb) + ocp * 4;
 }
 
-function scratchBytes(p: usize): i32 {
-  const rowAcc = (field(p, OUT_W) + 1) * roundUp(field(p, OC), 8) * 4;
+function scratchBytes(p: usize, nb: i32): i32 {
+  const rowAcc = (field(p, OUT_W) + 1) * roundUp(field(p, OC), nb) * 4;
   return activationBytes(p) + ghostBytes(p) + rowAcc + roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
 }
 
-function pack(p: usize): void {
+/**
+ * Weights of blocks of nb output channels; a step (one channel pair of one tap) holds nb/4
+ * vectors: even then odd channels of the block's first 8, then of its second 8 (nb = 16).
+ */
+function pack(p: usize, nb: i32): void {
   const c = field(p, IN_C);
   const oc = field(p, OC);
   const taps = field(p, K_H) * field(p, K_W);
   const g = groupLength(p);
   const cg = paddedChannels(p);
-  const ocp = roundUp(oc, 8);
-  const blockBytes = weightBlockBytes(p);
+  const ocp = roundUp(oc, nb);
+  const blockBytes = weightBlockBytes(p, nb);
   const dst = ptr(p, W_PTR);
   const w = ptr(p, W_RAW_PTR);
   const zpCode = field(p, X_ZP) + activationOffset(field(p, DSP_SCHEME));
-  memory.fill(dst, 0, <usize>((ocp / 8) * blockBytes));
-  const biasOut = dst + <usize>((ocp / 8) * blockBytes);
+  memory.fill(dst, 0, <usize>((ocp / nb) * blockBytes));
+  const biasOut = dst + <usize>((ocp / nb) * blockBytes);
   for (let o = 0; o < ocp; o++) {
     let wsum = 0;
     if (o < oc) {
-      const block = dst + <usize>((o >> 3) * blockBytes);
-      const lane = (o & 7) >> 1; // lane within its vector
-      const vec = o & 1; // g0 (even channels) or g1 (odd channels)
+      const block = dst + <usize>((o / nb) * blockBytes);
+      const j = o % nb;
+      const lane = (j & 7) >> 1; // lane within its vector
+      const vec = ((j >> 3) << 1) + (j & 1); // even/odd channels of the first or second 8
       for (let t = 0; t < taps; t++) {
         for (let ci = 0; ci < c; ci++) {
           const v = <i32>load<i8>(w + <usize>((o * taps + t) * c + ci));
           wsum += v;
           const k = paddedIndex(ci, g);
-          // step (t, k >> 1) holds 32 bytes: g0 then g1; each lane two int16 (channel pair).
-          const at = block + <usize>(((t * (cg >> 1) + (k >> 1)) * 2 + vec) * 16 + lane * 4 + (k & 1) * 2);
+          // step (t, k >> 1) holds nb/4 vectors; each lane two int16 (a channel pair).
+          const at = block + <usize>((t * (cg >> 1) + (k >> 1)) * nb * 4 + vec * 16 + lane * 4 + (k & 1) * 2);
           store<i16>(at, <i16>v);
         }
       }
@@ -329,13 +335,12 @@ function tile3int8(
  */
 function tile2x16int8(
   x0: usize, x1: usize, rowStride: usize, kh: i32, kw: i32, groups: i32, fullSteps: i32, lastSteps: i32,
-  wA: usize, wB: usize, out: usize, outStride: usize, bias: usize, decode: i32, pixels: i32, blocks: i32,
+  w: usize, out: usize, outStride: usize, bias: usize, decode: i32, pixels: i32,
 ): void {
   let h00 = i32x4.splat(0); let h01 = i32x4.splat(0); let h10 = i32x4.splat(0); let h11 = i32x4.splat(0);
   let c00 = i32x4.splat(0); let c01 = i32x4.splat(0); let c10 = i32x4.splat(0); let c11 = i32x4.splat(0);
   let l00 = i32x4.splat(0); let l01 = i32x4.splat(0); let l10 = i32x4.splat(0); let l11 = i32x4.splat(0);
-  let pa = wA;
-  let pb = wB;
+  let pa = w;
   const perGroup = decode != DECODE_WINDOW;
   for (let r = 0; r < kh; r++) {
     let p0 = x0 + <usize>r * rowStride;
@@ -352,16 +357,15 @@ function tile2x16int8(
           const wl0 = v128.load(pa, 16);
           c00 = i32x4.add(c00, i32x4.dot_i16x8_s(a0, wl0));
           c10 = i32x4.add(c10, i32x4.dot_i16x8_s(a1, wl0));
-          const wh1 = v128.load(pb);
+          const wh1 = v128.load(pa, 32);
           h01 = i32x4.add(h01, i32x4.dot_i16x8_s(a0, wh1));
           h11 = i32x4.add(h11, i32x4.dot_i16x8_s(a1, wh1));
-          const wl1 = v128.load(pb, 16);
+          const wl1 = v128.load(pa, 48);
           c01 = i32x4.add(c01, i32x4.dot_i16x8_s(a0, wl1));
           c11 = i32x4.add(c11, i32x4.dot_i16x8_s(a1, wl1));
           p0 += 4;
           p1 += 4;
-          pa += 32;
-          pb += 32;
+          pa += 64;
         }
         if (perGroup || (r == kh - 1 && t == kw - 1 && gi == groups - 1)) {
           let d = sext(c00, 18);
@@ -384,29 +388,26 @@ function tile2x16int8(
   // Pixel m, block j: channels 8j..8j+7 at out + m*outStride + 32j.
   v128.store(out, i32x4.add(v128.shuffle<i32>(h00, l00, 0, 4, 1, 5), v128.load(bias)));
   v128.store(out, i32x4.add(v128.shuffle<i32>(h00, l00, 2, 6, 3, 7), v128.load(bias, 16)), 16);
-  if (blocks > 1) {
-    v128.store(out, i32x4.add(v128.shuffle<i32>(h01, l01, 0, 4, 1, 5), v128.load(bias, 32)), 32);
-    v128.store(out, i32x4.add(v128.shuffle<i32>(h01, l01, 2, 6, 3, 7), v128.load(bias, 48)), 48);
-  }
+  v128.store(out, i32x4.add(v128.shuffle<i32>(h01, l01, 0, 4, 1, 5), v128.load(bias, 32)), 32);
+  v128.store(out, i32x4.add(v128.shuffle<i32>(h01, l01, 2, 6, 3, 7), v128.load(bias, 48)), 48);
   if (pixels > 1) {
     v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h10, l10, 0, 4, 1, 5), v128.load(bias)));
     v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h10, l10, 2, 6, 3, 7), v128.load(bias, 16)), 16);
-    if (blocks > 1) {
-      v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h11, l11, 0, 4, 1, 5), v128.load(bias, 32)), 32);
-      v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h11, l11, 2, 6, 3, 7), v128.load(bias, 48)), 48);
-    }
+    v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h11, l11, 0, 4, 1, 5), v128.load(bias, 32)), 32);
+    v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h11, l11, 2, 6, 3, 7), v128.load(bias, 48)), 48);
   }
 }
 
 /** The loop over rows, 8-channel blocks and pixel tiles shared by both kernels. */
-function run(p: usize, fast: bool, fast16: bool = false): void {
+function run(p: usize, fast: bool, nb: i32): void {
+  const fast16 = nb == 16;
   const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const kh = field(p, K_H);
   const kw = field(p, K_W);
   const outH = field(p, OUT_H);
   const outW = field(p, OUT_W);
-  const ocp = roundUp(field(p, OC), 8);
+  const ocp = roundUp(field(p, OC), nb);
   const c = field(p, IN_C);
   const g = groupLength(p);
   const groups = (c + g - 1) / g;
@@ -417,9 +418,9 @@ function run(p: usize, fast: bool, fast16: bool = false): void {
   const rowStride = <usize>wp * pixBytes;
   const pixStride = <usize>field(p, S_W) * pixBytes;
   const outStride = <usize>ocp << 2;
-  const blockBytes = <usize>weightBlockBytes(p);
+  const blockBytes = <usize>weightBlockBytes(p, nb);
   const weights = ptr(p, W_PTR);
-  const bias = weights + <usize>(ocp / 8) * blockBytes;
+  const bias = weights + <usize>(ocp / nb) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
   const ghost = act + <usize>activationBytes(p);
   const rowAcc = ghost + <usize>ghostBytes(p);
@@ -430,17 +431,15 @@ function run(p: usize, fast: bool, fast16: bool = false): void {
   for (let oh = 0; oh < outH; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
     if (fast16) {
-      for (let ob = 0; ob < ocp / 8; ob += 2) {
-        const wA = weights + <usize>ob * blockBytes;
-        const nb = min(2, ocp / 8 - ob);
-        const wB = nb > 1 ? wA + blockBytes : wA;
-        const out = rowAcc + (<usize>(ob * 8) << 2);
-        const b = bias + (<usize>(ob * 8) << 2);
+      for (let ob = 0; ob < ocp / 16; ob++) {
+        const wb = weights + <usize>ob * blockBytes;
+        const out = rowAcc + (<usize>(ob * 16) << 2);
+        const b = bias + (<usize>(ob * 16) << 2);
         for (let ow = 0; ow < outW; ow += 2) {
           const x0 = xRow + <usize>ow * pixStride;
           const n = min(2, outW - ow);
           const x1 = n > 1 ? x0 + pixStride : x0;
-          tile2x16int8(x0, x1, rowStride, kh, kw, groups, fullSteps, lastSteps, wA, wB, out + <usize>ow * outStride, outStride, b, decode, n, nb);
+          tile2x16int8(x0, x1, rowStride, kh, kw, groups, fullSteps, lastSteps, wb, out + <usize>ow * outStride, outStride, b, decode, n);
         }
       }
       finishRow(p, rowAcc, ocp, oh, consts);
@@ -473,17 +472,17 @@ function run(p: usize, fast: bool, fast16: bool = false): void {
 }
 
 // The two registered variants (harness/registry/dspconv.ts): same packing, different tiles.
-export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_packed_bytes(p: usize): i32 { return packedBytes(p); }
-export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_scratch_bytes(p: usize): i32 { return scratchBytes(p); }
-export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_pack(p: usize): void { pack(p); }
-export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_run(p: usize): void { run(p, false); }
+export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_packed_bytes(p: usize): i32 { return packedBytes(p, 8); }
+export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_scratch_bytes(p: usize): i32 { return scratchBytes(p, 8); }
+export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_pack(p: usize): void { pack(p, 8); }
+export function qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8_run(p: usize): void { run(p, false, 8); }
 
-export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_packed_bytes(p: usize): i32 { return packedBytes(p); }
-export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_scratch_bytes(p: usize): i32 { return scratchBytes(p); }
-export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_pack(p: usize): void { pack(p); }
-export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_run(p: usize): void { run(p, true); }
+export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_packed_bytes(p: usize): i32 { return packedBytes(p, 8); }
+export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_scratch_bytes(p: usize): i32 { return scratchBytes(p, 8); }
+export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_pack(p: usize): void { pack(p, 8); }
+export function qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8_run(p: usize): void { run(p, true, 8); }
 
-export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_packed_bytes(p: usize): i32 { return packedBytes(p); }
-export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_scratch_bytes(p: usize): i32 { return scratchBytes(p); }
-export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_pack(p: usize): void { pack(p); }
-export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_run(p: usize): void { run(p, true, true); }
+export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_packed_bytes(p: usize): i32 { return packedBytes(p, 16); }
+export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_scratch_bytes(p: usize): i32 { return scratchBytes(p, 16); }
+export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_pack(p: usize): void { pack(p, 16); }
+export function qs8_dsppack_conv_2x16c2__wasmsimd_dot16x8_int8x8_run(p: usize): void { run(p, true, 16); }

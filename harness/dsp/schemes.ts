@@ -137,7 +137,7 @@ export const SCHEMES: Record<SchemeName, PackingScheme> = {
 };
 
 export function getScheme(name: string): PackingScheme {
-  const s = (SCHEMES as Record<string, PackingScheme | undefined>)[name];
+  const s = Object.hasOwn(SCHEMES, name) ? SCHEMES[name as SchemeName] : undefined;
   if (!s) throw new InputError(`unknown packing scheme '${name}' (one of ${SCHEME_NAMES.join(', ')})`);
   return s;
 }

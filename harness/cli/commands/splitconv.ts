@@ -79,11 +79,19 @@ export function targetSummary(report: BenchReport): string[] {
     ref.filter(pred).sort((a, b) => a.p50Ms - b.p50Ms)[0];
   const simd = best((m) => m.module === 'simd');
   const relaxed = best((m) => m.module === 'relaxed');
+  const packed = best((m) => m.dsp !== undefined);
   const scalar = best((m) => m.module === 'scalar');
   const ort = best((m) => m.module === 'onnxruntime-web');
   const lines: string[] = [];
   if (simd && scalar) lines.push(`best plain SIMD ${simd.kernel}: ${simd.gmacs.toFixed(1)} GMAC/s = ${(scalar.p50Ms / simd.p50Ms).toFixed(1)}x scalar`);
   if (simd && ort) lines.push(`best plain SIMD vs ${ort.kernel} (${ort.gmacs.toFixed(1)} GMAC/s): ${(ort.p50Ms / simd.p50Ms).toFixed(2)}x`);
+  if (packed && simd) {
+    const d = packed.dsp!;
+    lines.push(
+      `best packed-DSP ${packed.kernel}: ${packed.gmacs.toFixed(1)} GMAC/s = ${(simd.p50Ms / packed.p50Ms).toFixed(2)}x best plain SIMD; ` +
+        `${d.outputsDifferingFromExact} outputs differ from the exact convolution (max ${d.maxOutputError})`,
+    );
+  }
   if (relaxed && simd) {
     lines.push(`best relaxed SIMD ${relaxed.kernel}: ${relaxed.gmacs.toFixed(1)} GMAC/s = ${(simd.p50Ms / relaxed.p50Ms).toFixed(2)}x best plain SIMD`);
   }
