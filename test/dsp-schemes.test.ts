@@ -21,7 +21,7 @@ import {
 } from '../harness/dsp/bounds.ts';
 import {
   checkDatapath, formatFirstMismatch, formatOperands, goldenInt4NaiveMismatches, int4NaiveExhaustive, laneName,
-  resolveScheme, sampleTuples, verifyExhaustive, wasmDecode, wasmPackedP, type ExhaustiveResult,
+  sampleTuples, verifyExhaustive, wasmDecode, wasmPackedP, type ExhaustiveResult,
 } from '../harness/dsp/exactness.ts';
 import {
   accumulationBound, decodeInt4Naive, decodeLanes, getScheme, SCHEME_NAMES, SCHEMES, type PackingScheme,
@@ -227,7 +227,7 @@ test('unknown scheme names are InputErrors', () => {
   throwsInput(() => getScheme('int9'), /unknown packing scheme 'int9' \(one of int8x8, int8xu8, wp487u8, int4\)/, 'getScheme');
   throwsInput(() => verifyExhaustive('uint8'), /unknown packing scheme 'uint8'/, 'verifyExhaustive');
   // Names of Object.prototype members too (getScheme alone would return Object.prototype.toString).
-  throwsInput(() => resolveScheme('toString'), /unknown packing scheme 'toString'/, 'resolveScheme(toString)');
+  throwsInput(() => getScheme('toString'), /unknown packing scheme 'toString'/, 'getScheme(toString)');
   throwsInput(() => verifyExhaustive('constructor'), /unknown packing scheme 'constructor'/, 'verifyExhaustive(constructor)');
 });
 

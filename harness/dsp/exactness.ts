@@ -72,20 +72,8 @@ export function formatOperands(s: PackingScheme, w: readonly number[], a: readon
   return [...w.map((v, i) => `${n.w[i]}=${v}`), ...a.map((v, i) => `${n.a[i]}=${v}`)].join(' ');
 }
 
-/**
- * The scheme of that name, or an InputError. Checks the name against SCHEME_NAMES first:
- * getScheme() looks the name up in a plain object, so 'toString' or 'constructor' would
- * resolve to Object.prototype members instead of failing.
- */
-export function resolveScheme(name: string): PackingScheme {
-  if (!(SCHEME_NAMES as readonly string[]).includes(name)) {
-    throw new InputError(`unknown packing scheme '${name}' (one of ${SCHEME_NAMES.join(', ')})`);
-  }
-  return getScheme(name);
-}
-
 function schemeOf(scheme: PackingScheme | string): PackingScheme {
-  return typeof scheme === 'string' ? resolveScheme(scheme) : scheme;
+  return typeof scheme === 'string' ? getScheme(scheme) : scheme;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { InputError, VerificationError } from '../../util/errors.ts';
 import { toHex48 } from '../../dsp/slice.ts';
 import { formatPorts, readTrace, replayTrace, type ReplayedRow } from '../../dsp/trace.ts';
-import { SCHEME_NAMES, SCHEMES, type PackingScheme } from '../../dsp/schemes.ts';
+import { SCHEME_NAMES, SCHEMES, getScheme, type PackingScheme } from '../../dsp/schemes.ts';
 import {
   ensureDatapathChecked, formatFirstMismatch, formatOperands, goldenInt4NaiveMismatches, int4NaiveExhaustive,
-  resolveScheme, verifyExhaustive, type ExhaustiveResult,
+  verifyExhaustive, type ExhaustiveResult,
 } from '../../dsp/exactness.ts';
 import { chainReport, findBound, formatCorruption, type ChainReport } from '../../dsp/bounds.ts';
 
@@ -44,7 +44,7 @@ function mismatchReport(r: ReplayedRow) {
 function parseSchemeOption(value: string): PackingScheme[] {
   if (value === 'all') return Object.values(SCHEMES);
   try {
-    return [resolveScheme(value)];
+    return [getScheme(value)];
   } catch (err) {
     if (err instanceof InputError) throw new InputError(`--scheme: unknown packing scheme '${value}' (one of ${SCHEME_NAMES.join(', ')}, or all)`);
     throw err;
