@@ -182,6 +182,10 @@ function packActivations(p: usize, dst: usize, ghost: usize): void {
   return i32x4.shr_u(field, 31);
 }
 
+/** The int8x8 tiles' group bias and low-lane mask (see tile3int8). */
+const HALF = i32x4.splat(1 << 17);
+const LOW18 = i32x4.splat((1 << 18) - 1);
+
 /**
  * One output-row tile of two pixels (x0, x1) x 8 output channels, all schemes. c.. are the
  * exact sums of the current decode group, t.. the decoded totals. `out` receives 2 x 8 int32.
@@ -261,17 +265,19 @@ function tile2(
 
 /**
  * int8x8 only, three pixels x 8 channels, cheaper per decode: the high lane's decode is the
- * exact sum plus the carry k = (S2 - sext18(S2)) / 2^18 whenever its 30-bit field cannot wrap,
- * which holds for groups of at most 32767 products (|S1| + |k| < 2^29; the harness checks it).
- * So the high-lane accumulators h run on without reset and receive k; only the low lanes keep a
- * per-group sum c and a decoded total l. `pixels` (1..3) says how many are real.
+ * exact sum plus the carry k = round(S2 / 2^18) (halves up) whenever its 30-bit field cannot
+ * wrap, which holds for groups of at most 32767 products (|S1| + |k| < 2^29; the harness checks
+ * it). So the high-lane accumulators h run on without reset and receive k; only the low lanes
+ * keep a per-group sum c and a decoded total l. c starts each group at 2^17, so k = c >> 18 and
+ * sext18(S2) = (c & 0x3ffff) - 2^17: two operations a lane, the 2^17s subtracted once at the
+ * end (`decodes` groups per output). `pixels` (1..3) says how many are real.
  */
 function tile3int8(
   x0: usize, x1: usize, x2: usize, rowStride: usize, kh: i32, kw: i32, groups: i32, fullSteps: i32, lastSteps: i32,
-  w: usize, out: usize, outStride: usize, bias: usize, decode: i32, pixels: i32,
+  w: usize, out: usize, outStride: usize, bias: usize, decode: i32, pixels: i32, decodes: i32,
 ): void {
   let h0 = i32x4.splat(0); let h1 = i32x4.splat(0); let h2 = i32x4.splat(0);
-  let c0 = i32x4.splat(0); let c1 = i32x4.splat(0); let c2 = i32x4.splat(0);
+  let c0 = HALF; let c1 = HALF; let c2 = HALF;
   let l0 = i32x4.splat(0); let l1 = i32x4.splat(0); let l2 = i32x4.splat(0);
   let wp = w;
   const perGroup = decode != DECODE_WINDOW;
@@ -300,20 +306,19 @@ function tile3int8(
           wp += 32;
         }
         if (perGroup || (r == kh - 1 && t == kw - 1 && gi == groups - 1)) {
-          const s0 = sext(c0, 18);
-          l0 = i32x4.add(l0, s0);
-          h0 = i32x4.add(h0, i32x4.shr_s(i32x4.sub(c0, s0), 18));
-          const s1 = sext(c1, 18);
-          l1 = i32x4.add(l1, s1);
-          h1 = i32x4.add(h1, i32x4.shr_s(i32x4.sub(c1, s1), 18));
-          const s2 = sext(c2, 18);
-          l2 = i32x4.add(l2, s2);
-          h2 = i32x4.add(h2, i32x4.shr_s(i32x4.sub(c2, s2), 18));
-          c0 = i32x4.splat(0); c1 = i32x4.splat(0); c2 = i32x4.splat(0);
+          h0 = i32x4.add(h0, i32x4.shr_s(c0, 18));
+          l0 = i32x4.add(l0, v128.and(c0, LOW18));
+          h1 = i32x4.add(h1, i32x4.shr_s(c1, 18));
+          l1 = i32x4.add(l1, v128.and(c1, LOW18));
+          h2 = i32x4.add(h2, i32x4.shr_s(c2, 18));
+          l2 = i32x4.add(l2, v128.and(c2, LOW18));
+          c0 = HALF; c1 = HALF; c2 = HALF;
         }
       }
     }
   }
+  const bias17 = i32x4.splat(decodes << 17);
+  l0 = i32x4.sub(l0, bias17); l1 = i32x4.sub(l1, bias17); l2 = i32x4.sub(l2, bias17);
   const b0 = v128.load(bias);
   const b1 = v128.load(bias, 16);
   v128.store(out, i32x4.add(v128.shuffle<i32>(h0, l0, 0, 4, 1, 5), b0));
@@ -335,10 +340,10 @@ function tile3int8(
  */
 function tile2x16int8(
   x0: usize, x1: usize, rowStride: usize, kh: i32, kw: i32, groups: i32, fullSteps: i32, lastSteps: i32,
-  w: usize, out: usize, outStride: usize, bias: usize, decode: i32, pixels: i32,
+  w: usize, out: usize, outStride: usize, bias: usize, decode: i32, pixels: i32, decodes: i32,
 ): void {
   let h00 = i32x4.splat(0); let h01 = i32x4.splat(0); let h10 = i32x4.splat(0); let h11 = i32x4.splat(0);
-  let c00 = i32x4.splat(0); let c01 = i32x4.splat(0); let c10 = i32x4.splat(0); let c11 = i32x4.splat(0);
+  let c00 = HALF; let c01 = HALF; let c10 = HALF; let c11 = HALF;
   let l00 = i32x4.splat(0); let l01 = i32x4.splat(0); let l10 = i32x4.splat(0); let l11 = i32x4.splat(0);
   let pa = w;
   const perGroup = decode != DECODE_WINDOW;
@@ -368,23 +373,22 @@ function tile2x16int8(
           pa += 64;
         }
         if (perGroup || (r == kh - 1 && t == kw - 1 && gi == groups - 1)) {
-          let d = sext(c00, 18);
-          l00 = i32x4.add(l00, d);
-          h00 = i32x4.add(h00, i32x4.shr_s(i32x4.sub(c00, d), 18));
-          d = sext(c01, 18);
-          l01 = i32x4.add(l01, d);
-          h01 = i32x4.add(h01, i32x4.shr_s(i32x4.sub(c01, d), 18));
-          d = sext(c10, 18);
-          l10 = i32x4.add(l10, d);
-          h10 = i32x4.add(h10, i32x4.shr_s(i32x4.sub(c10, d), 18));
-          d = sext(c11, 18);
-          l11 = i32x4.add(l11, d);
-          h11 = i32x4.add(h11, i32x4.shr_s(i32x4.sub(c11, d), 18));
-          c00 = i32x4.splat(0); c01 = i32x4.splat(0); c10 = i32x4.splat(0); c11 = i32x4.splat(0);
+          h00 = i32x4.add(h00, i32x4.shr_s(c00, 18));
+          l00 = i32x4.add(l00, v128.and(c00, LOW18));
+          h01 = i32x4.add(h01, i32x4.shr_s(c01, 18));
+          l01 = i32x4.add(l01, v128.and(c01, LOW18));
+          h10 = i32x4.add(h10, i32x4.shr_s(c10, 18));
+          l10 = i32x4.add(l10, v128.and(c10, LOW18));
+          h11 = i32x4.add(h11, i32x4.shr_s(c11, 18));
+          l11 = i32x4.add(l11, v128.and(c11, LOW18));
+          c00 = HALF; c01 = HALF; c10 = HALF; c11 = HALF;
         }
       }
     }
   }
+  // Each decode added 2^17 too many to the low lanes.
+  const bias17 = i32x4.splat(decodes << 17);
+  l00 = i32x4.sub(l00, bias17); l01 = i32x4.sub(l01, bias17); l10 = i32x4.sub(l10, bias17); l11 = i32x4.sub(l11, bias17);
   // Pixel m, block j: channels 8j..8j+7 at out + m*outStride + 32j.
   v128.store(out, i32x4.add(v128.shuffle<i32>(h00, l00, 0, 4, 1, 5), v128.load(bias)));
   v128.store(out, i32x4.add(v128.shuffle<i32>(h00, l00, 2, 6, 3, 7), v128.load(bias, 16)), 16);
@@ -427,6 +431,7 @@ function run(p: usize, fast: bool, nb: i32): void {
   const consts = rowAcc + <usize>((outW + 1) * ocp * 4);
   const scheme = field(p, DSP_SCHEME);
   const decode = field(p, DSP_DECODE);
+  const decodes = decode == DECODE_WINDOW ? 1 : kh * kw * groups;
   packActivations(p, act, ghost);
   for (let oh = 0; oh < outH; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
@@ -439,7 +444,7 @@ function run(p: usize, fast: bool, nb: i32): void {
           const x0 = xRow + <usize>ow * pixStride;
           const n = min(2, outW - ow);
           const x1 = n > 1 ? x0 + pixStride : x0;
-          tile2x16int8(x0, x1, rowStride, kh, kw, groups, fullSteps, lastSteps, wb, out + <usize>ow * outStride, outStride, b, decode, n);
+          tile2x16int8(x0, x1, rowStride, kh, kw, groups, fullSteps, lastSteps, wb, out + <usize>ow * outStride, outStride, b, decode, n, decodes);
         }
       }
       finishRow(p, rowAcc, ocp, oh, consts);
@@ -456,7 +461,7 @@ function run(p: usize, fast: bool, nb: i32): void {
           // Missing pixels of the last tile recompute pixel 0; their results are not stored.
           const x1 = n > 1 ? x0 + pixStride : x0;
           const x2 = n > 2 ? x0 + 2 * pixStride : x0;
-          tile3int8(x0, x1, x2, rowStride, kh, kw, groups, fullSteps, lastSteps, wb, out + <usize>ow * outStride, outStride, b, decode, n);
+          tile3int8(x0, x1, x2, rowStride, kh, kw, groups, fullSteps, lastSteps, wb, out + <usize>ow * outStride, outStride, b, decode, n, decodes);
         }
       } else {
         for (let ow = 0; ow < outW; ow += 2) {
