@@ -11,6 +11,7 @@ import {
   DECODE_POINTS,
   type PackedConvConfig,
   compareWithExact,
+  fitToScheme,
   identityPackedAccumulators,
   slicePackedAccumulators,
 } from '../harness/dsp/packed-conv.ts';
@@ -20,12 +21,7 @@ import { type Operands, SplitConvTester, compareOutputs } from '../harness/teste
 
 /** A seeded problem whose operands lie in the scheme's ranges (int4: codes in [-8, 7]). */
 function problemFor(scheme: SchemeName, t: SplitConvTester): ConvProblem {
-  const p = t.problem(SCHEMES[scheme].weightRange);
-  if (scheme === 'int4') {
-    for (let i = 0; i < p.input.length; i++) p.input[i] = p.input[i]! >> 4;
-    p.inputZeroPoint = p.inputZeroPoint >> 4;
-  }
-  return p;
+  return fitToScheme(t.problem(SCHEMES[scheme].weightRange), scheme);
 }
 
 const shapes = (seed: number, operands: Operands) => [

@@ -11,6 +11,7 @@ import {
   DECODE_POINTS,
   type PackedConvConfig,
   compareWithExact,
+  fitToScheme,
   identityPackedAccumulators,
   requantizePacked,
 } from '../harness/dsp/packed-conv.ts';
@@ -22,13 +23,7 @@ import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts
 
 /** A seeded problem whose operands lie in the scheme's ranges (int4: codes in [-8, 7]). */
 function problemFor(scheme: SchemeName, t: SplitConvTester): ConvProblem {
-  const p = t.problem(SCHEMES[scheme].weightRange);
-  if (scheme === 'int4') {
-    // Map int8 draws onto [-8, 7] keeping the extremes extreme.
-    for (let i = 0; i < p.input.length; i++) p.input[i] = p.input[i]! >> 4;
-    p.inputZeroPoint = p.inputZeroPoint >> 4;
-  }
-  return p;
+  return fitToScheme(t.problem(SCHEMES[scheme].weightRange), scheme);
 }
 
 function label(v: { name: string }, module: string, cfg: PackedConvConfig, what: string): string {

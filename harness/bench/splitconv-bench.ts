@@ -12,8 +12,8 @@ import { Bench } from 'tinybench';
 import { type ConvProblem, type RequantMode, describeShape, macs } from '../conv/layer.ts';
 import { SPLITCONV_VARIANTS, type SplitConvVariant } from '../registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
-import { DEFAULT_PACKED_CONFIG, type PackedConvConfig } from '../dsp/packed-conv.ts';
-import { SCHEMES, type SchemeName } from '../dsp/schemes.ts';
+import { DEFAULT_PACKED_CONFIG, type PackedConvConfig, fitToScheme } from '../dsp/packed-conv.ts';
+import { SCHEMES } from '../dsp/schemes.ts';
 import { SplitConvTester, compareOutputs } from '../testers/splitconv-tester.ts';
 import { InputError, VerificationError } from '../util/errors.ts';
 import { type LoadedModuleName, loadModules } from '../wasm/modules.ts';
@@ -145,13 +145,6 @@ async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<v
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
-/** The layer's problem with operands inside the scheme's ranges (int4: codes shifted into [-8, 7]). */
-function packedProblem(problem: (r: readonly [number, number]) => ConvProblem, scheme: SchemeName): ConvProblem {
-  const p = problem(SCHEMES[scheme].weightRange);
-  if (scheme !== 'int4') return p;
-  return { ...p, input: Int8Array.from(p.input, (x) => x >> 4), inputZeroPoint: p.inputZeroPoint >> 4 };
-}
-
 export async function benchmarkLayers(layers: BenchLayer[], options: BenchOptions = {}): Promise<BenchReport> {
   const opts = {
     timeMs: options.timeMs ?? 400,
@@ -225,7 +218,7 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
     let packedOracle: { who: string; out: Int8Array | Int32Array } | undefined;
     for (const t of packedTargets) {
       options.onTask?.(`${layer.name}: ${t.v.name}`, index++, total);
-      const p = packedProblem(problem, opts.dsp.scheme);
+      const p = fitToScheme(problem(SCHEMES[opts.dsp.scheme].weightRange), opts.dsp.scheme);
       let runner: SplitConvRunner;
       try {
         runner = new SplitConvRunner(t.v, t.kernel, p, opts.dsp);

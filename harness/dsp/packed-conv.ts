@@ -25,7 +25,8 @@
  * accumulationBound); beyond that the decode moves k * 2^width between neighbouring lanes and
  * the result is what the hardware would output: this module reproduces it, it never hides it.
  */
-import { type ConvProblem, outputSize, validateProblem } from '../conv/layer.ts';
+import { type ConvProblem, type ConvShape, type RequantMode, outputSize, validateProblem } from '../conv/layer.ts';
+import { type Operands, SplitConvTester } from '../testers/splitconv-tester.ts';
 import { referenceConv } from '../reference/conv.ts';
 import { requantize } from '../reference/requant.ts';
 import { InputError, requireInt } from '../util/errors.ts';
@@ -167,26 +168,49 @@ export function slicePackedAccumulators(p: ConvProblem, c: PackedConvConfig): In
 /**
  * The same accumulators from exact lane sums: P = sum_i S_i * 2^offset_i (mod 2^48), so lane i's
  * field is (S_i + floor(T_{i-1} / 2^width_{i-1})) mod 2^width_i with the borrow bit of T_{i-1},
- * where T_i is that running sum. Integer arithmetic only; the WASM kernel uses this identity and
+ * where T_i is that running sum. Integer arithmetic only; the WASM kernels use this identity and
  * the tests prove it equal to slicePackedAccumulators.
  */
 export function identityPackedAccumulators(p: ConvProblem, c: PackedConvConfig): Int32Array {
   const scheme = validatePackedProblem(p, c);
   const s = p.shape;
   const { outH, outW } = outputSize(s);
-  const rd = operandReader(p, scheme);
+  const off = activationOffset(scheme);
+  const taps = s.kH * s.kW;
+  const C = s.inC;
+  // The DSP's activation codes on the padded input, so the loops below need no bounds checks.
+  const hp = s.inH + s.padTop + s.padBottom;
+  const wp = s.inW + s.padLeft + s.padRight;
+  const codes = new Int32Array(hp * wp * C).fill(p.inputZeroPoint + off);
+  for (let ih = 0; ih < s.inH; ih++) {
+    for (let iw = 0; iw < s.inW; iw++) {
+      for (let ch = 0; ch < C; ch++) {
+        codes[((ih + s.padTop) * wp + iw + s.padLeft) * C + ch] = p.input[(ih * s.inW + iw) * C + ch]! + off;
+      }
+    }
+  }
   const acc = new Float64Array(outH * outW * s.outC);
   const groups = decodeGroups(p, c);
+  const sums = new Array<number>(scheme.lanes.length);
   for (let oh = 0; oh < outH; oh++) {
     for (let px = 0; px < outW; px += scheme.activations) {
       for (let oc = 0; oc < s.outC; oc += scheme.weights) {
         for (const group of groups) {
-          const sums = scheme.lanes.map((l) => {
+          scheme.lanes.forEach((l, i) => {
+            const o = oc + l.w;
+            const ow = px + l.a;
             let sum = 0;
-            for (const [tap, c0, c1] of group) {
-              for (let ch = c0; ch < c1; ch++) sum += rd.weight(oc + l.w, tap, ch) * rd.activation(oh, px + l.a, tap, ch);
+            // Channels or pixels past the layer's edge are idle DSP inputs: zero.
+            if (o < s.outC && ow < outW) {
+              for (const [tap, c0, c1] of group) {
+                const row = oh * s.strideH + Math.floor(tap / s.kW);
+                const col = ow * s.strideW + (tap % s.kW);
+                const xBase = (row * wp + col) * C;
+                const wBase = (o * taps + tap) * C;
+                for (let ch = c0; ch < c1; ch++) sum += p.weights[wBase + ch]! * codes[xBase + ch]!;
+              }
             }
-            return sum;
+            sums[i] = sum;
           });
           decodeFromSums(scheme, sums).forEach((v, i) => {
             const lane = scheme.lanes[i]!;
@@ -279,4 +303,29 @@ export function compareWithExact(p: ConvProblem, c: PackedConvConfig, packedAcc:
   };
 }
 
+/** Seeded operands inside the scheme's ranges (int4: int8 draws shifted into [-8, 7]). */
+export function schemeProblem(shape: ConvShape, scheme: SchemeName, operands: Operands, mode: RequantMode, seed: number): ConvProblem {
+  const s = getScheme(scheme);
+  const p = new SplitConvTester()
+    .shape(shape)
+    .inputZeroPoint(scheme === 'int4' ? -1 : -5)
+    .outputZeroPoint(2)
+    .operands(operands)
+    .mode(mode)
+    .scales(1e-4, 3e-3)
+    .seed(seed)
+    .problem(s.weightRange);
+  return fitToScheme(p, scheme);
+}
+
+/**
+ * An int8 problem's activations moved into the scheme's range: int4 takes x >> 4 (extremes stay
+ * extremes), the zero point likewise; every other scheme takes int8 codes as they are.
+ */
+export function fitToScheme(p: ConvProblem, scheme: SchemeName): ConvProblem {
+  if (scheme !== 'int4') return p;
+  return { ...p, input: Int8Array.from(p.input, (x) => x >> 4), inputZeroPoint: p.inputZeroPoint >> 4 };
+}
+
 export { SCHEME_NAMES };
+

@@ -10,15 +10,14 @@
  */
 import { type ConvProblem, type ConvShape, type RequantMode, describeShape, outputSize } from '../conv/layer.ts';
 import { referenceConv } from '../reference/conv.ts';
-import type { SplitConvVariant } from '../registry/splitconv.ts';
 import { VerificationError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import type { KernelModule } from '../wasm/modules.ts';
-import { SplitConvRunner } from '../wasm/splitconv-runner.ts';
+import { type KernelVariant, SplitConvRunner } from '../wasm/splitconv-runner.ts';
 
 /** A variant in one of the modules that hold it. */
 export interface KernelTarget {
-  variant: SplitConvVariant;
+  variant: KernelVariant;
   kernel: KernelModule;
 }
 

@@ -1,12 +1,18 @@
 /**
- * Verification of every kernel variant on real layers: each variant, in every module this engine
- * accepts (the debug build included), must equal the reference exactly in every requantization
- * mode; onnxruntime-web must equal it in fp32 mode. Used by `fkb verify` and `fkb run`.
+ * Verification of every kernel variant on real layers: each split-convolution variant, in every
+ * module this engine accepts (the debug build included), must equal the reference exactly in
+ * every requantization mode; each packed-DSP kernel must equal the engine model (the identity
+ * model, itself proven equal to the slice model by the tests) for every scheme it computes, at
+ * the default chain of 16 with a decode per cascade; onnxruntime-web must equal the reference in
+ * fp32 mode. Used by `fkb verify` and `fkb run`.
  */
 import { type ConvProblem, REQUANT_MODES, describeShape } from '../conv/layer.ts';
 import { referenceAccumulators } from '../reference/conv.ts';
 import { requantize } from '../reference/requant.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
+import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
+import { DEFAULT_PACKED_CONFIG, type PackedConvConfig, identityPackedAccumulators, requantizePacked, schemeProblem } from '../dsp/packed-conv.ts';
+import { SCHEME_NAMES } from '../dsp/schemes.ts';
 import { SplitConvTester, compareOutputs, targetLabel } from '../testers/splitconv-tester.ts';
 import { VerificationError } from '../util/errors.ts';
 import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
@@ -46,7 +52,12 @@ export async function verifyLayers(layers: BenchLayer[], options: VerifyOptions 
   const targets = SPLITCONV_VARIANTS.flatMap((variant) => modulesFor(variant).map((kernel) => ({ variant, kernel })));
   const ort = (options.ort ?? true) ? await import('../ort/qlinearconv.ts') : undefined;
   const ranges = [...new Set(targets.map((t) => t.variant.weightRange.join(',')))];
-  const total = layers.length * (ranges.length + targets.length * REQUANT_MODES.length + (ort ? 1 : 0));
+  const packed = SCHEME_NAMES.map((scheme) => ({
+    scheme,
+    targets: DSPCONV_VARIANTS.filter((v) => v.schemes.includes(scheme)).flatMap((variant) => modulesFor(variant).map((kernel) => ({ variant, kernel }))),
+  }));
+  const packedRuns = packed.reduce((n, s) => n + 1 + 2 * s.targets.length, 0);
+  const total = layers.length * (ranges.length + targets.length * REQUANT_MODES.length + packedRuns + (ort ? 1 : 0));
   let step = 0;
   const results: VerifyResult[] = [];
   for (const layer of layers) {
@@ -73,6 +84,31 @@ export async function verifyLayers(layers: BenchLayer[], options: VerifyOptions 
         } catch (e) {
           if (!(e instanceof VerificationError)) throw e;
           results.push({ ...base, ok: false, error: e.message });
+        }
+      }
+    }
+    for (const { scheme, targets: dspTargets } of packed) {
+      options.onStep?.(`${layer.name}: packed-DSP engine model (${scheme})`, step++, total);
+      const cfg: PackedConvConfig = { ...DEFAULT_PACKED_CONFIG, scheme };
+      const base = schemeProblem(layer.shape, scheme, 'random', 'raw', options.seed ?? 1);
+      const modelAcc = identityPackedAccumulators(base, cfg);
+      for (const t of dspTargets) {
+        for (const mode of ['raw', 'gemmlowp'] as const) {
+          options.onStep?.(`${layer.name}: ${targetLabel(t)} ${scheme} ${mode}`, step++, total);
+          const p = { ...base, requant: { ...base.requant, mode } };
+          const want = requantizePacked(p, modelAcc);
+          const r = new SplitConvRunner(t.variant, t.kernel, p, cfg);
+          r.run();
+          const row = { layer: layer.name, shape, kernel: `${t.variant.name} (${scheme}, L=${cfg.chain}, ${cfg.decode})`, module: t.kernel.name, mode, outputs: want.length };
+          try {
+            const guards = r.guardViolations();
+            if (guards.length) throw new VerificationError(`${targetLabel(t)} wrote past ${guards.join(', ')}`);
+            compareOutputs(`${targetLabel(t)} ${scheme}`, `${layer.name} chain=${cfg.chain} decode=${cfg.decode}`, p, r.output(), want);
+            results.push({ ...row, ok: true });
+          } catch (e) {
+            if (!(e instanceof VerificationError)) throw e;
+            results.push({ ...row, ok: false, error: e.message });
+          }
         }
       }
     }

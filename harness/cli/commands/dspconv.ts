@@ -4,13 +4,13 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import Table from 'cli-table3';
-import type { ConvProblem, ConvShape, RequantMode } from '../../conv/layer.ts';
+import type { ConvShape, RequantMode } from '../../conv/layer.ts';
 import { referenceLayer } from '../../bench/shapes.ts';
-import { DECODE_POINTS, type DecodePoint } from '../../dsp/packed-conv.ts';
+import { DECODE_POINTS, type DecodePoint, schemeProblem } from '../../dsp/packed-conv.ts';
 import { type LayerExactness, layerExactness } from '../../dsp/layer-report.ts';
-import { SCHEME_NAMES, type SchemeName, getScheme } from '../../dsp/schemes.ts';
+import { SCHEME_NAMES, type SchemeName } from '../../dsp/schemes.ts';
 import { loadNetwork } from '../../networks/index.ts';
-import { SplitConvTester, type Operands } from '../../testers/splitconv-tester.ts';
+import type { Operands } from '../../testers/splitconv-tester.ts';
 import { InputError, VerificationError } from '../../util/errors.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { progressBar } from '../progress.ts';
@@ -31,22 +31,6 @@ function layersOf(spec: string): { name: string; shape: ConvShape }[] {
   }
   const net = loadNetwork(spec);
   return net.layers.filter((l) => l.groups === 1).map((l) => ({ name: `${net.name}/${l.name}`, shape: l }));
-}
-
-/** Seeded operands inside the scheme's ranges (int4: int8 draws shifted into [-8, 7]). */
-export function schemeProblem(shape: ConvShape, scheme: SchemeName, operands: Operands, mode: RequantMode, seed: number): ConvProblem {
-  const s = getScheme(scheme);
-  const p = new SplitConvTester()
-    .shape(shape)
-    .inputZeroPoint(scheme === 'int4' ? -1 : -5)
-    .outputZeroPoint(2)
-    .operands(operands)
-    .mode(mode)
-    .scales(1e-4, 3e-3)
-    .seed(seed)
-    .problem(s.weightRange);
-  if (scheme === 'int4') for (let i = 0; i < p.input.length; i++) p.input[i] = p.input[i]! >> 4;
-  return p;
 }
 
 export function exactnessTable(rows: LayerExactness[]): string {
