@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConvProblem, ConvShape } from '../harness/conv/layer.ts';
 import { SPLITCONV_VARIANTS, findVariant } from '../harness/registry/splitconv.ts';
+import { DSPCONV_VARIANTS } from '../harness/registry/dspconv.ts';
 import { SplitConvTester } from '../harness/testers/splitconv-tester.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
 import { InputError } from '../harness/util/errors.ts';
@@ -42,8 +43,9 @@ test('variant names carry op, tile, ISA and strategy; names are unique', () => {
 
 test('the README lists every registered variant, and no other', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const listed = new Set([...readme.matchAll(/^\| `(qs8_splitconv_\w+)` \|/gm)].map((m) => m[1]));
-  assert.equal([...listed].sort(), SPLITCONV_VARIANTS.map((v) => v.name).sort());
+  const listed = new Set([...readme.matchAll(/^\| `(qs8_\w+)` \|/gm)].map((m) => m[1]));
+  const registered = [...SPLITCONV_VARIANTS, ...DSPCONV_VARIANTS].map((v) => v.name);
+  assert.equal([...listed].sort(), registered.sort());
 });
 
 const scalar = findVariant('qs8_splitconv_minmax_1x1c1__scalar_loops')!;

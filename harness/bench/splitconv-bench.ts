@@ -13,7 +13,8 @@ import { type ConvProblem, type RequantMode, describeShape, macs } from '../conv
 import { SPLITCONV_VARIANTS, type SplitConvVariant } from '../registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
 import { DEFAULT_PACKED_CONFIG, type PackedConvConfig, fitToScheme } from '../dsp/packed-conv.ts';
-import { SCHEMES } from '../dsp/schemes.ts';
+import { SCHEMES, SCHEME_NAMES } from '../dsp/schemes.ts';
+import { verifyExhaustive } from '../dsp/exactness.ts';
 import { SplitConvTester, compareOutputs } from '../testers/splitconv-tester.ts';
 import { InputError, VerificationError } from '../util/errors.ts';
 import { type LoadedModuleName, loadModules } from '../wasm/modules.ts';
@@ -70,9 +71,21 @@ export interface MachineInfo {
   v8: string;
 }
 
+/** One exhaustive check of every single packed multiply of a scheme, timed. */
+export interface ExhaustiveTiming {
+  scheme: string;
+  cases: number;
+  mismatches: number;
+  p50Ms: number;
+  madMs: number;
+  samples: number;
+}
+
 export interface BenchReport {
   date: string;
   machine: MachineInfo;
+  /** The exhaustive packed-multiply checks (fkb dsp exhaustive), when measured. */
+  exhaustive?: ExhaustiveTiming[];
   options: Required<Omit<BenchOptions, 'onTask' | 'filter'>> & { filter: string[] };
   modules: { name: LoadedModuleName; used: boolean; reason?: string }[];
   measurements: Measurement[];
@@ -143,6 +156,20 @@ async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<v
     await conv.release();
   }
   await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+/**
+ * Times the exhaustive verification of each packing scheme (2^24 operand triples for the INT8
+ * schemes, 2^16 for INT4) with tinybench; the enumeration runs in WebAssembly.
+ */
+export async function benchmarkExhaustive(timeMs = 400): Promise<ExhaustiveTiming[]> {
+  const out: ExhaustiveTiming[] = [];
+  for (const scheme of SCHEME_NAMES) {
+    let last = verifyExhaustive(scheme);
+    const s = await measure(`exhaustive ${scheme}`, () => (last = verifyExhaustive(scheme)), timeMs, 3);
+    out.push({ scheme, cases: last.cases, mismatches: last.mismatches, p50Ms: s.p50, madMs: s.mad, samples: s.samples });
+  }
+  return out;
 }
 
 export async function benchmarkLayers(layers: BenchLayer[], options: BenchOptions = {}): Promise<BenchReport> {

@@ -26,5 +26,10 @@ export function reportTables(report: BenchReport): string {
     const rows = report.measurements.filter((r) => r.layer === layer);
     lines.push('', `${layer}  (${rows[0]!.shape}, ${(rows[0]!.macs / 1e6).toFixed(1)} MMAC)`, measurementTable(rows));
   }
+  if (report.exhaustive?.length) {
+    const t = new Table({ head: ['exhaustive check', 'operand tuples', 'mismatches', 'p50 ± MAD (ms)', 'n'], style: { head: [], border: [] } });
+    for (const e of report.exhaustive) t.push([e.scheme, e.cases, e.mismatches, `${fmt(e.p50Ms, 1)} ± ${fmt(e.madMs, 1)}`, e.samples]);
+    lines.push('', 'Every single packed multiply, enumerated in WebAssembly:', t.toString());
+  }
   return lines.join('\n');
 }

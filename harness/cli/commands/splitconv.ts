@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import Table from 'cli-table3';
-import { type BenchReport, benchmarkLayers } from '../../bench/splitconv-bench.ts';
+import { type BenchReport, benchmarkExhaustive, benchmarkLayers } from '../../bench/splitconv-bench.ts';
 import { type BenchLayer, loadBenchLayers, referenceLayer } from '../../bench/shapes.ts';
 import { reportTables } from '../../report/bench-table.ts';
 import { InputError, VerificationError } from '../../util/errors.ts';
@@ -157,6 +157,7 @@ export function registerSplitconvCommands(program: Command): void {
       const bar = progressBar(!o.json);
       const report = await benchmarkLayers(layersFrom(o), { timeMs: o.time, mode: o.mode, ort: o.ort, filter: o.filter, onTask: bar.update });
       bar.stop();
+      report.exhaustive = await benchmarkExhaustive(o.time);
       const file = join(root, 'bench', 'results', `splitconv-node${process.versions.node.split('.')[0]}-${report.date.replace(/[:.]/g, '-')}.json`);
       writeJsonAtomically(file, report);
       if (o.json) console.log(JSON.stringify(report, null, 2));
