@@ -4,33 +4,18 @@
  * packed kernel and the exact split convolution (both WASM, both verified by the tests) on the
  * same problem and compares them.
  */
-import { type ConvProblem, describeShape, outputSize } from '../conv/layer.ts';
+import { type ConvProblem, describeShape } from '../conv/layer.ts';
 import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
 import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
-import { type PackedConvConfig, groupProducts, validatePackedProblem } from './packed-conv.ts';
-import { SCHEMES, accumulationBound } from './schemes.ts';
+import { type ExactnessReport, type PackedConvConfig, exactnessReport, groupProducts, validatePackedProblem } from './packed-conv.ts';
 
-export interface LayerExactness {
+/** The exactness report of one named layer, with the kernel that computed the packed side. */
+export interface LayerExactness extends ExactnessReport {
   layer: string;
   shape: string;
-  scheme: string;
-  chain: number;
-  decode: string;
   kernel: string;
-  productsPerDecode: number;
-  bound: number;
-  safeInWorstCase: boolean;
-  outputs: number;
-  /** int32 accumulators (bias included) that differ from the exact convolution's. */
-  accumulatorsDiffering: number;
-  maxAccumulatorError: number;
-  /** Requantized outputs that differ, and the largest difference in output codes. */
-  outputsDiffering: number;
-  maxOutputError: number;
-  /** The first differing output, as (oh, ow, oc) with got/want, when any differs. */
-  firstDifference?: { oh: number; ow: number; oc: number; got: number; want: number };
 }
 
 /** The fastest registered packed kernel that computes this configuration exactly. */
@@ -60,33 +45,8 @@ export function layerExactness(name: string, p: ConvProblem, c: PackedConvConfig
   const exactAcc = run(exactKernel, raw);
   const packedOut = p.requant.mode === 'raw' ? packedAcc : run(variant, p, c);
   const exactOut = p.requant.mode === 'raw' ? exactAcc : run(exactKernel, p);
-  let accDiff = 0;
-  let accMax = 0;
-  let outDiff = 0;
-  let outMax = 0;
-  let first = -1;
-  for (let i = 0; i < exactAcc.length; i++) {
-    const d = Math.abs(packedAcc[i]! - exactAcc[i]!);
-    if (d) accDiff++;
-    accMax = Math.max(accMax, d);
-    const e = Math.abs(packedOut[i]! - exactOut[i]!);
-    if (e) {
-      outDiff++;
-      if (first < 0) first = i;
-    }
-    outMax = Math.max(outMax, e);
-  }
-  const perDecode = groupProducts(p, c);
-  const bound = accumulationBound(SCHEMES[c.scheme]);
-  const { outW } = outputSize(p.shape);
-  const at = (i: number) => ({
-    oh: Math.floor(i / p.shape.outC / outW), ow: Math.floor(i / p.shape.outC) % outW, oc: i % p.shape.outC,
-    got: packedOut[i]!, want: exactOut[i]!,
-  });
   return {
-    layer: name, shape: describeShape(p.shape), scheme: c.scheme, chain: c.chain, decode: c.decode, kernel: variant.name,
-    productsPerDecode: perDecode, bound, safeInWorstCase: perDecode <= bound, outputs: exactAcc.length,
-    accumulatorsDiffering: accDiff, maxAccumulatorError: accMax, outputsDiffering: outDiff, maxOutputError: outMax,
-    ...(first >= 0 ? { firstDifference: at(first) } : {}),
+    layer: name, shape: describeShape(p.shape), kernel: variant.name,
+    ...exactnessReport(p, c, { acc: packedAcc, out: packedOut }, { acc: exactAcc, out: exactOut }),
   };
 }

@@ -275,32 +275,49 @@ export interface ExactnessReport {
   /** Outputs (after requantization) that differ, and the largest difference in output codes. */
   outputsDiffering: number;
   maxOutputError: number;
+  /** The first differing output, as (oh, ow, oc) with got/want, when any differs. */
+  firstDifference?: { oh: number; ow: number; oc: number; got: number; want: number };
 }
 
-/** How the packed engine's results compare with the exact convolution on this layer's data. */
-export function compareWithExact(p: ConvProblem, c: PackedConvConfig, packedAcc: Int32Array): ExactnessReport {
-  const scheme = getScheme(c.scheme);
-  const exactAcc = referenceConv({ ...p, requant: { ...p.requant, mode: 'raw' } }) as Int32Array;
-  const exactOut = p.requant.mode === 'raw' ? exactAcc : referenceConv(p);
-  const packedOut = requantizePacked(p, packedAcc);
+/** The report from the packed engine's and the exact convolution's accumulators and outputs. */
+export function exactnessReport(
+  p: ConvProblem,
+  c: PackedConvConfig,
+  packed: { acc: ArrayLike<number>; out: ArrayLike<number> },
+  exact: { acc: ArrayLike<number>; out: ArrayLike<number> },
+): ExactnessReport {
   let accDiff = 0;
   let accMax = 0;
   let outDiff = 0;
   let outMax = 0;
-  for (let i = 0; i < exactAcc.length; i++) {
-    const d = Math.abs(packedAcc[i]! - exactAcc[i]!);
+  let first = -1;
+  for (let i = 0; i < exact.acc.length; i++) {
+    const d = Math.abs(packed.acc[i]! - exact.acc[i]!);
     if (d) accDiff++;
     accMax = Math.max(accMax, d);
-    const e = Math.abs(packedOut[i]! - exactOut[i]!);
+    const e = Math.abs(packed.out[i]! - exact.out[i]!);
+    if (e && first < 0) first = i;
     if (e) outDiff++;
     outMax = Math.max(outMax, e);
   }
   const perDecode = groupProducts(p, c);
-  const bound = accumulationBound(scheme);
+  const bound = accumulationBound(getScheme(c.scheme));
+  const { outW } = outputSize(p.shape);
+  const oc = p.shape.outC;
   return {
     scheme: c.scheme, chain: c.chain, decode: c.decode, productsPerDecode: perDecode, bound, safeInWorstCase: perDecode <= bound,
-    outputs: exactAcc.length, accumulatorsDiffering: accDiff, maxAccumulatorError: accMax, outputsDiffering: outDiff, maxOutputError: outMax,
+    outputs: exact.acc.length, accumulatorsDiffering: accDiff, maxAccumulatorError: accMax, outputsDiffering: outDiff, maxOutputError: outMax,
+    ...(first >= 0
+      ? { firstDifference: { oh: Math.floor(first / oc / outW), ow: Math.floor(first / oc) % outW, oc: first % oc, got: packed.out[first]!, want: exact.out[first]! } }
+      : {}),
   };
+}
+
+/** How the packed engine's accumulators compare with the exact convolution (the JS reference). */
+export function compareWithExact(p: ConvProblem, c: PackedConvConfig, packedAcc: Int32Array): ExactnessReport {
+  const exactAcc = referenceConv({ ...p, requant: { ...p.requant, mode: 'raw' } }) as Int32Array;
+  const exactOut = p.requant.mode === 'raw' ? exactAcc : referenceConv(p);
+  return exactnessReport(p, c, { acc: packedAcc, out: requantizePacked(p, packedAcc) }, { acc: exactAcc, out: exactOut });
 }
 
 /** Seeded operands inside the scheme's ranges (int4: int8 draws shifted into [-8, 7]). */
