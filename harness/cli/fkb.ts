@@ -10,6 +10,7 @@ import { registerDspCommand } from './commands/dsp.ts';
 import { registerSplitconvCommands } from './commands/splitconv.ts';
 import { registerModelCommand } from './commands/model.ts';
 import { registerDspConvCommands } from './commands/dspconv.ts';
+import { registerServeCommand } from './commands/serve.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -26,6 +27,7 @@ registerSplitconvCommands(program);
 registerDspCommand(program);
 registerDspConvCommands(program.commands.find((c) => c.name() === 'dsp')!);
 registerModelCommand(program);
+registerServeCommand(program);
 
 try {
   await program.parseAsync(process.argv);

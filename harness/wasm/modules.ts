@@ -32,10 +32,32 @@ export interface ModuleStatus {
   reason?: string;
 }
 
-const buildDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build');
-
 export function wasmPath(name: LoadedModuleName): string {
-  return join(buildDir, `${name}.wasm`);
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', `${name}.wasm`);
+}
+
+/**
+ * Where module bytes come from: build/<name>.wasm on disk by default; the browser runner
+ * sets a provider of bytes it fetched (it has no file system).
+ */
+export type ModuleBytesProvider = (name: LoadedModuleName) => Uint8Array<ArrayBuffer> | { missing: string };
+
+let provider: ModuleBytesProvider = (name) => {
+  const path = wasmPath(name);
+  if (!existsSync(path)) return { missing: `${path} is missing: run 'npm run build' (the WASM build)` };
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+/** Replaces the source of module bytes (and forgets modules loaded so far). */
+export function setModuleBytesProvider(p: ModuleBytesProvider): void {
+  provider = p;
+  cache = undefined;
+}
+
+/** What this engine is called in messages: Node's version, or the browser's user agent. */
+function engineName(): string {
+  return typeof process !== 'undefined' && process.version ? `Node ${process.version}` : (globalThis.navigator?.userAgent ?? 'this engine');
 }
 
 /** Checks relaxed_dot_i8x16_i7x16_add_s on fixed operands against exact integer math. */
@@ -72,14 +94,11 @@ export function relaxedSelfCheck(exports: KernelExports): string | undefined {
 let cache: Map<LoadedModuleName, ModuleStatus> | undefined;
 
 export function loadModule(name: LoadedModuleName): ModuleStatus {
-  const path = wasmPath(name);
-  if (!existsSync(path)) {
-    return { name, reason: `${path} is missing: run 'npm run build' (the WASM build)` };
-  }
-  const bytes = readFileSync(path);
+  const bytes = provider(name);
+  if ('missing' in bytes) return { name, reason: bytes.missing };
   if (!WebAssembly.validate(bytes)) {
     const need = name === 'relaxed' ? 'relaxed SIMD' : name === 'scalar' ? 'WebAssembly' : 'WebAssembly SIMD';
-    return { name, reason: `this engine (Node ${process.version}) does not support ${need}` };
+    return { name, reason: `this engine (${engineName()}) does not support ${need}` };
   }
   const compiled = new WebAssembly.Module(bytes);
   const kernel: KernelModule = { name, instantiate: () => instantiateSync<KernelExports>(compiled, {}).exports };
