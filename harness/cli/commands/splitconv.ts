@@ -27,6 +27,14 @@ export function writeJsonAtomically(file: string, data: unknown): void {
   renameSync(`${file}.tmp`, file);
 }
 
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InputError(`${name} must be an integer in [1, 64], got '${v}'`);
+    return n;
+  };
+}
+
 function positiveNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -64,9 +72,9 @@ function verifyTable(results: VerifyResult[]): string {
   return t.toString();
 }
 
-async function runVerify(layers: BenchLayer[], ort: boolean, json: boolean): Promise<VerifyResult[]> {
+async function runVerify(layers: BenchLayer[], ort: boolean, json: boolean, threads = 1): Promise<VerifyResult[]> {
   const bar = progressBar(!json);
-  const results = await verifyLayers(layers, { ort, onStep: bar.update });
+  const results = await verifyLayers(layers, { ort, threads, onStep: bar.update });
   bar.stop();
   if (!json) console.log(verifyTable(results));
   return results;
@@ -125,11 +133,12 @@ export function registerSplitconvCommands(program: Command): void {
     .option('--all-layers', 'every layer of the shapes file, not just the reference layer (slow: the reference is plain JS)')
     .option('--shapes <file>', 'a shapes file like bench/shapes/default.json')
     .option('--no-ort', 'skip onnxruntime-web')
+    .option('--threads <n>', 'worker threads sharing the checks (results are the same)', positiveInt('--threads'), 1)
     .option('--json', 'print the results as JSON')
-    .addHelpText('after', '\nExamples:\n  fkb verify\n  fkb verify --all-layers --no-ort\n\nExit code 1 when any output differs.')
-    .action(async (o: { allLayers?: boolean; shapes?: string; ort: boolean; json?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  fkb verify\n  fkb verify --all-layers --no-ort --threads 2\n\nExit code 1 when any output differs.')
+    .action(async (o: { allLayers?: boolean; shapes?: string; ort: boolean; threads: number; json?: boolean }) => {
       ensureBuilt();
-      const results = await runVerify(layersFrom({ reference: !o.allLayers, shapes: o.shapes }), o.ort, Boolean(o.json));
+      const results = await runVerify(layersFrom({ reference: !o.allLayers, shapes: o.shapes }), o.ort, Boolean(o.json), o.threads);
       if (o.json) console.log(JSON.stringify(results, null, 2));
       const failed = results.filter((r) => !r.ok);
       if (failed.length) throw new VerificationError(`${failed.length} of ${results.length} checks failed; first: ${failed[0]!.error}`);
