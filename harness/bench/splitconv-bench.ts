@@ -38,6 +38,11 @@ export interface BenchOptions {
   dsp?: PackedConvConfig;
   /** Also measure the packed-DSP kernels. @default true */
   packed?: boolean;
+  /**
+   * Worker threads measuring layers at the same time. @default 1. With more, every kernel is
+   * still verified the same way, but timings share the machine's cores and memory system.
+   */
+  threads?: number;
   /** Called before each task with a short label. */
   onTask?: (label: string, index: number, total: number) => void;
 }
@@ -86,7 +91,7 @@ export interface BenchReport {
   machine: MachineInfo;
   /** The exhaustive packed-multiply checks (fkb dsp exhaustive), when measured. */
   exhaustive?: ExhaustiveTiming[];
-  options: Required<Omit<BenchOptions, 'onTask' | 'filter'>> & { filter: string[] };
+  options: Required<Omit<BenchOptions, 'onTask' | 'filter' | 'threads'>> & { filter: string[]; threads: number };
   modules: { name: LoadedModuleName; used: boolean; reason?: string }[];
   measurements: Measurement[];
 }
@@ -158,6 +163,19 @@ async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<v
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
+/** Layers shared by worker threads (each benchmarks whole layers); reports merged in layer order. */
+async function benchmarkInWorkers(layers: BenchLayer[], options: BenchOptions, threads: number): Promise<BenchReport> {
+  const { runInWorkers } = await import('../parallel/pool.ts');
+  const { onTask, threads: _t, ...rest } = options;
+  const parts: BenchReport[] = new Array(layers.length);
+  let done = 0;
+  await runInWorkers(threads, layers.map((layer, id) => ({ id, job: { kind: 'bench' as const, layer, options: rest } })), (id, r) => {
+    parts[id] = r as BenchReport;
+    onTask?.(`${layers[id]!.name} done`, ++done, layers.length);
+  });
+  return { ...parts[0]!, options: { ...parts[0]!.options, threads }, measurements: parts.flatMap((p) => p.measurements) };
+}
+
 /**
  * Times the exhaustive verification of each packing scheme (2^24 operand triples for the INT8
  * schemes, 2^16 for INT4) with tinybench; the enumeration runs in WebAssembly.
@@ -173,6 +191,8 @@ export async function benchmarkExhaustive(timeMs = 400): Promise<ExhaustiveTimin
 }
 
 export async function benchmarkLayers(layers: BenchLayer[], options: BenchOptions = {}): Promise<BenchReport> {
+  const threads = Math.max(1, Math.min(options.threads ?? 1, layers.length));
+  if (threads > 1) return benchmarkInWorkers(layers, options, threads);
   const opts = {
     timeMs: options.timeMs ?? 400,
     minIterations: options.minIterations ?? 5,
@@ -328,7 +348,7 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
   return {
     date: new Date().toISOString(),
     machine: machineInfo(),
-    options: opts,
+    options: { ...opts, threads: 1 },
     modules: [...loadModules()].map(([name, s]) => ({ name, used: Boolean(s.kernel), reason: s.reason })),
     measurements,
   };

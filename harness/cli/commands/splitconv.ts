@@ -155,16 +155,17 @@ export function registerSplitconvCommands(program: Command): void {
     .addOption(new Option('--mode <mode>', 'requantization mode of the kernels').choices(['fp32', 'gemmlowp', 'single']).default('fp32'))
     .addOption(new Option('--engine <engine>', 'run on Node 24 from npm (relaxed SIMD) instead of this Node').choices(['node24']))
     .option('--no-ort', 'skip onnxruntime-web')
+    .option('--threads <n>', 'worker threads measuring layers at the same time (timings then share the machine)', positiveInt('--threads'), 1)
     .option('--json', 'print the report as JSON instead of tables')
     .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
-    .action(async (o: { reference?: boolean; shapes?: string; filter?: string[]; time: number; mode: 'fp32'; engine?: string; ort: boolean; json?: boolean }) => {
+    .action(async (o: { reference?: boolean; shapes?: string; filter?: string[]; time: number; mode: 'fp32'; engine?: string; ort: boolean; threads: number; json?: boolean }) => {
       if (o.engine === 'node24' && process.versions.node.split('.')[0] !== '24') {
         process.exitCode = reexecOnNode24();
         return;
       }
       ensureBuilt();
       const bar = progressBar(!o.json);
-      const report = await benchmarkLayers(layersFrom(o), { timeMs: o.time, mode: o.mode, ort: o.ort, filter: o.filter, onTask: bar.update });
+      const report = await benchmarkLayers(layersFrom(o), { timeMs: o.time, mode: o.mode, ort: o.ort, filter: o.filter, threads: o.threads, onTask: bar.update });
       bar.stop();
       report.exhaustive = await benchmarkExhaustive(o.time);
       const file = join(root, 'bench', 'results', `splitconv-node${process.versions.node.split('.')[0]}-${report.date.replace(/[:.]/g, '-')}.json`);
