@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BenchLayer } from '../harness/bench/shapes.ts';
 import { verifyLayers, verifyTasks } from '../harness/verify/splitconv-verify.ts';
+import { benchmarkLayers } from '../harness/bench/splitconv-bench.ts';
 
 const layers: BenchLayer[] = [
   { name: 'small a', reference: false, shape: { inH: 9, inW: 11, inC: 19, outC: 13, kH: 3, kW: 3, strideH: 1, strideW: 2, padTop: 1, padBottom: 1, padLeft: 0, padRight: 2 } },
@@ -18,6 +19,16 @@ test('verification with 2 worker threads returns exactly the single-threaded res
   assert.equal(two, one);
   assert.ok(one.every((r) => r.ok), one.find((r) => !r.ok)?.error);
   assert.is(verifyTasks(layers, false).length, 2 * (2 + 4)); // two weight domains and four schemes per layer
+});
+
+test('benchmark with 2 worker threads measures and verifies the same kernels on the same layers', async () => {
+  const opts = { ort: false, timeMs: 20, minIterations: 2, filter: ['2x4c8', '2x16c2'] };
+  const rows = (r: Awaited<ReturnType<typeof benchmarkLayers>>) => r.measurements.map((m) => `${m.layer} | ${m.kernel} | ${m.verifiedAgainst}`);
+  const one = await benchmarkLayers(layers, { ...opts, threads: 1 });
+  const two = await benchmarkLayers(layers, { ...opts, threads: 2 });
+  assert.equal(rows(two), rows(one));
+  assert.is(two.options.threads, 2);
+  assert.ok(two.measurements.every((m) => m.gmacs > 0));
 });
 
 test.run();
