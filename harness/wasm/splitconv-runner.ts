@@ -10,6 +10,7 @@
 import { type ConvProblem, type ConvShape, outputSize, validateProblem, validateShape } from '../conv/layer.ts';
 import { quantizeMultiplier } from '../reference/requant.ts';
 import { type PackedConvConfig, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
+import { getScheme } from '../dsp/schemes.ts';
 import type { DspConvVariant } from '../registry/dspconv.ts';
 import type { SplitConvVariant } from '../registry/splitconv.ts';
 
@@ -57,7 +58,8 @@ export class SplitConvRunner {
     checkFitsWasm32(variant, problem.shape);
     if ('schemes' in variant) {
       if (!dsp) throw new InputError(`${variant.name} is a packed-DSP kernel: it needs a scheme, chain and decode point`);
-      if ((variant.schemes as readonly string[]).includes(dsp.scheme) === false && variant.schemes.length === 1) {
+      getScheme(dsp.scheme); // an unknown name is reported as such, before the support check
+      if (!variant.schemes.includes(dsp.scheme)) {
         throw new InputError(`${variant.name} computes the schemes ${variant.schemes.join(', ')}, not ${dsp.scheme}`);
       }
       validatePackedProblem(problem, dsp);
