@@ -13,6 +13,10 @@
  *  - Xilinx/BNN-PYNQ, bnn/src/network/{cnv,lfc}-pynq/hw/config.h: the FINN-paper CNV and LFC
  *    topologies with their PE/SIMD folding and the resulting weight-memory depths (WMem),
  *    which equal the FINN neuron fold x synapse fold.
+ *  - Xilinx/finn, notebooks/end2end_example/bnn-pynq/cnv_end2end_example.ipynb: CNV-w1a1 folding;
+ *    ronivolshtein/finn-cnv-accelerator-project335, configs/folding_configs.py and
+ *    results/finn_A_D_final_results.csv: four foldings with their bottleneck layer and
+ *    RTL-simulated throughput at 100 MHz (see the validation section at the end).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -118,8 +122,9 @@ test('model a: DSP48E1 (PYNQ-Z2) runs unpacked; INT4 packs 4 on DSP48E2', () => 
   assert.equal(r.warnings, []);
   const q = run('a', layer({ inH: 2, inW: 2, inC: 8, outC: 16, wBits: 4, aBits: 4 }), { L: 8, Po: 2 }, 'zcu104');
   assert.is(q.packing, 4);
-  assert.is(q.detail['To'], 2);
-  assert.is(q.computeCycles, 2 * 4 * 1 + 7 + 4 + 1);
+  // int4 (WP521) is 2 channels x 2 pixels per DSP: To = ceil(16/(2*2)) = 4, Tp = 2 * ceil(2/2) = 2
+  assert.equal([q.detail['scheme'], q.detail['To'], q.detail['Tp']], ['int4', 4, 2]);
+  assert.is(q.computeCycles, 4 * 2 * 1 + 7 + 4 + 1);
 });
 
 test('model a: at full utilisation attainable GOPS equals the peak 2*Pp*Po*L*pack*f', () => {
@@ -286,9 +291,10 @@ test('infeasible: more DSPs than the device has, naming the expression and the l
 
 test('infeasible: packing not allowed on the DSP type or for the bit widths', () => {
   const l = layer({ inH: 8, inW: 8, inC: 16, outC: 16 });
-  rejects(() => run('a', l, { packing: 2, L: 4, Po: 2 }, 'pynq-z2', 100), 'packing=2', 'DSP48E1', '25-bit pre-adder');
+  rejects(() => run('a', l, { scheme: 'int8x8', L: 4, Po: 2 }, 'pynq-z2', 100), 'scheme=int8x8', 'DSP48E1', '25-bit pre-adder');
+  rejects(() => run('a', l, { scheme: 'int4' }, 'zcu102'), 'scheme=int4', 'w_bits <= 4');
   rejects(() => run('e', l, { packing: 4 }, 'zcu102'), 'packing=4', 'w_bits and a_bits <= 4');
-  rejects(() => run('a', l, { packing: 3 }, 'zcu102'), 'packing must be one of');
+  rejects(() => run('a', l, { scheme: 'int3' }, 'zcu102'), 'scheme must be one of');
   rejects(() => run('d', l, {}, 'vc707', 100), 'DSP48E2', 'DSP48E1');
   rejects(() => run('d', layer({ inH: 8, inW: 8, inC: 16, outC: 16, wBits: 16 }), {}, 'zcu102'), 'INT8');
 });
@@ -316,5 +322,67 @@ test('every model evaluates every layer of every built-in network on a ZCU102', 
     }
   }
 });
+
+// --- validation against published configurations --------------------------------------------
+//
+// FINN (model c). Source of the folding: Xilinx/finn, notebooks/end2end_example/bnn-pynq/
+// cnv_end2end_example.ipynb, "folding" list (PE, SIMD) of the nine MVAU layers of CNV-w1a1,
+// built for a Pynq-Z1 at target_clk_ns = 10 (100 MHz). Source of the throughput:
+// ronivolshtein/finn-cnv-accelerator-project335 (FINN v0.10, Bar-Ilan University project 335),
+// configs/folding_configs.py (configurations A-D: the notebook folding with MVAU 0, 6, 7 widened)
+// and results/finn_A_D_final_results.csv ("Stable Throughput (FPS)" and the bottleneck layer
+// from cycle-accurate RTL simulation at 100 MHz; not on-board measurements).
+// The FINN paper's own tables (Umuroglu et al., FPGA 2017: CNV-max etc. on a ZC706) and FINN-R
+// (Blott et al., TRETS 2018) could not be retrieved with per-layer PE/SIMD, so they are not used.
+
+/** CNV (FINN / Brevitas): 6 conv (3x3, no padding, 2x2 max-pool after conv 2 and 4) and 3 fc. */
+function cnvFinn() {
+  const c = (inH: number, inC: number, outC: number) => layer({ inH, inW: inH, inC, outC, kH: 3, kW: 3, wBits: 1, aBits: 1 });
+  const fc = (inC: number, outC: number) => layer({ inH: 1, inW: 1, inC, outC, wBits: 1, aBits: 1 });
+  return [c(32, 3, 64), c(30, 64, 64), c(14, 64, 128), c(12, 128, 128), c(5, 128, 256), c(3, 256, 256), fc(256, 512), fc(512, 512), fc(512, 10)];
+}
+const CNV_NOTEBOOK_FOLDING: [number, number][] = [[16, 3], [32, 32], [16, 32], [16, 32], [4, 32], [1, 32], [1, 4], [1, 8], [5, 1]];
+
+test('validation, FINN CNV-w1a1: f / slowest layer, and the slowest layer is the published bottleneck', () => {
+  const layers = cnvFinn();
+  const widen: Record<string, Record<number, [number, number]>> = {
+    A: {},
+    B: { 6: [1, 8] },
+    C: { 6: [1, 8], 7: [1, 16] },
+    D: { 0: [32, 3], 6: [1, 8], 7: [1, 16] },
+  };
+  // project335 results: [bottleneck MVAU, stable throughput in frames/s at 100 MHz]
+  const published: Record<string, [number, number]> = { A: [6, 2254.644], B: [7, 3220.6119], C: [0, 3220.6119], D: [3, 3329.4711] };
+  const expectedCycles: Record<string, number> = { A: 32768, B: 32768, C: 32400, D: 28800 };
+  for (const cfg of ['A', 'B', 'C', 'D']) {
+    const folding = CNV_NOTEBOOK_FOLDING.map((f, i) => widen[cfg]![i] ?? f);
+    const params = folding.map(([PE, SIMD]) => resolveParams(MODELS.c.params, { PE, SIMD, res: 'lut' }));
+    const net = finnNetwork(layers, params, getDevice('pynq-z2'), 100);
+    // per-layer cycles = out_h*out_w * (MH/PE) * (MW/SIMD), e.g. MVAU 6: 1 * 512 * 256/4 = 32768,
+    // MVAU 0: 30*30 * 64/16 * 27/3 = 32400, MVAU 3: 10*10 * 128/16 * 1152/32 = 28800
+    assert.is(net.cyclesPerFrame, expectedCycles[cfg], cfg);
+    assert.is(net.bottleneck, published[cfg]![0], `config ${cfg}: bottleneck MVAU_hls_${published[cfg]![0]}`);
+    assert.is(net.fps, 100e6 / net.cyclesPerFrame);
+    assert.is(net.dsp, 0, 'W1A1 in LUTs: project335 reports 0 DSP for every configuration');
+    const ratio = net.fps / published[cfg]![1];
+    if (cfg === 'A') {
+      // A: 3051.8 modeled vs 2254.6 simulated frames/s. A and B share the same slowest-layer
+      // cycle count (32768) yet simulate 2255 vs 3221 frames/s, so the gap is a stall outside
+      // the folding arithmetic (project335 does not say which); the model does not capture it.
+      assert.ok(ratio > 1.3 && ratio < 1.4, `A: ${ratio}`);
+    } else {
+      // B, C, D: within 6 % (B -5.2 %, C -4.2 %, D +4.3 %). The 2 % the FINN cost model is
+      // expected to reach is NOT met against this source: RTL-simulated stable throughput with
+      // FIFO effects; B and C simulate the same 3220.6 frames/s with different bottlenecks.
+      assert.ok(Math.abs(ratio - 1) < 0.06, `${cfg}: modeled ${net.fps.toFixed(1)} vs ${published[cfg]![1]} frames/s`);
+    }
+  }
+});
+
+// Zhang et al., FPGA 2015 (model b): the unified design <Tm, Tn> = <64, 7> (Sec. 4.2), its
+// 2,240 DSPs (Table 6) and the measured 61.62 GFLOPS (Table 5) are checked in the 'model b'
+// test above. The per-layer table of that section (layer-specific optimal <Tm, Tn> and the
+// execution cycles of each AlexNet layer under the unified design) could not be retrieved from
+// a citable copy here, so its numbers are not used: none are written from memory.
 
 test.run();

@@ -11,6 +11,8 @@ import { registerSplitconvCommands } from './commands/splitconv.ts';
 import { registerModelCommand } from './commands/model.ts';
 import { registerDspConvCommands } from './commands/dspconv.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerSweepCommand } from './commands/sweep.ts';
+import { registerCompareCommand } from './commands/compare.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -27,6 +29,8 @@ registerSplitconvCommands(program);
 registerDspCommand(program);
 registerDspConvCommands(program.commands.find((c) => c.name() === 'dsp')!);
 registerModelCommand(program);
+registerSweepCommand(program);
+registerCompareCommand(program);
 registerServeCommand(program);
 
 try {

@@ -1,7 +1,9 @@
 /**
  * What every analytical model shares: the result shape, parameter schemas (so the CLI can
- * parse `--set key=value` for any model from one declaration), feasibility checks and the
- * roofline combination of compute and memory time.
+ * parse `--set key=value` for any model from one declaration), feasibility checks, the
+ * roofline combination of compute and memory time, and `defineModel`, which turns a model's
+ * formulas (a `ModelCore`) into the evaluator the CLI and tests call. A model file states only
+ * its own formulas; the checks, the roofline and the result assembly live here once.
  *
  * Roofline (Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009): with double-buffered
  * transfers overlapping compute,
@@ -13,7 +15,7 @@
 import { outputSize } from '../../conv/layer.ts';
 import type { LayerSpec } from '../../networks/network.ts';
 import { InputError } from '../../util/errors.ts';
-import type { Device, Packing } from '../devices.ts';
+import { resolvePacking, type Device, type Packing } from '../devices.ts';
 
 export type { LayerSpec };
 export type Bound = 'compute' | 'memory';
@@ -111,20 +113,60 @@ export function requireClock(clockMHz: number): void {
 }
 
 /**
+ * Why a configuration cannot be built: 'dsp' and 'bram' (resources), 'packing' (not allowed on
+ * the DSP type or for the bit widths), 'folding' (FINN divisibility), 'grouping' (a grouped
+ * layer the engine cannot run), 'device' (wrong DSP family), 'precision' (operand widths).
+ */
+export type InfeasibleReason = 'dsp' | 'bram' | 'packing' | 'folding' | 'grouping' | 'device' | 'precision';
+
+/** An InputError that also says which rule was violated (the sweep counts configurations by it). */
+export class InfeasibleError extends InputError {
+  override name = 'InfeasibleError';
+  constructor(
+    readonly reason: InfeasibleReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function dspMessage(used: number, expr: string, device: Device): string {
+  return `${expr} = ${used} DSPs exceeds the ${device.dsp} DSP slices of ${device.name} (${device.board})`;
+}
+
+/** BRAM36 the configuration may use: its budget, never more than the device has. */
+export function bramLimit(device: Device, budget = device.bram36): number {
+  return Math.min(budget, device.bram36);
+}
+
+export function bramMessage(used: number, expr: string, device: Device, budget = device.bram36): string {
+  const limit = bramLimit(device, budget);
+  const what = limit < device.bram36 ? `the bramBudget of ${limit}` : `the ${device.bram36} 36 Kb block RAMs of ${device.name} (${device.board})`;
+  return `${expr} = ${used} BRAM36 exceeds ${what}`;
+}
+
+/**
  * Throws unless `used` DSPs fit the device, naming the expression that produced them.
  * `expr` is a function so that the message costs nothing on the (hot) feasible path.
  */
 export function requireDsp(used: number, expr: () => string, device: Device): void {
-  if (used > device.dsp) {
-    throw new InputError(`${expr()} = ${used} DSPs exceeds the ${device.dsp} DSP slices of ${device.name} (${device.board})`);
-  }
+  if (used > device.dsp) throw new InfeasibleError('dsp', dspMessage(used, expr(), device));
 }
 
 export function requireBram(used: number, expr: () => string, device: Device, budget = device.bram36): void {
-  const limit = Math.min(budget, device.bram36);
-  if (used > limit) {
-    const what = limit < device.bram36 ? `the bramBudget of ${limit}` : `the ${device.bram36} 36 Kb block RAMs of ${device.name} (${device.board})`;
-    throw new InputError(`${expr()} = ${used} BRAM36 exceeds ${what}`);
+  if (used > bramLimit(device, budget)) throw new InfeasibleError('bram', bramMessage(used, expr(), device, budget));
+}
+
+/**
+ * `packing` from arch params ('auto' or 1/2/4) for this layer's widths on this device;
+ * a packing the DSP type or the widths do not allow is an InfeasibleError('packing').
+ */
+export function layerPacking(requested: number | string | undefined, device: Device, l: LayerSpec): Packing {
+  try {
+    return resolvePacking('packing', requested === undefined || requested === 'auto' ? 'auto' : Number(requested), device.dspType, l.wBits, l.aBits);
+  } catch (e) {
+    if (e instanceof InputError && !(e instanceof InfeasibleError)) throw new InfeasibleError('packing', e.message);
+    throw e;
   }
 }
 
@@ -171,6 +213,125 @@ export function tensorBytes(elements: number, bits: number): number {
   return Math.ceil((elements * bits) / 8);
 }
 
+/**
+ * A layer with the terms every model derives from it computed once. The design-space sweep
+ * prepares each layer of a network once and evaluates it under many configurations.
+ */
+export interface PreparedLayer {
+  readonly layer: LayerSpec;
+  readonly outH: number;
+  readonly outW: number;
+  readonly pixels: number;
+  /** Input / output channels per group. */
+  readonly cin: number;
+  readonly cout: number;
+  readonly taps: number;
+  /** pixels * out_c * k_h * k_w * cin. */
+  readonly macs: number;
+  /** groups = in_c = out_c > 1. */
+  readonly depthwise: boolean;
+  /** Each tensor once, packed at w_bits / a_bits. */
+  readonly weightBytes: number;
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+}
+
+export function prepareLayer(l: LayerSpec): PreparedLayer {
+  const g = geometry(l);
+  const taps = l.kH * l.kW;
+  return {
+    layer: l,
+    ...g,
+    taps,
+    macs: g.pixels * l.outC * taps * g.cin,
+    depthwise: l.groups > 1 && l.groups === l.inC && l.groups === l.outC,
+    weightBytes: tensorBytes(l.outC * g.cin * taps, l.wBits),
+    inputBytes: tensorBytes(l.inH * l.inW * l.inC, l.aBits),
+    outputBytes: tensorBytes(g.pixels * l.outC, l.aBits),
+  };
+}
+
+/** What a model's formulas produce for one layer before the roofline. Reused across calls. */
+export interface LayerCost {
+  computeCycles: number;
+  offChipBytes: number;
+  /** MACs per cycle of the configured engine at full use. */
+  peakMacsPerCycle: number;
+  dsp: number;
+  bram: number;
+  /** BRAM36 this configuration may use (see `bramLimit`). */
+  bramLimit: number;
+  packing: Packing;
+}
+
+export function newLayerCost(): LayerCost {
+  return { computeCycles: 0, offChipBytes: 0, peakMacsPerCycle: 1, dsp: 0, bram: 0, bramLimit: 0, packing: 1 };
+}
+
+/** The resource a cost exceeds on the device ('dsp' first), or undefined when it fits. */
+export function resourceViolation(c: LayerCost, device: Device): 'dsp' | 'bram' | undefined {
+  if (c.dsp > device.dsp) return 'dsp';
+  if (c.bram > c.bramLimit) return 'bram';
+  return undefined;
+}
+
+/**
+ * A model's formulas, separated from the checks and the result assembly that `defineModel`
+ * adds. `config` runs once per configuration, `cost` once per layer and allocates nothing.
+ */
+export interface ModelCore<C> {
+  /** The numeric configuration from resolved parameters. */
+  config(p: Params, device: Device): C;
+  /**
+   * Writes the layer's cycles, traffic, resources and packing into `out`. Throws an
+   * InfeasibleError only for a rule of the model's own (folding, grouping, device, precision,
+   * packing); DSP and BRAM are checked by the caller against `out`.
+   */
+  cost(g: PreparedLayer, c: C, device: Device, out: LayerCost): void;
+  /** The expressions an InfeasibleError names when the DSPs or the BRAM do not fit. */
+  dspExpr(c: C, out: LayerCost): string;
+  bramExpr(c: C, out: LayerCost, g: PreparedLayer): string;
+  /** Model-specific intermediate terms and warnings of the full estimate. */
+  describe(g: PreparedLayer, c: C, out: LayerCost, device: Device): { detail: Record<string, number | string>; warnings: string[] };
+}
+
+export type ModelFn = (layer: LayerSpec, params: Params, device: Device, clockMHz: number) => LayerEstimate;
+
+/** Off-chip bytes per clock cycle at the device bandwidth: GB/s * 1e3 / MHz. */
+export function bytesPerCycle(device: Pick<Device, 'offChipGBps'>, clockMHz: number): number {
+  return (device.offChipGBps * 1e3) / clockMHz;
+}
+
+/** Cycles the off-chip traffic needs; transfers overlap compute (double buffering). */
+export function memoryCycles(offChipBytes: number, perCycle: number): number {
+  return Math.ceil(offChipBytes / perCycle);
+}
+
+/** Runs a model's formulas on one layer, checks DSP and BRAM, and assembles the estimate. */
+export function evaluateCore<C>(core: ModelCore<C>, layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
+  requireClock(clockMHz);
+  const c = core.config(p, device);
+  const g = prepareLayer(layer);
+  const out = newLayerCost();
+  core.cost(g, c, device, out);
+  const bad = resourceViolation(out, device);
+  if (bad === 'dsp') throw new InfeasibleError('dsp', dspMessage(out.dsp, core.dspExpr(c, out), device));
+  if (bad === 'bram') throw new InfeasibleError('bram', bramMessage(out.bram, core.bramExpr(c, out, g), device, out.bramLimit));
+  const { detail, warnings } = core.describe(g, c, out, device);
+  return finish(layer, device, clockMHz, out.computeCycles, out.offChipBytes, out.peakMacsPerCycle, {
+    dsp: out.dsp,
+    bram: out.bram,
+    packing: out.packing,
+    detail,
+    warnings,
+  });
+}
+
+/** The evaluator of a model given by its formulas. */
+export function defineModel<C>(core: ModelCore<C>): ModelFn {
+  return (layer, p, device, clockMHz) => evaluateCore(core, layer, p, device, clockMHz);
+}
+
 /** Combines compute and memory time into the roofline result. */
 export function finish(
   l: LayerSpec,
@@ -183,21 +344,20 @@ export function finish(
 ): LayerEstimate {
   const g = geometry(l);
   const macs = g.pixels * l.outC * l.kH * l.kW * g.cin;
-  const bytesPerCycle = (device.offChipGBps * 1e3) / clockMHz;
-  const memoryCycles = Math.ceil(offChipBytes / bytesPerCycle);
-  const cycles = Math.max(computeCycles, memoryCycles);
+  const memCycles = memoryCycles(offChipBytes, bytesPerCycle(device, clockMHz));
+  const cycles = Math.max(computeCycles, memCycles);
   const timeNs = (cycles * 1e3) / clockMHz;
   return {
     ops: 2 * macs,
     macs,
     computeCycles,
-    memoryCycles,
+    memoryCycles: memCycles,
     cycles,
     timeNs,
     offChipBytes,
     peakGops: (2 * peakMacsPerCycle * clockMHz) / 1e3,
     attainableGops: (2 * macs) / timeNs,
-    bound: computeCycles >= memoryCycles ? 'compute' : 'memory',
+    bound: computeCycles >= memCycles ? 'compute' : 'memory',
     utilization: macs / (computeCycles * peakMacsPerCycle),
     ...rest,
   };

@@ -25,17 +25,7 @@
  */
 import { InputError } from '../../util/errors.ts';
 import type { Device } from '../devices.ts';
-import {
-  finish,
-  geometry,
-  requireClock,
-  requireDsp,
-  tensorBytes,
-  type LayerEstimate,
-  type LayerSpec,
-  type ParamSchema,
-  type Params,
-} from './common.ts';
+import { InfeasibleError, defineModel, type LayerCost, type ModelCore, type ParamSchema, type Params } from './common.ts';
 
 /** PG338 configurations: [PP, ICP, OCP]. */
 export const DPU_ARCHS = {
@@ -59,37 +49,47 @@ export const dpuParams = {
   arch: { default: 'B4096', choices: Object.keys(DPU_ARCHS), description: 'DPUCZDX8G configuration (PG338)' },
 } satisfies ParamSchema;
 
-export function dpuModel(layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
-  requireClock(clockMHz);
-  const arch = String(p['arch']) as DpuArch;
-  const cfg = DPU_ARCHS[arch];
-  if (!cfg) throw new InputError(`arch must be one of ${Object.keys(DPU_ARCHS).join(', ')}, got '${arch}'`);
-  const [PP, ICP, OCP] = cfg;
-  if (device.dspType !== 'DSP48E2') {
-    throw new InputError(`arch=${arch}: the DPUCZDX8G needs DSP48E2 slices (Zynq UltraScale+); ${device.name} has ${device.dspType}`);
-  }
-  if (layer.wBits > 8 || layer.aBits > 8) {
-    throw new InputError(`arch=${arch}: the DPUCZDX8G computes INT8; w_bits=${layer.wBits}, a_bits=${layer.aBits}`);
-  }
-  const dsp = (PP * ICP * OCP) / 4;
-  requireDsp(dsp, () => `PP*ICP*OCP/4 for ${arch}`, device);
-
-  const g = geometry(layer);
-  const taps = layer.kH * layer.kW;
-  const depthwise = layer.groups > 1 && layer.groups === layer.inC && layer.groups === layer.outC;
-  const computeCycles = depthwise
-    ? g.outH * Math.ceil(g.outW / (PP / 2)) * Math.ceil(layer.inC / ICP) * taps
-    : layer.groups * g.outH * Math.ceil(g.outW / PP) * Math.ceil(g.cin / ICP) * Math.ceil(g.cout / OCP) * taps;
-  const offChipBytes =
-    tensorBytes(layer.outC * g.cin * taps, layer.wBits) +
-    tensorBytes(layer.inH * layer.inW * layer.inC, layer.aBits) +
-    tensorBytes(g.pixels * layer.outC, layer.aBits);
-
-  return finish(layer, device, clockMHz, computeCycles, offChipBytes, PP * ICP * OCP, {
-    dsp,
-    bram: 0,
-    packing: 2,
-    detail: { PP, ICP, OCP, peakOpsPerCycle: 2 * PP * ICP * OCP, engine: depthwise ? 'depthwise' : 'conv' },
-    warnings: [],
-  });
+interface DpuConfig {
+  arch: DpuArch;
+  PP: number;
+  ICP: number;
+  OCP: number;
 }
+
+export const dpuCore: ModelCore<DpuConfig> = {
+  config(p: Params): DpuConfig {
+    const arch = String(p['arch']) as DpuArch;
+    const cfg = DPU_ARCHS[arch];
+    if (!cfg) throw new InputError(`arch must be one of ${Object.keys(DPU_ARCHS).join(', ')}, got '${arch}'`);
+    return { arch, PP: cfg[0], ICP: cfg[1], OCP: cfg[2] };
+  },
+
+  cost(g, c, device: Device, out: LayerCost): void {
+    const l = g.layer;
+    if (device.dspType !== 'DSP48E2') {
+      throw new InfeasibleError('device', `arch=${c.arch}: the DPUCZDX8G needs DSP48E2 slices (Zynq UltraScale+); ${device.name} has ${device.dspType}`);
+    }
+    if (l.wBits > 8 || l.aBits > 8) {
+      throw new InfeasibleError('precision', `arch=${c.arch}: the DPUCZDX8G computes INT8; w_bits=${l.wBits}, a_bits=${l.aBits}`);
+    }
+    out.dsp = (c.PP * c.ICP * c.OCP) / 4;
+    out.bram = 0;
+    out.bramLimit = device.bram36;
+    out.packing = 2;
+    out.peakMacsPerCycle = c.PP * c.ICP * c.OCP;
+    out.computeCycles = g.depthwise
+      ? g.outH * Math.ceil(g.outW / (c.PP / 2)) * Math.ceil(l.inC / c.ICP) * g.taps
+      : l.groups * g.outH * Math.ceil(g.outW / c.PP) * Math.ceil(g.cin / c.ICP) * Math.ceil(g.cout / c.OCP) * g.taps;
+    out.offChipBytes = g.weightBytes + g.inputBytes + g.outputBytes;
+  },
+
+  dspExpr: (c) => `PP*ICP*OCP/4 for ${c.arch}`,
+  bramExpr: (c) => `BRAM of ${c.arch}`,
+
+  describe: (g, c) => ({
+    detail: { PP: c.PP, ICP: c.ICP, OCP: c.OCP, peakOpsPerCycle: 2 * c.PP * c.ICP * c.OCP, engine: g.depthwise ? 'depthwise' : 'conv' },
+    warnings: [],
+  }),
+};
+
+export const dpuModel = defineModel(dpuCore);

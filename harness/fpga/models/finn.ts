@@ -26,20 +26,23 @@
  */
 import { InputError } from '../../util/errors.ts';
 import type { Device } from '../devices.ts';
-import { resolvePacking } from '../devices.ts';
 import {
+  InfeasibleError,
   bram36For,
-  finish,
+  defineModel,
   geometry,
+  layerPacking,
   num,
   requireBram,
-  requireClock,
   requireDsp,
   tensorBytes,
+  type LayerCost,
   type LayerEstimate,
   type LayerSpec,
+  type ModelCore,
   type ParamSchema,
   type Params,
+  type PreparedLayer,
 } from './common.ts';
 
 export const finnParams = {
@@ -49,49 +52,66 @@ export const finnParams = {
   packing: { default: 1, choices: ['auto'], numericChoices: [1, 2, 4], description: 'multiplies per DSP when res = dsp (FINN default 1)' },
 } satisfies ParamSchema;
 
-export function finnModel(layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
-  requireClock(clockMHz);
-  const PE = num(p, 'PE');
-  const SIMD = num(p, 'SIMD');
-  const g = geometry(layer);
-  const taps = layer.kH * layer.kW;
-  const depthwise = layer.groups > 1 && layer.groups === layer.inC && layer.groups === layer.outC;
-  if (layer.groups > 1 && !depthwise) {
-    throw new InputError(`FINN model: groups=${layer.groups} is neither 1 nor depthwise (in_c = out_c = groups)`);
-  }
-  let rows: number; // MH or channels
-  let cols: number; // MW or taps
-  if (depthwise) {
-    rows = layer.inC;
-    cols = taps;
-    if (rows % PE !== 0) throw new InputError(`PE=${PE} must divide the channel count ${rows} (VVAU: C % PE = 0)`);
-    if (cols % SIMD !== 0) throw new InputError(`SIMD=${SIMD} must divide k_h*k_w = ${cols} (VVAU: k_h*k_w % SIMD = 0)`);
-  } else {
-    rows = layer.outC;
-    cols = layer.inC * taps;
-    if (rows % PE !== 0) throw new InputError(`PE=${PE} must divide MH = out_c = ${rows} (MVAU: MH % PE = 0)`);
-    if (cols % SIMD !== 0) throw new InputError(`SIMD=${SIMD} must divide MW = in_c*k_h*k_w = ${cols} (MVAU: MW % SIMD = 0)`);
-  }
-  const neuronFold = rows / PE;
-  const synapseFold = cols / SIMD;
-  const computeCycles = g.pixels * neuronFold * synapseFold;
-
-  const res = p['res'] === 'auto' ? (layer.wBits <= 4 && layer.aBits <= 4 ? 'lut' : 'dsp') : p['res'];
-  const packReq = p['packing'];
-  const pack = res === 'dsp' ? resolvePacking('packing', packReq === 'auto' ? 'auto' : Number(packReq), device.dspType, layer.wBits, layer.aBits) : 1;
-  const dsp = res === 'dsp' ? Math.ceil((PE * SIMD) / pack) : 0;
-  requireDsp(dsp, () => `ceil(PE*SIMD/pack) (${PE}*${SIMD}/${pack})`, device);
-  const bram = PE * bram36For(SIMD * layer.wBits, neuronFold * synapseFold);
-  requireBram(bram, () => `weight memories PE*bram(SIMD*w_bits x fold) for PE=${PE}, SIMD=${SIMD}`, device);
-
-  return finish(layer, device, clockMHz, computeCycles, 0, PE * SIMD, {
-    dsp,
-    bram,
-    packing: pack,
-    detail: { neuronFold, synapseFold, unit: depthwise ? 'VVAU' : 'MVAU', res: String(res) },
-    warnings: [],
-  });
+export interface FinnConfig {
+  PE: number;
+  SIMD: number;
+  res: string;
+  packing: number | string;
 }
+
+/** Rows (MH, or channels) and columns (MW, or taps) of the layer's weight matrix. */
+export function finnMatrix(g: PreparedLayer): { rows: number; cols: number; unit: 'MVAU' | 'VVAU' } {
+  const l = g.layer;
+  if (l.groups > 1 && !g.depthwise) {
+    throw new InfeasibleError('grouping', `FINN model: groups=${l.groups} is neither 1 nor depthwise (in_c = out_c = groups)`);
+  }
+  return g.depthwise ? { rows: l.inC, cols: g.taps, unit: 'VVAU' } : { rows: l.outC, cols: l.inC * g.taps, unit: 'MVAU' };
+}
+
+/** 'auto': LUT multipliers when both widths are <= 4 bits, else DSPs. */
+export function finnResource(res: string, l: LayerSpec): 'dsp' | 'lut' {
+  if (res === 'auto') return l.wBits <= 4 && l.aBits <= 4 ? 'lut' : 'dsp';
+  return res === 'lut' ? 'lut' : 'dsp';
+}
+
+export const finnCore: ModelCore<FinnConfig> = {
+  config: (p: Params): FinnConfig => ({ PE: num(p, 'PE'), SIMD: num(p, 'SIMD'), res: String(p['res'] ?? 'auto'), packing: p['packing'] ?? 1 }),
+
+  cost(g, c, device: Device, out: LayerCost): void {
+    const l = g.layer;
+    const { rows, cols } = finnMatrix(g);
+    if (rows % c.PE !== 0) {
+      throw new InfeasibleError('folding', g.depthwise ? `PE=${c.PE} must divide the channel count ${rows} (VVAU: C % PE = 0)` : `PE=${c.PE} must divide MH = out_c = ${rows} (MVAU: MH % PE = 0)`);
+    }
+    if (cols % c.SIMD !== 0) {
+      throw new InfeasibleError('folding', g.depthwise ? `SIMD=${c.SIMD} must divide k_h*k_w = ${cols} (VVAU: k_h*k_w % SIMD = 0)` : `SIMD=${c.SIMD} must divide MW = in_c*k_h*k_w = ${cols} (MVAU: MW % SIMD = 0)`);
+    }
+    const neuronFold = rows / c.PE;
+    const synapseFold = cols / c.SIMD;
+    out.computeCycles = g.pixels * neuronFold * synapseFold;
+    const res = finnResource(c.res, l);
+    const pack = res === 'dsp' ? layerPacking(c.packing, device, l) : 1;
+    out.packing = pack;
+    out.dsp = res === 'dsp' ? Math.ceil((c.PE * c.SIMD) / pack) : 0;
+    out.bram = c.PE * bram36For(c.SIMD * l.wBits, neuronFold * synapseFold);
+    out.bramLimit = device.bram36;
+    out.offChipBytes = 0;
+    out.peakMacsPerCycle = c.PE * c.SIMD;
+  },
+
+  dspExpr: (c, out) => `ceil(PE*SIMD/pack) (${c.PE}*${c.SIMD}/${out.packing})`,
+  bramExpr: (c) => `weight memories PE*bram(SIMD*w_bits x fold) for PE=${c.PE}, SIMD=${c.SIMD}`,
+
+  describe(g, c) {
+    const { rows, cols, unit } = finnMatrix(g);
+    return {
+      detail: { neuronFold: rows / c.PE, synapseFold: cols / c.SIMD, unit, res: finnResource(c.res, g.layer) },
+      warnings: [],
+    };
+  },
+};
+
+export const finnModel = defineModel(finnCore);
 
 export interface FinnNetworkEstimate {
   layers: LayerEstimate[];

@@ -5,22 +5,31 @@
  * whose partial sums a pixel-wise accumulation unit adds into the output. The engine:
  *
  *   - P_o cascades of L DSPs each; a cascade sums L input channels down PCOUT->PCIN
- *     (UG579 ch. 1 "cascade"), each DSP doing `pack` multiplies that share one activation
- *     (pack = 2: two output channels per DSP48E2, WP486; pack = 4: WP521), so one issue
- *     covers L input channels x (P_o * pack) output channels of one tap;
- *   - P_p copies of that array for P_p output pixels sharing the weights;
+ *     (UG579 ch. 1 "cascade"); each DSP does one packed multiply of a packing scheme of
+ *     harness/dsp/schemes.ts: W = scheme.weights output channels x A = scheme.activations
+ *     output pixels (int8x8 / int8xu8: 2 x 1, WP486; wp487u8: 1 x 2, WP487; int4: 2 x 2, WP521),
+ *     or one product ('unpacked': 1 x 1, every DSP type). An issue covers L input channels x
+ *     (P_o * W) output channels x A pixels of one tap per pixel lane;
+ *   - P_p copies of that array (pixel lanes) for P_p * A output pixels sharing the weights;
  *   - a pixel-wise accumulation unit with one accumulator per (pixel lane, output lane) that
  *     accepts one partial sum per cycle per lane, back to back on the same accumulator.
+ * The lanes follow the packed-DSP engine of harness/dsp/packed-conv.ts: cascade o's DSPs hold
+ * output channels t*P_o*W + o*W + (0..W-1) and a pixel lane holds A neighbouring output pixels
+ * of one output row (A*i, A*i + 1), so a row of out_w pixels takes ceil(out_w / A) pixel slots.
+ * harness/fpga/sim/splitconv-sim.ts simulates this engine clock by clock through the DSP slice
+ * model; test/fpga-sim.test.ts checks its cycle count against computeCycles below.
  *
  * Tiling (per group; a grouped layer runs its groups one after another, depthwise = groups):
- *   C_in' = in_c / groups,  C_out' = out_c / groups,  P = out_h * out_w
+ *   C_in' = in_c / groups,  C_out' = out_c / groups,  S = out_h * ceil(out_w / A) pixel slots
  *   T_c = ceil(C_in' / L)               channel tiles down the cascade
- *   T_o = ceil(C_out' / (P_o * pack))   output-channel tiles
- *   T_p = ceil(P / P_p)                 pixel tiles
+ *   T_o = ceil(C_out' / (P_o * W))      output-channel tiles
+ *   T_p = ceil(S / P_p)                 pixel tiles
  *
  * Loop nest, outermost first: group, output tile, pixel tile, tap (k_h, k_w), channel tile.
  * One issue per innermost iteration; the array never stalls (weights of the next output tile
- * are loaded into the other half of a ping-pong buffer).
+ * are loaded into the other half of a ping-pong buffer, one word per cycle, while the current
+ * tile's T_p * k_h * k_w * T_c >= k_h * k_w * T_c issues run; the first tile's weights are
+ * loaded before cycle 0).
  *
  *   issues = groups * T_o * T_p * k_h * k_w * T_c
  *   fill   = (L - 1) + dspLatency + accLatency
@@ -38,25 +47,28 @@
  * counted (they overlap the next tile). Example: 1 issue, L = 1, dspLatency = 1, accLatency = 0
  * gives 2 cycles (issue in cycle 0, result readable in cycle 1).
  *
- * Resources: DSP = P_p * P_o * L.
+ * Resources: DSP = P_p * P_o * L; peak MACs per cycle = DSP * W * A.
  * Buffers (36 Kb BRAM, best aspect ratio, see bram36For):
- *   weights: ping-pong, one word per issue of P_o * pack * L * w_bits bits, depth 2 * T_c * k_h * k_w;
+ *   weights: ping-pong, one word per issue of P_o * W * L * w_bits bits, depth 2 * T_c * k_h * k_w;
  *   input  : fmap = 'layer' keeps one group's whole input on chip: P_p banks (one per pixel lane,
- *            replicated so lanes never conflict) of L * a_bits-bit words, depth in_h * in_w * T_c;
- *            fmap = 'rows' keeps k_h + stride_h input rows per bank instead
+ *            replicated so lanes never conflict) of A * L * a_bits-bit words, depth
+ *            in_h * in_w * T_c; fmap = 'rows' keeps k_h + stride_h input rows per bank instead
  *            (depth (k_h + stride_h) * in_w * T_c) and re-reads the input once per output tile;
  *            fmap = 'auto' takes 'layer' when it fits the BRAM budget, else 'rows'.
  * Off-chip bytes = weights once + input (x T_o with 'rows') + output once, at w_bits / a_bits.
  *
- * Packing lane headroom: with pack = 2 the low product has an 18-bit lane (WP486). A signed
- * w x a product has magnitude <= 2^(w+a-2), a cascade sum of L of them <= L * 2^(w+a-2), which
- * needs w_bits + a_bits + floor(log2 L) signed bits (8x8: L <= 7 fits 18 bits, L = 16 needs 20).
- * Exceeding it is reported as a warning (the design then needs a correction outside the DSP),
- * not rejected.
+ * Packing lane headroom: one P sums n = min(L, C_in') products before its lanes are decoded
+ * (the 'cascade' decode point of packed-conv.ts). When n exceeds accumulationBound(scheme)
+ * (int8x8: 7, int8xu8: 4, wp487u8: 8, int4: 8) a lane can spill into its neighbour for some
+ * operands; this is reported as a warning (the design then needs a correction outside the DSP),
+ * not rejected. 'unpacked' sums whole products in the 48-bit P and never warns.
  */
-import type { Device } from '../devices.ts';
-import { dspTypeInfo, resolvePacking } from '../devices.ts';
+import { type PackingScheme, type SchemeName, SCHEME_NAMES, SCHEMES, accumulationBound, productRange } from '../../dsp/schemes.ts';
+import { InputError } from '../../util/errors.ts';
+import type { Device, DspType, Packing } from '../devices.ts';
+import { autoPacking, checkPacking, dspTypeInfo } from '../devices.ts';
 import {
+  InfeasibleError,
   bram36For,
   finish,
   geometry,
@@ -71,16 +83,118 @@ import {
   type Params,
 } from './common.ts';
 
+/** What one DSP of engine (a) does: a packing scheme of harness/dsp/schemes.ts, or one product. */
+export type EngineScheme = SchemeName | 'unpacked';
+export const ENGINE_SCHEMES: readonly EngineScheme[] = ['unpacked', ...SCHEME_NAMES];
+
 export const splitconvParams = {
   L: { default: 16, min: 1, max: 4096, description: 'DSPs per cascade = input channels summed per issue' },
   Po: { default: 8, min: 1, max: 4096, description: 'parallel cascades (output-channel parallelism before packing)' },
   Pp: { default: 1, min: 1, max: 1024, description: 'pixel parallelism: copies of the cascade array' },
-  packing: { default: 'auto', choices: ['auto'], numericChoices: [1, 2, 4], description: 'multiplies per DSP: auto, 1, 2 (INT8, WP486) or 4 (INT4, WP521)' },
+  scheme: {
+    default: 'auto',
+    choices: ['auto', ...ENGINE_SCHEMES],
+    description: 'DSP packing (harness/dsp/schemes.ts): auto, unpacked (1 product), int8x8 | int8xu8 (2 channels), wp487u8 (2 pixels), int4 (2x2); packed schemes need DSP48E2',
+  },
   dspLatency: { default: 4, min: 1, max: 16, description: 'DSP input-to-P pipeline registers' },
   accLatency: { default: 1, min: 0, max: 16, description: 'pixel-wise accumulation unit latency' },
   fmap: { default: 'auto', choices: ['auto', 'layer', 'rows'], description: "input buffering: whole layer, k_h + stride_h rows, or auto" },
   bramBudget: { default: 0, min: 0, description: 'BRAM36 available to the engine (0: the whole device)' },
 } satisfies ParamSchema;
+
+/** Output channels (W) and pixels (A) one DSP serves, and products per DSP (W * A). */
+export interface EngineLanes {
+  weights: 1 | 2;
+  activations: 1 | 2;
+  packing: Packing;
+}
+
+export function engineLanes(scheme: EngineScheme): EngineLanes {
+  if (scheme === 'unpacked') return { weights: 1, activations: 1, packing: 1 };
+  const s = SCHEMES[scheme];
+  return { weights: s.weights, activations: s.activations, packing: (s.weights * s.activations) as Packing };
+}
+
+/** Bits of an operand range: [-128, 127] and [0, 255] are 8, [-8, 7] and [0, 15] are 4. */
+const rangeBits = ([lo, hi]: readonly [number, number]) => Math.log2(hi - lo + 1);
+
+/**
+ * The scheme engine (a) runs: 'auto' takes the densest scheme the DSP type and bit widths allow
+ * (int4 for w, a <= 4; int8x8 for w, a <= 8; else unpacked; DSP48E1: always unpacked, see
+ * devices.json). An explicit scheme is checked against the DSP type (the packed schemes need the
+ * 27-bit pre-adder of DSP48E2/DSP58, whose low lanes they share) and the operand widths.
+ * Throws an InfeasibleError('packing') (an InputError) naming `param` and the violated limit.
+ */
+export function resolveScheme(param: string, requested: string, t: DspType, wBits: number, aBits: number): EngineScheme {
+  try {
+    return schemeFor(param, requested, t, wBits, aBits);
+  } catch (e) {
+    // the design-space sweep counts infeasible configurations by reason
+    if (e instanceof InputError && !(e instanceof InfeasibleError)) throw new InfeasibleError('packing', e.message);
+    throw e;
+  }
+}
+
+function schemeFor(param: string, requested: string, t: DspType, wBits: number, aBits: number): EngineScheme {
+  if (requested === 'auto') {
+    const p = autoPacking(t, wBits, aBits);
+    if (p === 4) return 'int4';
+    if (p === 2) return 'int8x8';
+    checkPacking(param, 1, t, wBits, aBits);
+    return 'unpacked';
+  }
+  if (requested === 'unpacked') {
+    checkPacking(param, 1, t, wBits, aBits);
+    return 'unpacked';
+  }
+  if (!(SCHEME_NAMES as readonly string[]).includes(requested)) {
+    throw new InputError(`${param} must be one of auto, ${ENGINE_SCHEMES.join(', ')}, got '${requested}'`);
+  }
+  const s = SCHEMES[requested as SchemeName];
+  const info = dspTypeInfo(t);
+  const products = s.weights * s.activations;
+  if (!info.packings.includes(products as Packing)) {
+    throw new InputError(
+      `${param}=${requested} is not allowed on ${t} (allowed: unpacked): its ${info.preAdderBits}-bit pre-adder ` +
+        `cannot hold the packed operands of ${products} products`,
+    );
+  }
+  const wMax = rangeBits(s.weightRange);
+  const aMax = rangeBits(s.activationRange);
+  if (wBits > wMax || aBits > aMax) {
+    throw new InputError(`${param}=${requested} needs w_bits <= ${wMax} and a_bits <= ${aMax}, got w_bits=${wBits}, a_bits=${aBits}`);
+  }
+  return requested as SchemeName;
+}
+
+/** The tile counts and cycle formula of the header, shared with the simulator's report. */
+export interface SplitconvTiling {
+  Tc: number;
+  To: number;
+  Tp: number;
+  taps: number;
+  /** Pixel slots per group: out_h * ceil(out_w / A). */
+  slots: number;
+  issues: number;
+  fill: number;
+  computeCycles: number;
+}
+
+export function splitconvTiling(
+  layer: LayerSpec,
+  arch: { L: number; Po: number; Pp: number; dspLatency: number; accLatency: number },
+  lanes: Pick<EngineLanes, 'weights' | 'activations'>,
+): SplitconvTiling {
+  const g = geometry(layer);
+  const Tc = Math.ceil(g.cin / arch.L);
+  const To = Math.ceil(g.cout / (arch.Po * lanes.weights));
+  const slots = g.outH * Math.ceil(g.outW / lanes.activations);
+  const Tp = Math.ceil(slots / arch.Pp);
+  const taps = layer.kH * layer.kW;
+  const issues = layer.groups * To * Tp * taps * Tc;
+  const fill = arch.L - 1 + arch.dspLatency + arch.accLatency;
+  return { Tc, To, Tp, taps, slots, issues, fill, computeCycles: issues + fill };
+}
 
 export function splitconvModel(layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
   requireClock(clockMHz);
@@ -90,27 +204,23 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
   const dspLatency = num(p, 'dspLatency');
   const accLatency = num(p, 'accLatency');
   const budget = num(p, 'bramBudget') || device.bram36;
-  const packReq = p['packing'];
-  const pack = resolvePacking('packing', packReq === 'auto' ? 'auto' : Number(packReq), device.dspType, layer.wBits, layer.aBits);
+  const scheme = resolveScheme('scheme', String(p['scheme'] ?? 'auto'), device.dspType, layer.wBits, layer.aBits);
+  const lanes = engineLanes(scheme);
+  const pack = lanes.packing;
 
   const dsp = Pp * Po * L;
   requireDsp(dsp, () => `Pp*Po*L (${Pp}*${Po}*${L})`, device);
 
   const g = geometry(layer);
-  const Tc = Math.ceil(g.cin / L);
-  const To = Math.ceil(g.cout / (Po * pack));
-  const Tp = Math.ceil(g.pixels / Pp);
-  const taps = layer.kH * layer.kW;
-  const issues = layer.groups * To * Tp * taps * Tc;
-  const fill = L - 1 + dspLatency + accLatency;
-  const computeCycles = issues + fill;
+  const { Tc, To, Tp, taps, issues, fill, computeCycles } = splitconvTiling(layer, { L, Po, Pp, dspLatency, accLatency }, lanes);
 
-  const bramW = bram36For(Po * pack * L * layer.wBits, 2 * Tc * taps);
-  const bramLayer = Pp * bram36For(L * layer.aBits, layer.inH * layer.inW * Tc);
+  const bramW = bram36For(Po * lanes.weights * L * layer.wBits, 2 * Tc * taps);
+  const bankBits = lanes.activations * L * layer.aBits;
+  const bramLayer = Pp * bram36For(bankBits, layer.inH * layer.inW * Tc);
   const want = p['fmap'];
   const mode = want === 'auto' ? (bramW + bramLayer <= budget ? 'layer' : 'rows') : want;
   const bram =
-    bramW + (mode === 'layer' ? bramLayer : Pp * bram36For(L * layer.aBits, (layer.kH + layer.strideH) * layer.inW * Tc));
+    bramW + (mode === 'layer' ? bramLayer : Pp * bram36For(bankBits, (layer.kH + layer.strideH) * layer.inW * Tc));
   requireBram(bram, () => `BRAM for weights (${bramW}) + input ${mode} buffer (${bram - bramW})`, device, budget);
 
   const weightBytes = tensorBytes(layer.outC * g.cin * taps, layer.wBits);
@@ -119,32 +229,40 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
   const offChipBytes = weightBytes + inputBytes * (mode === 'layer' ? 1 : To) + outputBytes;
 
   const warnings: string[] = [];
-  const lane = pack === 2 ? laneBits(device) : undefined;
-  if (lane !== undefined) {
-    const need = layer.wBits + layer.aBits + Math.floor(Math.log2(L));
-    if (need > lane) warnings.push(laneWarning(L, need, lane));
+  if (scheme !== 'unpacked') {
+    const w = laneWarning(SCHEMES[scheme], Math.min(L, g.cin), L);
+    if (w) warnings.push(w);
   }
 
   return finish(layer, device, clockMHz, computeCycles, offChipBytes, dsp * pack, {
     dsp,
     bram,
     packing: pack,
-    detail: { Tc, To, Tp, taps, issues, fill, fmap: String(mode), bramWeights: bramW },
+    detail: { scheme, Tc, To, Tp, taps, issues, fill, fmap: String(mode), bramWeights: bramW },
     warnings,
   });
 }
 
-function laneBits(device: Device): number | undefined {
-  return dspTypeInfo(device.dspType).packingLaneBits?.['2'];
-}
-
-const laneWarnings = new Map<number, string>();
-function laneWarning(L: number, need: number, lane: number): string {
-  const key = (L * 128 + need) * 128 + lane;
+/**
+ * The warning for `n` products per P past the scheme's accumulation bound, or undefined within
+ * it. It names the narrowest lane that can overflow and the signed bits the worst-case lane sum
+ * n * [min product, max product] needs (the test n > bound is the same condition, per lane).
+ */
+function laneWarning(scheme: PackingScheme, n: number, L: number): string | undefined {
+  const bound = accumulationBound(scheme);
+  if (n <= bound) return undefined;
+  const key = `${scheme.name}/${n}/${L}`;
   let w = laneWarnings.get(key);
   if (w === undefined) {
-    w = `a cascade sum of ${L} packed products needs ${need} bits, the packed low lane has ${lane}: correction needed`;
+    const [lo, hi] = productRange(scheme);
+    let need = 1;
+    while (n * hi > 2 ** (need - 1) - 1 || n * lo < -(2 ** (need - 1))) need++;
+    const lane = scheme.lanes.find((l) => l.width < need) ?? scheme.lanes[0]!;
+    w =
+      `a cascade sum of ${n} packed products (L=${L}) exceeds the ${scheme.name} accumulation bound of ${bound}: ` +
+      `it needs ${need} bits, the ${lane.width}-bit lane at bit ${lane.offset} has ${lane.width}: correction needed`;
     laneWarnings.set(key, w);
   }
   return w;
 }
+const laneWarnings = new Map<string, string>();

@@ -24,20 +24,17 @@
  * DSP = R * C. BRAM (estimate): weights (C*pack*w_bits-bit words) + line buffer (R*a_bits-bit words).
  */
 import type { Device } from '../devices.ts';
-import { resolvePacking } from '../devices.ts';
 import {
   bram36For,
-  finish,
-  geometry,
+  bramLimit,
+  defineModel,
+  layerPacking,
   num,
-  requireBram,
-  requireClock,
-  requireDsp,
-  tensorBytes,
-  type LayerEstimate,
-  type LayerSpec,
+  type LayerCost,
+  type ModelCore,
   type ParamSchema,
   type Params,
+  type PreparedLayer,
 } from './common.ts';
 
 export const systolicParams = {
@@ -48,44 +45,79 @@ export const systolicParams = {
   bramBudget: { default: 0, min: 0, description: 'BRAM36 available (0: the whole device)' },
 } satisfies ParamSchema;
 
-export function systolicModel(layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
-  requireClock(clockMHz);
-  const R = num(p, 'R');
-  const C = num(p, 'C');
-  const dspLatency = num(p, 'dspLatency');
-  const budget = num(p, 'bramBudget') || device.bram36;
-  const packReq = p['packing'];
-  const pack = resolvePacking('packing', packReq === 'auto' ? 'auto' : Number(packReq), device.dspType, layer.wBits, layer.aBits);
-  const dsp = R * C;
-  requireDsp(dsp, () => `R*C (${R}*${C})`, device);
-
-  const g = geometry(layer);
-  const K = g.cin * layer.kH * layer.kW;
-  const Tpix = Math.ceil(g.pixels / R);
-  const Tout = Math.ceil(g.cout / (C * pack));
-  const tiles = layer.groups * Tpix * Tout;
-  const perTile = Math.max(K, R);
-  const computeCycles = tiles * perTile + (R - 1) + (C - 1) + dspLatency + R;
-
-  const wordW = C * pack * layer.wBits;
-  const bramLine = bram36For(R * layer.aBits, Math.ceil(((layer.kH + layer.strideH) * layer.inW * g.cin) / R));
-  const bramAllW = bram36For(wordW, Tout * K);
-  const bramTileW = bram36For(wordW, 2 * K);
-  const allFit = bramAllW + bramLine <= budget;
-  const bram = (allFit ? bramAllW : bramTileW) + bramLine;
-  requireBram(bram, () => `weight (${bram - bramLine}) + line (${bramLine}) buffers for R=${R}, C=${C}`, device, budget);
-
-  const weightBytes = tensorBytes(layer.outC * K, layer.wBits);
-  const offChipBytes =
-    weightBytes * (allFit ? 1 : Tpix) +
-    tensorBytes(layer.inH * layer.inW * layer.inC, layer.aBits) +
-    tensorBytes(g.pixels * layer.outC, layer.aBits);
-
-  return finish(layer, device, clockMHz, computeCycles, offChipBytes, dsp * pack, {
-    dsp,
-    bram,
-    packing: pack,
-    detail: { K, Tpix, Tout, tiles, perTile, weights: allFit ? 'on-chip' : 'per pixel tile' },
-    warnings: [],
-  });
+interface SystolicConfig {
+  R: number;
+  C: number;
+  dspLatency: number;
+  bramLimit: number;
+  packing: number | string;
 }
+
+/**
+ * Weight buffer (all of a group's weights, or a ping-pong tile) and line buffer, in BRAM36.
+ * Returns one reused object: the sweep calls this per layer and configuration.
+ */
+const buf = { line: 0, weights: 0, allFit: false };
+function buffers(g: PreparedLayer, c: SystolicConfig, pack: number): Readonly<typeof buf> {
+  const l = g.layer;
+  const K = g.cin * g.taps;
+  const wordW = c.C * pack * l.wBits;
+  const line = bram36For(c.R * l.aBits, Math.ceil(((l.kH + l.strideH) * l.inW * g.cin) / c.R));
+  const allWeights = bram36For(wordW, Math.ceil(g.cout / (c.C * pack)) * K);
+  buf.allFit = allWeights + line <= c.bramLimit;
+  buf.line = line;
+  buf.weights = buf.allFit ? allWeights : bram36For(wordW, 2 * K);
+  return buf;
+}
+
+export const systolicCore: ModelCore<SystolicConfig> = {
+  config: (p: Params, device: Device): SystolicConfig => ({
+    R: num(p, 'R'),
+    C: num(p, 'C'),
+    dspLatency: num(p, 'dspLatency'),
+    bramLimit: bramLimit(device, num(p, 'bramBudget') || device.bram36),
+    packing: p['packing'] ?? 'auto',
+  }),
+
+  cost(g, c, device, out: LayerCost): void {
+    const l = g.layer;
+    const pack = layerPacking(c.packing, device, l);
+    out.packing = pack;
+    out.dsp = c.R * c.C;
+    out.peakMacsPerCycle = c.R * c.C * pack;
+    const K = g.cin * g.taps;
+    const Tpix = Math.ceil(g.pixels / c.R);
+    const tiles = l.groups * Tpix * Math.ceil(g.cout / (c.C * pack));
+    out.computeCycles = tiles * Math.max(K, c.R) + (c.R - 1) + (c.C - 1) + c.dspLatency + c.R;
+    const b = buffers(g, c, pack);
+    out.bram = b.weights + b.line;
+    out.bramLimit = c.bramLimit;
+    out.offChipBytes = g.weightBytes * (b.allFit ? 1 : Tpix) + g.inputBytes + g.outputBytes;
+  },
+
+  dspExpr: (c) => `R*C (${c.R}*${c.C})`,
+
+  bramExpr(c, out, g) {
+    const b = buffers(g, c, out.packing);
+    return `weight (${b.weights}) + line (${b.line}) buffers for R=${c.R}, C=${c.C}`;
+  },
+
+  describe(g, c, out) {
+    const K = g.cin * g.taps;
+    const Tpix = Math.ceil(g.pixels / c.R);
+    const Tout = Math.ceil(g.cout / (c.C * out.packing));
+    return {
+      detail: {
+        K,
+        Tpix,
+        Tout,
+        tiles: g.layer.groups * Tpix * Tout,
+        perTile: Math.max(K, c.R),
+        weights: buffers(g, c, out.packing).allFit ? 'on-chip' : 'per pixel tile',
+      },
+      warnings: [],
+    };
+  },
+};
+
+export const systolicModel = defineModel(systolicCore);

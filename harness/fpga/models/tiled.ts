@@ -32,19 +32,17 @@
  * output (Tm banks of accBits) buffers.
  */
 import type { Device } from '../devices.ts';
-import { resolvePacking } from '../devices.ts';
 import {
   bram36For,
-  finish,
-  geometry,
+  bramLimit,
+  defineModel,
+  layerPacking,
   num,
-  requireBram,
-  requireClock,
-  requireDsp,
-  type LayerEstimate,
-  type LayerSpec,
+  type LayerCost,
+  type ModelCore,
   type ParamSchema,
   type Params,
+  type PreparedLayer,
 } from './common.ts';
 
 export const tiledParams = {
@@ -59,69 +57,103 @@ export const tiledParams = {
   bramBudget: { default: 0, min: 0, description: 'BRAM36 available (0: the whole device)' },
 } satisfies ParamSchema;
 
-export function tiledModel(layer: LayerSpec, p: Params, device: Device, clockMHz: number): LayerEstimate {
-  requireClock(clockMHz);
-  const Tm = num(p, 'Tm');
-  const Tn = num(p, 'Tn');
-  const Tr = num(p, 'Tr');
-  const Tc = num(p, 'Tc');
-  const dspPerMac = num(p, 'dspPerMac');
-  const wordBits = num(p, 'wordBits');
-  const accBits = num(p, 'accBits');
-  const budget = num(p, 'bramBudget') || device.bram36;
-  const packReq = p['packing'];
-  const pack =
-    dspPerMac > 0 ? 1 : resolvePacking('packing', packReq === 'auto' ? 'auto' : Number(packReq), device.dspType, layer.wBits, layer.aBits);
-  const dsp = dspPerMac > 0 ? Tm * Tn * dspPerMac : Math.ceil((Tm * Tn) / pack);
-  requireDsp(dsp, () => dspPerMac > 0 ? `Tm*Tn*dspPerMac (${Tm}*${Tn}*${dspPerMac})` : `ceil(Tm*Tn/pack) (${Tm}*${Tn}/${pack})`, device);
-
-  const g = geometry(layer);
-  const M = g.cout;
-  const N = g.cin;
-  const R = g.outH;
-  const C = g.outW;
-  const kk = layer.kH * layer.kW;
-  const mT = Math.ceil(M / Tm);
-  const nT = Math.ceil(N / Tn);
-  const rT = Math.ceil(R / Tr);
-  const cT = Math.ceil(C / Tc);
-  const cyclesPerGroup = mT * nT * R * C * kk;
-  const computeCycles = layer.groups * cyclesPerGroup;
-
-  const inRows = layer.strideH * Tr + layer.kH - layer.strideH;
-  const inCols = layer.strideW * Tc + layer.kW - layer.strideW;
-  const betaIn = Tn * inRows * inCols;
-  const betaW = Tm * Tn * kk;
-  const betaOut = Tm * Tr * Tc;
-  const alphaInW = mT * nT * rT * cT;
-  const alphaOut = mT * rT * cT;
-  const inWordBytes = (wordBits || layer.aBits) / 8;
-  const wWordBytes = (wordBits || layer.wBits) / 8;
-  const offChipBytes = Math.ceil(
-    layer.groups * (alphaInW * betaIn * inWordBytes + alphaInW * betaW * wWordBytes + alphaOut * betaOut * inWordBytes),
-  );
-
-  const inBits = wordBits || layer.aBits;
-  const bramIn = 2 * Tn * bram36For(inBits, inRows * inCols);
-  const bramW = 2 * bram36For(Tm * Tn * (wordBits || layer.wBits), kk);
-  const bramOut = 2 * Tm * bram36For(accBits, Tr * Tc);
-  const bram = bramIn + bramW + bramOut;
-  requireBram(bram, () => `input (${bramIn}) + weight (${bramW}) + output (${bramOut}) buffers for Tm=${Tm}, Tn=${Tn}, Tr=${Tr}, Tc=${Tc}`, device, budget);
-
-  const est = finish(layer, device, clockMHz, computeCycles, offChipBytes, Tm * Tn, {
-    dsp,
-    bram,
-    packing: pack,
-    detail: {
-      mTiles: mT,
-      nTiles: nT,
-      rTiles: rT,
-      cTiles: cT,
-      compRoofOpsPerCycle: (2 * R * C * M * N * kk) / cyclesPerGroup,
-      ctcOpsPerByte: 0,
-    },
-    warnings: [],
-  });
-  est.detail['ctcOpsPerByte'] = est.ops / offChipBytes;
-  return est;
+interface TiledConfig {
+  Tm: number;
+  Tn: number;
+  Tr: number;
+  Tc: number;
+  dspPerMac: number;
+  wordBits: number;
+  accBits: number;
+  bramLimit: number;
+  packing: number | string;
 }
+
+/** Trip counts of the tile loops, per group. */
+function trips(g: PreparedLayer, c: TiledConfig) {
+  return {
+    mT: Math.ceil(g.cout / c.Tm),
+    nT: Math.ceil(g.cin / c.Tn),
+    rT: Math.ceil(g.outH / c.Tr),
+    cT: Math.ceil(g.outW / c.Tc),
+  };
+}
+
+/** Double-buffered input, weight and output buffers in BRAM36 (one reused object: hot path). */
+const parts = { input: 0, weights: 0, output: 0 };
+function bramParts(g: PreparedLayer, c: TiledConfig): Readonly<typeof parts> {
+  const l = g.layer;
+  const inRows = l.strideH * c.Tr + l.kH - l.strideH;
+  const inCols = l.strideW * c.Tc + l.kW - l.strideW;
+  parts.input = 2 * c.Tn * bram36For(c.wordBits || l.aBits, inRows * inCols);
+  parts.weights = 2 * bram36For(c.Tm * c.Tn * (c.wordBits || l.wBits), g.taps);
+  parts.output = 2 * c.Tm * bram36For(c.accBits, c.Tr * c.Tc);
+  return parts;
+}
+
+export const tiledCore: ModelCore<TiledConfig> = {
+  config: (p: Params, device: Device): TiledConfig => ({
+    Tm: num(p, 'Tm'),
+    Tn: num(p, 'Tn'),
+    Tr: num(p, 'Tr'),
+    Tc: num(p, 'Tc'),
+    dspPerMac: num(p, 'dspPerMac'),
+    wordBits: num(p, 'wordBits'),
+    accBits: num(p, 'accBits'),
+    bramLimit: bramLimit(device, num(p, 'bramBudget') || device.bram36),
+    packing: p['packing'] ?? 'auto',
+  }),
+
+  cost(g, c, device, out: LayerCost): void {
+    const l = g.layer;
+    const pack = c.dspPerMac > 0 ? 1 : layerPacking(c.packing, device, l);
+    out.packing = pack;
+    out.dsp = c.dspPerMac > 0 ? c.Tm * c.Tn * c.dspPerMac : Math.ceil((c.Tm * c.Tn) / pack);
+    out.peakMacsPerCycle = c.Tm * c.Tn;
+
+    const mT = Math.ceil(g.cout / c.Tm);
+    const nT = Math.ceil(g.cin / c.Tn);
+    const rT = Math.ceil(g.outH / c.Tr);
+    const cT = Math.ceil(g.outW / c.Tc);
+    out.computeCycles = l.groups * mT * nT * g.pixels * g.taps;
+
+    // Sec. 3.3: words moved per tile (beta) times tile visits (alpha), per group.
+    const betaIn = c.Tn * (l.strideH * c.Tr + l.kH - l.strideH) * (l.strideW * c.Tc + l.kW - l.strideW);
+    const betaW = c.Tm * c.Tn * g.taps;
+    const betaOut = c.Tm * c.Tr * c.Tc;
+    const alphaInW = mT * nT * rT * cT;
+    const alphaOut = mT * rT * cT;
+    const inWordBytes = (c.wordBits || l.aBits) / 8;
+    const wWordBytes = (c.wordBits || l.wBits) / 8;
+    out.offChipBytes = Math.ceil(l.groups * (alphaInW * betaIn * inWordBytes + alphaInW * betaW * wWordBytes + alphaOut * betaOut * inWordBytes));
+
+    const b = bramParts(g, c);
+    out.bram = b.input + b.weights + b.output;
+    out.bramLimit = c.bramLimit;
+  },
+
+  dspExpr: (c, out) =>
+    c.dspPerMac > 0 ? `Tm*Tn*dspPerMac (${c.Tm}*${c.Tn}*${c.dspPerMac})` : `ceil(Tm*Tn/pack) (${c.Tm}*${c.Tn}/${out.packing})`,
+
+  bramExpr(c, _out, g) {
+    const b = bramParts(g, c);
+    return `input (${b.input}) + weight (${b.weights}) + output (${b.output}) buffers for Tm=${c.Tm}, Tn=${c.Tn}, Tr=${c.Tr}, Tc=${c.Tc}`;
+  },
+
+  describe(g, c, out) {
+    const { mT, nT, rT, cT } = trips(g, c);
+    return {
+      detail: {
+        mTiles: mT,
+        nTiles: nT,
+        rTiles: rT,
+        cTiles: cT,
+        compRoofOpsPerCycle: (2 * g.macs) / out.computeCycles,
+        ctcOpsPerByte: (2 * g.macs) / out.offChipBytes,
+      },
+      warnings: [],
+    };
+  },
+};
+
+export const tiledModel = defineModel(tiledCore);

@@ -1,0 +1,244 @@
+/**
+ * Measured against modeled: the WASM kernels' measured throughput per layer (a BenchReport of
+ * `fkb bench`) next to an analytical FPGA model's throughput on the same layer shape.
+ *
+ * Per bench layer (matched by shape: the measurement's `shape` string is parsed back into a
+ * ConvShape; int8 weights and activations, groups 1, as the kernels compute):
+ *   FPGA   cycles from the model (roofline: max(compute, memory) cycles), time = cycles / f,
+ *          GMAC/s = MACs / time, GOPS = 2 * GMAC/s
+ *   WASM   the best measured variant (highest GMAC/s at its p50) of our kernels; onnxruntime
+ *          is listed apart, not as a WASM variant of ours
+ *   ratio  FPGA GMAC/s / best WASM GMAC/s (> 1: the modeled FPGA is faster)
+ * Roofline position of the FPGA layer (Williams, Waterman, Patterson, CACM 52(4), 2009):
+ *   operational intensity I = ops / off-chip bytes                     [ops/byte]
+ *   ridge point            = peak GOPS / bandwidth (GB/s)                [ops/byte]
+ *   bound                  = the model's: compute when compute cycles >= memory cycles, which is
+ *                            I >= effective ridge = (ops / compute time) / bandwidth; with a
+ *                            fully used engine the effective ridge equals the ridge point.
+ * A dataflow engine that moves no weights or activations off chip (FINN) has no finite I.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchReport, Measurement } from '../bench/splitconv-bench.ts';
+import { describeShape, type ConvShape } from '../conv/layer.ts';
+import { InputError } from '../util/errors.ts';
+import type { Device } from './devices.ts';
+import { InfeasibleError, type LayerEstimate, type LayerSpec } from './models/common.ts';
+import { modelEvaluator, requireModel } from './models/index.ts';
+
+export interface CompareOptions {
+  report: BenchReport;
+  /** Where the report was read from (shown in the output). */
+  file?: string;
+  /** Model id ('a'..'e') or name. */
+  model: string;
+  device: Device;
+  clockMHz: number;
+  params?: Record<string, unknown>;
+  /** Bit widths of the layers the FPGA model evaluates. @default 8 and 8 (the kernels are int8) */
+  wBits?: number;
+  aBits?: number;
+}
+
+export interface CompareRow {
+  /** The bench layer name(s) with this shape. */
+  layer: string;
+  shape: string;
+  macs: number;
+  wasm: { kernel: string; module: string; p50Ms: number; gmacs: number; variants: number };
+  /** The fastest onnxruntime-web measurement of this shape, when the bench measured one. */
+  ort?: { kernel: string; p50Ms: number; gmacs: number };
+  fpga: {
+    cycles: number;
+    computeCycles: number;
+    memoryCycles: number;
+    timeMs: number;
+    gmacs: number;
+    gops: number;
+    peakGops: number;
+    utilization: number;
+    offChipBytes: number;
+    /** ops / off-chip byte; null when the layer moves nothing off chip. */
+    opsPerByte: number | null;
+    /** Peak GOPS / bandwidth. */
+    ridgeOpsPerByte: number;
+    /** (ops / compute time) / bandwidth: the intensity at which this layer turns compute-bound. */
+    effectiveRidgeOpsPerByte: number;
+    bound: 'compute' | 'memory';
+    dsp: number;
+    bram: number;
+  };
+  /** FPGA GMAC/s over the best WASM GMAC/s. */
+  ratio: number;
+}
+
+export interface CompareReport {
+  bench: { file?: string; date: string; machine: string };
+  model: string;
+  device: string;
+  clockMHz: number;
+  offChipGBps: number;
+  params: Record<string, number | string>;
+  rows: CompareRow[];
+  totals: {
+    macs: number;
+    fpgaTimeMs: number;
+    wasmTimeMs: number;
+    fpgaGmacs: number;
+    wasmGmacs: number;
+    ratio: number;
+    memoryBoundLayers: number;
+  };
+}
+
+const SHAPE = /^\s*(\d+)x(\d+)x(\d+)->(\d+) k(\d+)x(\d+) s(\d+),(\d+) p(\d+),(\d+),(\d+),(\d+)\s*$/;
+
+/** The ConvShape a bench `shape` string (conv/layer.ts `describeShape`) stands for. */
+export function parseShape(s: string): ConvShape {
+  const m = SHAPE.exec(s);
+  if (!m) throw new InputError(`bench shape '${s}' is not of the form HxWxC->K kHxW sH,W pT,B,L,R (conv/layer.ts describeShape)`);
+  const n = m.slice(1).map(Number) as [number, number, number, number, number, number, number, number, number, number, number, number];
+  return {
+    inH: n[0], inW: n[1], inC: n[2], outC: n[3], kH: n[4], kW: n[5], strideH: n[6], strideW: n[7],
+    padTop: n[8], padBottom: n[9], padLeft: n[10], padRight: n[11],
+  };
+}
+
+/** A BenchReport from parsed JSON: a report itself, or a `run` file's `benchmark` field. */
+export function asBenchReport(json: unknown, file = 'bench report'): BenchReport {
+  const obj = json as { measurements?: unknown; benchmark?: unknown } | null;
+  const r = (obj && !Array.isArray(obj.measurements) && obj.benchmark ? obj.benchmark : obj) as Partial<BenchReport> | null;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.measurements)) {
+    throw new InputError(`${file}: not a benchmark report (no measurements[]; write one with 'fkb bench')`);
+  }
+  r.measurements.forEach((m, i) => {
+    for (const k of ['layer', 'shape', 'kernel', 'module'] as const) {
+      if (typeof m?.[k] !== 'string') throw new InputError(`${file}: measurements[${i}].${k} must be a string`);
+    }
+    for (const k of ['macs', 'p50Ms', 'gmacs'] as const) {
+      if (typeof m[k] !== 'number' || !(m[k] > 0)) throw new InputError(`${file}: measurements[${i}].${k} must be a positive number`);
+    }
+  });
+  return r as BenchReport;
+}
+
+export function readBenchReport(file: string): BenchReport {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read bench report '${file}': ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${file}: not JSON: ${(e as Error).message}`);
+  }
+  return asBenchReport(json, file);
+}
+
+/** The newest report (by its `date`) among the .json files of `dir` (bench/results). */
+export function latestBenchReport(dir: string): { file: string; report: BenchReport } {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch {
+    names = [];
+  }
+  let best: { file: string; report: BenchReport } | undefined;
+  for (const name of names) {
+    const file = join(dir, name);
+    let report: BenchReport;
+    try {
+      report = readBenchReport(file);
+    } catch {
+      continue; // other JSON in the folder
+    }
+    if (!best || String(report.date) > String(best.report.date)) best = { file, report };
+  }
+  if (!best) throw new InputError(`no benchmark report in ${dir}: run 'fkb bench --reference' first`);
+  return best;
+}
+
+/** Our kernels' measurements of one shape, and onnxruntime's. */
+function groupByShape(ms: readonly Measurement[]): Map<string, { ours: Measurement[]; ort: Measurement[]; names: Set<string> }> {
+  const out = new Map<string, { ours: Measurement[]; ort: Measurement[]; names: Set<string> }>();
+  for (const m of ms) {
+    const key = describeShape(parseShape(m.shape));
+    let g = out.get(key);
+    if (!g) out.set(key, (g = { ours: [], ort: [], names: new Set() }));
+    g.names.add(m.layer);
+    (m.module === 'onnxruntime-web' ? g.ort : g.ours).push(m);
+  }
+  return out;
+}
+
+const best = (ms: readonly Measurement[]) => ms.reduce((a, m) => (m.gmacs > a.gmacs ? m : a));
+
+export function compareBench(opts: CompareOptions): CompareReport {
+  const model = requireModel(opts.model);
+  const { device, clockMHz } = opts;
+  const { params, evaluate } = modelEvaluator(model, opts.params ?? {}, device, clockMHz);
+  const rows: CompareRow[] = [];
+  for (const [shape, g] of groupByShape(opts.report.measurements)) {
+    if (g.ours.length === 0) continue; // onnxruntime only: nothing of ours to compare
+    const layer: LayerSpec = { ...parseShape(shape), groups: 1, wBits: opts.wBits ?? 8, aBits: opts.aBits ?? 8 };
+    const name = [...g.names].join('; ');
+    let e: LayerEstimate;
+    try {
+      e = evaluate(layer);
+    } catch (err) {
+      const where = `layer ${name} (${shape})`;
+      if (err instanceof InfeasibleError) throw new InfeasibleError(err.reason, `${where}: ${err.message}`);
+      if (err instanceof InputError) throw new InputError(`${where}: ${err.message}`);
+      throw err;
+    }
+    const w = best(g.ours);
+    const timeMs = e.timeNs / 1e6;
+    const gmacs = e.macs / e.timeNs;
+    const computeGops = (e.ops * clockMHz) / (e.computeCycles * 1e3);
+    rows.push({
+      layer: name,
+      shape,
+      macs: e.macs,
+      wasm: { kernel: w.kernel, module: w.module, p50Ms: w.p50Ms, gmacs: w.gmacs, variants: g.ours.length },
+      ...(g.ort.length ? { ort: (({ kernel, p50Ms, gmacs: ortG }) => ({ kernel, p50Ms, gmacs: ortG }))(best(g.ort)) } : {}),
+      fpga: {
+        cycles: e.cycles,
+        computeCycles: e.computeCycles,
+        memoryCycles: e.memoryCycles,
+        timeMs,
+        gmacs,
+        gops: 2 * gmacs,
+        peakGops: e.peakGops,
+        utilization: e.utilization,
+        offChipBytes: e.offChipBytes,
+        opsPerByte: e.offChipBytes > 0 ? e.ops / e.offChipBytes : null,
+        ridgeOpsPerByte: e.peakGops / device.offChipGBps,
+        effectiveRidgeOpsPerByte: computeGops / device.offChipGBps,
+        bound: e.bound,
+        dsp: e.dsp,
+        bram: e.bram,
+      },
+      ratio: gmacs / w.gmacs,
+    });
+  }
+  if (rows.length === 0) throw new InputError(`${opts.file ?? 'bench report'}: no measurement of our kernels to compare`);
+  const macs = rows.reduce((a, r) => a + r.macs, 0);
+  const fpgaTimeMs = rows.reduce((a, r) => a + r.fpga.timeMs, 0);
+  const wasmTimeMs = rows.reduce((a, r) => a + r.wasm.p50Ms, 0);
+  const fpgaGmacs = macs / (fpgaTimeMs * 1e6);
+  const wasmGmacs = macs / (wasmTimeMs * 1e6);
+  const r = opts.report;
+  return {
+    bench: { ...(opts.file ? { file: opts.file } : {}), date: String(r.date), machine: r.machine ? `${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}` : 'unknown' },
+    model: `${model.id} (${model.name})`,
+    device: `${device.name} (${device.board})`,
+    clockMHz,
+    offChipGBps: device.offChipGBps,
+    params,
+    rows,
+    totals: { macs, fpgaTimeMs, wasmTimeMs, fpgaGmacs, wasmGmacs, ratio: fpgaGmacs / wasmGmacs, memoryBoundLayers: rows.filter((x) => x.fpga.bound === 'memory').length },
+  };
+}
