@@ -88,4 +88,29 @@ test('bad input is an InputError naming what is wrong', () => {
   }
 });
 
+test('fkb model --simulate: the cycle-level simulator agrees with model a on each small layer; large ones are skipped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fkb-sim-'));
+  const csv = join(dir, 'layers.csv');
+  writeFileSync(csv, [
+    'name,in_h,in_w,in_c,out_c,k_h,k_w,stride_h,stride_w,pad_top,pad_bottom,pad_left,pad_right,w_bits,a_bits',
+    'c1,8,8,16,16,3,3,1,1,1,1,1,1,8,8',
+    'c2,7,9,24,20,3,3,2,1,1,1,0,1,8,8',
+    'big,56,56,64,64,3,3,1,1,1,1,1,1,8,8',
+  ].join('\n'));
+  const out = JSON.parse(await cli(['model', '--arch', 'a', '--layers', csv, '--set', 'L=4', '--set', 'Po=3', '--simulate', '--json']));
+  const [c1, c2, big] = out.simulated;
+  for (const s of [c1, c2]) {
+    assert.ok(s.cycles.agree, JSON.stringify(s.cycles));
+    assert.is(s.cycles.simulated, out.layers.find((l: { name: string }) => l.name === s.layer).computeCycles);
+  }
+  assert.match(big.skipped, /exceed the simulation limit of 500000 \(raise it with --max-dsp-ops\)/);
+  let message = '';
+  try {
+    await cli(['model', '--arch', 'b', '--layers', csv, '--simulate']);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.match(message, /--simulate runs the cycle-level simulator of model a/);
+});
+
 test.run();

@@ -17,6 +17,7 @@ import { requireBram, requireDsp } from '../../fpga/models/common.ts';
 import { MODELS, MODEL_IDS, getModel, modelEvaluator, type LayerEstimate } from '../../fpga/models/index.ts';
 import { loadNetwork, BUILTIN_NETWORKS, type NetworkLayer } from '../../networks/index.ts';
 import { InputError } from '../../util/errors.ts';
+import { simulateLayerReport } from '../../fpga/sim/splitconv-sim.ts';
 
 interface ModelOptions {
   arch: string;
@@ -25,6 +26,8 @@ interface ModelOptions {
   clockMhz?: string;
   layers: string;
   json?: boolean;
+  simulate?: boolean;
+  maxDspOps?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -178,9 +181,38 @@ export function registerModelCommand(program: Command): void {
     .option('--clock-mhz <n>', "clock in MHz (default: the device's typical clock)")
     .requiredOption('--layers <network|file>', 'built-in network name, or a .json / .csv layer table')
     .option('--json', 'print the full report as JSON')
+    .option('--simulate', 'model a only: also run the cycle-level simulator on each layer (small layers; see --max-dsp-ops)')
+    .option('--max-dsp-ops <n>', 'with --simulate: the largest layer (DSP operations) to simulate; larger ones are listed as skipped', '500000')
     .addHelpText('after', modelHelp)
     .action((opts: ModelOptions) => {
       const report = runModel(opts);
-      console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      if (!opts.simulate) {
+        console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        return;
+      }
+      if (!report.model.startsWith('a ')) throw new InputError(`--simulate runs the cycle-level simulator of model a, not ${report.model}`);
+      const maxDspOps = Number(opts.maxDspOps);
+      if (!Number.isInteger(maxDspOps) || maxDspOps < 1) throw new InputError(`--max-dsp-ops must be a positive integer, got '${opts.maxDspOps}'`);
+      const params = parseSettings(opts.set ?? []);
+      const net = loadNetwork(opts.layers);
+      const simulated = net.layers.map((l) => {
+        try {
+          return simulateLayerReport({ ...l }, { params, device: opts.device, clockMHz: report.clockMHz, maxDspOps });
+        } catch (err) {
+          if (err instanceof InputError) return { layer: l.name, skipped: err.message };
+          throw err;
+        }
+      });
+      if (opts.json) {
+        console.log(JSON.stringify({ ...report, simulated }, null, 2));
+        return;
+      }
+      console.log(formatReport(report));
+      const t = new Table({ head: ['layer', 'simulated cycles', 'analytical', 'agree', 'outputs exact'], style: { head: [], border: [] } });
+      for (const s of simulated) {
+        if ('skipped' in s) t.push([s.layer, { colSpan: 4, content: `skipped: ${s.skipped}` }]);
+        else t.push([s.layer, s.cycles.simulated, s.cycles.analytical, s.cycles.agree ? 'yes' : `no (${s.cycles.explanation})`, s.outputs.exact ? 'yes' : `${s.outputs.outputsDiffering} differ`]);
+      }
+      console.log(`\ncycle-level simulation (DSP emulation through the slice model):\n${t.toString()}`);
     });
 }

@@ -612,7 +612,7 @@ export function simulateLayerReport(
   const dspOps = tiling.issues * arch.Pp * arch.Po * arch.L;
   const maxDspOps = opts.maxDspOps ?? 500_000;
   if (dspOps > maxDspOps) {
-    throw new InputError(`${describeShape(layer)}: ${dspOps} DSP operations exceed the simulation limit of ${maxDspOps} (set maxDspOps to raise it)`);
+    throw new InputError(`${describeShape(layer)}: ${dspOps} DSP operations exceed the simulation limit of ${maxDspOps} (raise it with --max-dsp-ops)`);
   }
 
   const operands = opts.operands ?? 'random';
