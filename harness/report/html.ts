@@ -1,0 +1,974 @@
+/**
+ * One self-contained HTML report: inline CSS, Chart.js inlined from node_modules at render time,
+ * the report data embedded as JSON, no network access. Tables are rendered here (every string
+ * escaped); charts are described here as plain specs (`ChartSpec`) and drawn in the page by a
+ * small script, which sets `window.__fkbChartsRendered` to the number of charts drawn.
+ *
+ *   const html = renderReportHtml(data);
+ *   writeReport('report/2026-11-26', data);   // report.json + report.html, atomically
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Measurement } from '../bench/splitconv-bench.ts';
+import { InputError } from '../util/errors.ts';
+import type { CompressionResults, DspExactnessSet, FpgaSection, ReportData, VerificationSummary } from './report-data.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Escaping
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+/**
+ * JSON for a `<script type="application/json">` block: `<`, `>` and `&` become \u escapes, so
+ * no string in the data can close the block or open a comment; JSON.parse restores them.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chart specs: what the page script turns into Chart.js charts
+
+export interface AxisSpec {
+  title: string;
+  log?: boolean;
+  /** Appended to tick labels: 'x' for ratios, '%' for percentages. */
+  unit?: string;
+  /** Lower bound of the axis (a log axis: where its bars start). */
+  min?: number;
+  max?: number;
+  suggestedMax?: number;
+}
+
+export interface PointSpec {
+  x: number;
+  y: number;
+  /** Shown in the tooltip. */
+  label: string;
+}
+
+export interface DatasetSpec {
+  label: string;
+  color: string;
+  /** Bar values (null: no bar) or scatter points. */
+  data: (number | null)[] | PointSpec[];
+  /** Scatter only: draw as a line through the points without markers (roof lines). */
+  line?: boolean;
+  dashed?: boolean;
+  /** Bars: per-value tooltip lines. */
+  notes?: (string | null)[];
+}
+
+export interface ChartSpec {
+  /** The canvas' data-chart attribute. */
+  id: string;
+  type: 'bar' | 'scatter';
+  /** Bar charts: category labels (short) and, for tooltips, the full names. */
+  labels?: string[];
+  fullLabels?: string[];
+  horizontal?: boolean;
+  datasets: DatasetSpec[];
+  x: AxisSpec;
+  y: AxisSpec;
+  /** Bars: draw zero values as a sliver, so "measured, zero" differs from "not measured". */
+  minBarLength?: number;
+  /** Canvas box height, px. */
+  height: number;
+}
+
+type Family = 'scalar' | 'simd' | 'relaxed' | 'packed' | 'ort';
+
+/** Colours by kernel family; shades for several series of one family. */
+const FAMILY_COLORS: Record<Family, string[]> = {
+  scalar: ['#7f7f7f'],
+  simd: ['#1f77b4', '#4a9ad4', '#0d4f80', '#79b8e8', '#2f5f8a', '#9fcdf0'],
+  relaxed: ['#7b3fa0', '#a070c4', '#54296f'],
+  packed: ['#e6730f', '#f5a04c', '#b35400', '#f7c08a'],
+  ort: ['#2ca02c', '#74c476'],
+};
+const SERIES_COLORS = ['#1f77b4', '#e6730f', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+const SCHEME_COLORS: Record<string, string> = { int8x8: '#d62728', int8xu8: '#e6730f', wp487u8: '#9467bd', int4: '#17becf' };
+
+const FAMILY_LABELS: Record<Family, string> = {
+  scalar: 'scalar WASM',
+  simd: 'WASM SIMD',
+  relaxed: 'WASM relaxed SIMD',
+  packed: 'packed-DSP emulation (WASM SIMD)',
+  ort: 'onnxruntime-web',
+};
+
+function familyOf(m: Measurement): Family {
+  if (m.module === 'onnxruntime-web') return 'ort';
+  if (m.dsp) return 'packed';
+  if (m.module === 'scalar') return 'scalar';
+  if (m.module === 'relaxed') return 'relaxed';
+  return 'simd';
+}
+
+function familyColor(f: Family, index: number): string {
+  const shades = FAMILY_COLORS[f];
+  return shades[index % shades.length]!;
+}
+
+/** A kernel name without the tokens every variant shares; the packed config suffix dropped. */
+export function shortKernel(name: string): string {
+  return name
+    .replace(/^qs8_/, '')
+    .replace(/^splitconv_minmax_/, 'splitconv ')
+    .replace(/^dsppack_conv_/, 'dsppack ')
+    .replace(/__/, ' ')
+    .replace(/ \([^)]*L=\d+[^)]*\)$/, '')
+    .replace(/^onnxruntime-web QLinearConv/, 'ORT QLinearConv');
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+interface KernelKey {
+  key: string;
+  kernel: string;
+  module: string;
+  family: Family;
+  label: string;
+}
+
+/** Distinct (kernel, module) pairs in order of first appearance, with short unique labels. */
+function kernelKeys(ms: Measurement[]): KernelKey[] {
+  const seen = new Map<string, KernelKey>();
+  for (const m of ms) {
+    const key = `${m.kernel}\u0000${m.module}`;
+    if (!seen.has(key)) seen.set(key, { key, kernel: m.kernel, module: m.module, family: familyOf(m), label: shortKernel(m.kernel) });
+  }
+  const keys = [...seen.values()];
+  const counts = new Map<string, number>();
+  for (const k of keys) counts.set(k.label, (counts.get(k.label) ?? 0) + 1);
+  for (const k of keys) if (counts.get(k.label)! > 1) k.label = `${k.label} [${k.module}]`;
+  return keys;
+}
+
+const keyOf = (m: Measurement) => `${m.kernel}\u0000${m.module}`;
+const geomean = (xs: number[]) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+
+function layersOf(ms: Measurement[]): string[] {
+  return [...new Set(ms.map((m) => m.layer))];
+}
+
+/** GMAC/s per kernel per layer. One layer: horizontal bars by kernel; several: groups by layer. */
+export function throughputChart(ms: Measurement[]): ChartSpec {
+  const layers = layersOf(ms);
+  const keys = kernelKeys(ms);
+  if (layers.length === 1) {
+    const byKey = new Map(ms.map((m) => [keyOf(m), m]));
+    const sorted = [...keys].sort((a, b) => byKey.get(b.key)!.gmacs - byKey.get(a.key)!.gmacs);
+    const families = [...new Set(sorted.map((k) => k.family))];
+    return {
+      id: 'gmacs',
+      type: 'bar',
+      horizontal: true,
+      labels: sorted.map((k) => k.label),
+      fullLabels: sorted.map((k) => `${k.kernel} [${k.module}]`),
+      datasets: families.map((f) => ({
+        label: FAMILY_LABELS[f],
+        color: familyColor(f, 0),
+        data: sorted.map((k) => (k.family === f ? byKey.get(k.key)!.gmacs : null)),
+        notes: sorted.map((k) => {
+          const m = byKey.get(k.key)!;
+          return `p50 ${fmt(m.p50Ms, 3)} ± ${fmt(m.madMs, 3)} ms, n=${m.samples}`;
+        }),
+      })),
+      x: { title: `GMAC/s on ${layers[0]} (higher is better)`, min: 0 },
+      y: { title: '' },
+      height: Math.max(220, 34 * sorted.length + 90),
+    };
+  }
+  const perFamily = new Map<Family, number>();
+  return {
+    id: 'gmacs',
+    type: 'bar',
+    labels: layers.map((l) => truncate(l, 30)),
+    fullLabels: layers,
+    datasets: keys.map((k) => {
+      const i = perFamily.get(k.family) ?? 0;
+      perFamily.set(k.family, i + 1);
+      return {
+        label: k.label,
+        color: familyColor(k.family, i),
+        data: layers.map((l) => ms.find((m) => m.layer === l && keyOf(m) === k.key)?.gmacs ?? null),
+      };
+    }),
+    x: { title: 'layer' },
+    y: { title: 'GMAC/s (higher is better)', min: 0 },
+    height: 420,
+  };
+}
+
+/** The largest power of 10 not above x (x > 0): where a log-scale bar axis starts. */
+function logFloor(x: number): number {
+  return 10 ** Math.floor(Math.log10(x) + 1e-9);
+}
+
+/** Speedups over scalar and over onnxruntime-web; the geometric mean over layers when several. */
+export function speedupChart(ms: Measurement[]): ChartSpec {
+  const layers = layersOf(ms);
+  const keys = kernelKeys(ms).filter((k) => k.family !== 'scalar');
+  const mean = (k: KernelKey, f: (m: Measurement) => number | undefined) => {
+    const xs = ms.filter((m) => keyOf(m) === k.key).map(f).filter((x): x is number => x !== undefined && x > 0);
+    return xs.length ? geomean(xs) : null;
+  };
+  const vsScalar = keys.map((k) => mean(k, (m) => m.speedupVsScalar));
+  const vsOrt = keys.map((k) => mean(k, (m) => m.speedupVsOrt));
+  const order = keys.map((_, i) => i).sort((a, b) => (vsScalar[b] ?? 0) - (vsScalar[a] ?? 0));
+  const datasets: DatasetSpec[] = [];
+  if (vsScalar.some((v) => v !== null)) datasets.push({ label: 'speedup over the scalar kernel', color: '#1f77b4', data: order.map((i) => vsScalar[i]!) });
+  if (vsOrt.some((v) => v !== null)) datasets.push({ label: 'speedup over onnxruntime-web (fastest encoding)', color: '#2ca02c', data: order.map((i) => vsOrt[i]!) });
+  const over = layers.length === 1 ? `on ${layers[0]}` : `geometric mean over ${layers.length} layers`;
+  const values = [...vsScalar, ...vsOrt].filter((v): v is number => v !== null);
+  return {
+    id: 'speedup',
+    type: 'bar',
+    horizontal: true,
+    labels: order.map((i) => keys[i]!.label),
+    fullLabels: order.map((i) => `${keys[i]!.kernel} [${keys[i]!.module}]`),
+    datasets,
+    x: { title: `speedup, ${over} (log scale; 1x = as fast)`, log: true, unit: 'x', min: logFloor(Math.min(1, ...values)) },
+    y: { title: '' },
+    height: Math.max(220, (datasets.length > 1 ? 40 : 28) * keys.length + 90),
+  };
+}
+
+/** % of outputs differing from the exact convolution per layer, one series per configuration. */
+export function dspExactnessChart(sets: DspExactnessSet[]): ChartSpec {
+  const layers = [...new Set(sets.flatMap((s) => s.rows.map((r) => r.layer)))];
+  const perScheme = new Map<string, number>();
+  const max = Math.max(0, ...sets.flatMap((s) => s.rows.map((r) => (100 * r.outputsDiffering) / r.outputs)));
+  return {
+    id: 'dsp-exactness',
+    type: 'bar',
+    labels: layers.map((l) => truncate(l.replace(/^[^/]+\//, ''), 24)),
+    fullLabels: layers,
+    datasets: sets.map((s) => {
+      const i = perScheme.get(s.scheme) ?? 0;
+      perScheme.set(s.scheme, i + 1);
+      const base = SCHEME_COLORS[s.scheme] ?? SERIES_COLORS[perScheme.size % SERIES_COLORS.length]!;
+      const rows = layers.map((l) => s.rows.find((r) => r.layer === l));
+      return {
+        label: s.label,
+        color: i === 0 ? base : shade(base, i),
+        data: rows.map((r) => (r ? (100 * r.outputsDiffering) / r.outputs : null)),
+        notes: rows.map((r) =>
+          r
+            ? `${r.outputsDiffering} of ${r.outputs} outputs differ (max error ${r.maxOutputError}); ${r.productsPerDecode} products per P, bound ${r.bound}` +
+              (r.safeInWorstCase ? ' (exact for any operands)' : ' (can corrupt)')
+            : null,
+        ),
+      };
+    }),
+    x: { title: 'layer' },
+    y: { title: 'outputs differing from the exact convolution', unit: '%', min: 0, ...(max === 0 ? { suggestedMax: 1 } : {}) },
+    minBarLength: 2,
+    height: layers.length <= 2 ? 260 : 380,
+  };
+}
+
+/** A lighter or darker variant of a #rrggbb colour. */
+function shade(hex: string, step: number): string {
+  const f = step % 2 === 1 ? 0.45 : -0.3;
+  const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const out = c.map((v) => Math.round(f > 0 ? v + (255 - v) * f : v * (1 + f)));
+  return `#${out.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** FPGA model throughput per layer next to the fastest WASM kernel on the same shape. */
+export function fpgaVsWasmChart(f: FpgaSection): ChartSpec {
+  const datasets: DatasetSpec[] = [
+    {
+      label: `FPGA model ${f.model} on ${f.device} at ${f.clockMHz} MHz`,
+      color: '#d62728',
+      data: f.layers.map((l) => l.fpgaGops),
+      notes: f.layers.map((l) => `${l.bound}-bound, ${fmt(l.cycles)} cycles, utilization ${fmt(100 * l.utilization, 1)} %`),
+    },
+  ];
+  if (f.layers.some((l) => l.wasm)) {
+    datasets.push({
+      label: 'fastest WASM kernel on this machine (same shape)',
+      color: '#1f77b4',
+      data: f.layers.map((l) => l.wasm?.gops ?? null),
+      notes: f.layers.map((l) => (l.wasm ? `${l.wasm.kernel} [${l.wasm.module}], measured as ${l.wasm.measuredAs}` : null)),
+    });
+  }
+  return {
+    id: 'fpga-vs-wasm',
+    type: 'bar',
+    labels: f.layers.map((l) => truncate(l.layer, 24)),
+    fullLabels: f.layers.map((l) => `${l.layer} (${l.shape})`),
+    datasets,
+    x: { title: `layer of ${f.network}` },
+    y: { title: 'GOPS (1 MAC = 2 ops)', min: 0 },
+    height: 380,
+  };
+}
+
+/** Roofline of the device: operational intensity vs attainable GOPS, one point per layer. */
+export function rooflineChart(f: FpgaSection): ChartSpec {
+  const pts = f.layers.filter((l) => l.operationalIntensity !== null && l.operationalIntensity > 0 && l.fpgaGops > 0);
+  const { peakGops: peak, bandwidthGBps: bw } = f.roof;
+  const ridge = peak / bw;
+  const ois = pts.map((l) => l.operationalIntensity!);
+  const lo = Math.min(ridge, ...ois) / 4;
+  const hi = Math.max(ridge, ...ois) * 4;
+  const point = (l: (typeof pts)[number]): PointSpec => ({
+    x: l.operationalIntensity!,
+    y: l.fpgaGops,
+    label: `${l.layer} (${l.shape}): ${fmt(l.operationalIntensity!, 1)} ops/B, ${fmt(l.fpgaGops, 1)} GOPS`,
+  });
+  const datasets: DatasetSpec[] = [
+    {
+      label: `roof: ${fmt(peak, 1)} GOPS peak, ${fmt(bw, 1)} GB/s`,
+      color: '#444444',
+      line: true,
+      data: [
+        { x: lo, y: bw * lo, label: `memory roof: ${fmt(bw, 1)} GB/s x intensity` },
+        { x: ridge, y: peak, label: `ridge point: ${fmt(ridge, 1)} ops/B` },
+        { x: hi, y: peak, label: `compute roof: ${fmt(peak, 1)} GOPS` },
+      ],
+    },
+  ];
+  const compute = pts.filter((l) => l.bound === 'compute');
+  const memory = pts.filter((l) => l.bound === 'memory');
+  if (compute.length) datasets.push({ label: 'compute-bound layers', color: '#1f77b4', data: compute.map(point) });
+  if (memory.length) datasets.push({ label: 'memory-bound layers', color: '#d62728', data: memory.map(point) });
+  return {
+    id: 'roofline',
+    type: 'scatter',
+    datasets,
+    x: { title: 'operational intensity (ops per off-chip byte, log)', log: true },
+    y: { title: 'attainable GOPS (log)', log: true },
+    height: 400,
+  };
+}
+
+/** Accuracy against model size or MACs, one series per compression method. */
+export function compressionChart(c: CompressionResults, axis: 'size' | 'macs'): ChartSpec {
+  const methods = [...new Set(c.points.map((p) => p.method ?? 'other'))];
+  const xs = c.points.map((p) => (axis === 'size' ? p.sizeBytes / 1e6 : p.macs / 1e9));
+  const ys = c.points.map((p) => 100 * p.accuracy);
+  // Room around the points, so none sits on the frame.
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const pad = Math.max(0.5, (y1 - y0) * 0.08);
+  return {
+    id: axis === 'size' ? 'compression-size' : 'compression-macs',
+    type: 'scatter',
+    datasets: methods.map((method, i) => ({
+      label: method,
+      color: SERIES_COLORS[i % SERIES_COLORS.length]!,
+      data: c.points
+        .filter((p) => (p.method ?? 'other') === method)
+        .map((p) => ({
+          x: axis === 'size' ? p.sizeBytes / 1e6 : p.macs / 1e9,
+          y: 100 * p.accuracy,
+          label: `${p.setting}: ${fmt(100 * p.accuracy, 2)} %, ${fmt(p.sizeBytes / 1e6, 2)} MB, ${fmt(p.macs / 1e9, 3)} GMAC`,
+        })),
+    })),
+    x: { title: axis === 'size' ? 'model size, MB (log)' : 'MACs per inference, G (log)', log: true, min: x0 / 1.4, max: x1 * 1.4 },
+    y: { title: `${c.metric} on ${c.dataset}`, unit: '%', min: Math.max(0, Math.floor(y0 - pad)), max: Math.min(100, Math.ceil(y1 + pad)) },
+    height: 340,
+  };
+}
+
+/** Every chart this report draws, in page order. */
+export function chartSpecs(data: ReportData): ChartSpec[] {
+  const ms = data.benchmark.measurements;
+  const specs = [throughputChart(ms), speedupChart(ms)];
+  if (data.dspExactness?.some((s) => s.rows.length)) specs.push(dspExactnessChart(data.dspExactness));
+  if (data.fpga?.layers.length) {
+    specs.push(fpgaVsWasmChart(data.fpga));
+    if (data.fpga.layers.some((l) => l.operationalIntensity !== null) && data.fpga.roof.bandwidthGBps > 0) specs.push(rooflineChart(data.fpga));
+  }
+  if (data.compression?.points.length) specs.push(compressionChart(data.compression, 'size'), compressionChart(data.compression, 'macs'));
+  return specs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML
+
+function fmt(x: number | undefined | null, digits = 0): string {
+  if (x === undefined || x === null || !Number.isFinite(x)) return '–';
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A number with about 3 significant digits. */
+function sig(x: number | undefined | null): string {
+  if (x === undefined || x === null || !Number.isFinite(x)) return '–';
+  const a = Math.abs(x);
+  return fmt(x, a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3);
+}
+
+interface Column<T> {
+  head: string;
+  cell: (row: T) => string | number;
+  num?: boolean;
+  /** Cell content is already HTML (built from escaped parts). */
+  html?: boolean;
+  cls?: string;
+}
+
+function table<T>(rows: T[], cols: Column<T>[], caption?: string): string {
+  const headClass = (c: Column<T>) => (c.num ? ' class="num"' : c.cls?.split(' ').includes('right') ? ' class="right"' : '');
+  const head = cols.map((c) => `<th${headClass(c)}>${escapeHtml(c.head)}</th>`).join('');
+  const body = rows
+    .map((r) => {
+      const cells = cols.map((c) => {
+        const v = c.cell(r);
+        const cls = [c.num ? 'num' : '', c.cls ?? ''].filter(Boolean).join(' ');
+        return `<td${cls ? ` class="${cls}"` : ''}>${c.html ? String(v) : escapeHtml(v)}</td>`;
+      });
+      return `<tr>${cells.join('')}</tr>`;
+    })
+    .join('\n');
+  const cap = caption ? `<caption>${escapeHtml(caption)}</caption>` : '';
+  return `<div class="table-wrap"><table>${cap}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+}
+
+function note(text: string): string {
+  return `<p class="na">${escapeHtml(text)}</p>`;
+}
+
+function figure(spec: ChartSpec, caption: string): string {
+  const label = `${spec.id} chart`;
+  return (
+    `<figure class="chart"><div class="chart-box" style="height:${spec.height}px">` +
+    `<canvas data-chart="${escapeHtml(spec.id)}" role="img" aria-label="${escapeHtml(label)}"></canvas></div>` +
+    `<figcaption>${escapeHtml(caption)}</figcaption></figure>`
+  );
+}
+
+function badge(ok: boolean, text: string): string {
+  return `<span class="badge ${ok ? 'ok' : 'bad'}">${escapeHtml(text)}</span>`;
+}
+
+function summaryCards(data: ReportData): string {
+  const ms = data.benchmark.measurements;
+  const ref = ms.filter((m) => m.layer === ms[0]!.layer);
+  const best = (f: (m: Measurement) => boolean) => ref.filter(f).sort((a, b) => a.p50Ms - b.p50Ms)[0];
+  const simd = best((m) => (m.module === 'simd' || m.module === 'relaxed') && !m.dsp);
+  const scalar = best((m) => m.module === 'scalar');
+  const ort = best((m) => m.module === 'onnxruntime-web');
+  const packed = best((m) => m.dsp !== undefined);
+  const cards: [string, string, string][] = [];
+  const v = data.verification;
+  cards.push(['verification', v ? `${v.passed} / ${v.checks}` : '–', v ? (v.failed ? `${v.failed} checks FAILED` : 'checks bit-exact') : 'fkb verify not run']);
+  if (simd) cards.push(['fastest SIMD kernel', `${fmt(simd.gmacs, 1)} GMAC/s`, shortKernel(simd.kernel)]);
+  if (simd && scalar) cards.push(['over scalar', `${fmt(scalar.p50Ms / simd.p50Ms, 1)}x`, `scalar: ${fmt(scalar.gmacs, 2)} GMAC/s`]);
+  if (simd && ort) cards.push(['over onnxruntime-web', `${fmt(ort.p50Ms / simd.p50Ms, 2)}x`, `${shortKernel(ort.kernel)}: ${fmt(ort.gmacs, 1)} GMAC/s`]);
+  if (packed) cards.push(['packed-DSP emulation', `${fmt(packed.gmacs, 1)} GMAC/s`, `${packed.dsp!.outputsDifferingFromExact} outputs differ from exact`]);
+  if (data.fpga) cards.push(['FPGA model', `${fmt(data.fpga.totals.gops, 1)} GOPS`, `${data.fpga.network} on ${data.fpga.device}`]);
+  return (
+    `<div class="cards">` +
+    cards.map(([k, val, sub]) => `<div class="card"><div class="k">${escapeHtml(k)}</div><div class="v">${escapeHtml(val)}</div><div class="s">${escapeHtml(sub)}</div></div>`).join('') +
+    `</div>` +
+    (ref.length ? `<p class="small">On ${escapeHtml(ms[0]!.layer)} (${escapeHtml(ms[0]!.shape)}, ${fmt(ms[0]!.macs / 1e6, 1)} MMAC).</p>` : '')
+  );
+}
+
+function verificationSection(data: ReportData): string {
+  const v = data.verification;
+  if (!v) {
+    return note(
+      'Not available in this run: fkb verify (or fkb run) was not part of it. Every benchmarked kernel was still checked against its oracle before timing (column "verified against" below).',
+    );
+  }
+  const layers = [...new Set(v.rows.map((r) => r.layer))];
+  const on = layers.length === 1 ? ` on ${layers[0]}` : ` on ${layers.length} layers`;
+  const head = `<p>${badge(v.failed === 0, v.failed === 0 ? 'all passed' : `${v.failed} failed`)} ${v.passed} of ${v.checks} checks bit-exact${escapeHtml(on)} (${v.rows.length} kernel builds; a check is one build in one requantization mode).</p>`;
+  const rows = table(v.rows, [
+    ...(layers.length > 1 ? [{ head: 'layer', cell: (r: VerificationSummary['rows'][number]) => r.layer }] : []),
+    { head: 'kernel', cell: (r) => wrapName(r.kernel), cls: 'mono kernel', html: true },
+    { head: 'module', cell: (r) => r.module },
+    { head: 'modes passed', cell: (r) => r.passed.join(', ') || '–' },
+    { head: 'modes failed', cell: (r) => (r.failed.length ? badge(false, r.failed.join(', ')) : '–'), html: true },
+    { head: 'outputs', cell: (r) => fmt(r.outputs), num: true },
+  ]);
+  const failures = v.failures.length
+    ? `<h3>First failures</h3><ul class="failures">${v.failures.map((f) => `<li><b>${escapeHtml(`${f.kernel} [${f.module}] ${f.mode}`)}</b> on ${escapeHtml(f.layer)}: ${escapeHtml(f.error)}</li>`).join('')}</ul>`
+    : '';
+  return head + failures + rows;
+}
+
+function machineSection(data: ReportData): string {
+  const b = data.benchmark;
+  const m = b.machine;
+  const o = b.options as Partial<typeof b.options>;
+  const rows: [string, string][] = [
+    ['CPU', `${m.cpu}, ${m.cores} cores, AVX-VNNI ${m.avxVnni ? 'yes' : 'no'}`],
+    ['Node / V8', `${m.node} / ${m.v8}`],
+    ['benchmark date', b.date],
+    ['requantization', String(o.mode ?? '–')],
+    ['measuring time per task', `${o.timeMs ?? '–'} ms, at least ${o.minIterations ?? '–'} iterations, seed ${o.seed ?? '–'}`],
+    ...(typeof (o as { threads?: unknown }).threads === 'number' ? [['worker threads', String((o as { threads: number }).threads)] as [string, string]] : []),
+    ['onnxruntime-web', o.ort ? 'measured' : 'not measured in this run'],
+    ['packed-DSP engine', o.dsp ? `${o.dsp.scheme}, chain ${o.dsp.chain}, decode per ${o.dsp.decode}` : '–'],
+    ...b.modules.map((x): [string, string] => [`module ${x.name}`, x.used ? 'used' : `not used: ${x.reason ?? ''}`]),
+  ];
+  return table(rows, [
+    { head: 'property', cell: (r) => r[0] },
+    { head: 'value', cell: (r) => r[1] },
+  ]);
+}
+
+function kernelSection(data: ReportData): string {
+  const ms = data.benchmark.measurements;
+  const anyOrt = ms.some((m) => m.speedupVsOrt !== undefined);
+  const anyPacked = ms.some((m) => m.dsp !== undefined);
+  const cols: Column<Measurement>[] = [
+    { head: 'kernel', cell: (r) => wrapName(r.kernel), cls: 'mono kernel', html: true },
+    { head: 'module', cell: (r) => r.module },
+    { head: 'p50 ± MAD (ms)', cell: (r) => `${fmt(r.p50Ms, 3)} ± ${fmt(r.madMs, 3)}`, num: true },
+    { head: 'GMAC/s', cell: (r) => fmt(r.gmacs, 2), num: true },
+    { head: 'x scalar', cell: (r) => (r.speedupVsScalar === undefined ? '–' : `${fmt(r.speedupVsScalar, 1)}x`), num: true },
+    ...(anyOrt ? [{ head: 'x ORT', cell: (r: Measurement) => (r.speedupVsOrt === undefined ? '–' : `${fmt(r.speedupVsOrt, 2)}x`), num: true }] : []),
+    { head: 'n', cell: (r) => r.samples, num: true },
+    { head: 'verified against', cell: (r) => shortKernel(r.verifiedAgainst), cls: 'small' },
+    ...(anyPacked
+      ? [{ head: 'outputs ≠ exact (max error)', cell: (r: Measurement) => (r.dsp ? `${fmt(r.dsp.outputsDifferingFromExact)} (${r.dsp.maxOutputError})` : '–'), num: true }]
+      : []),
+  ];
+  const parts: string[] = [];
+  for (const layer of layersOf(ms)) {
+    const rows = ms.filter((m) => m.layer === layer).sort((a, b) => a.p50Ms - b.p50Ms);
+    const r0 = rows[0]!;
+    parts.push(table(rows, cols, `${layer} (${r0.shape}, ${fmt(r0.macs / 1e6, 1)} MMAC)`));
+  }
+  const ex = data.benchmark.exhaustive;
+  if (ex?.length) {
+    parts.push(
+      '<h3>Every single packed multiply, enumerated in WebAssembly</h3>',
+      table(ex, [
+        { head: 'scheme', cell: (r) => r.scheme },
+        { head: 'operand tuples', cell: (r) => fmt(r.cases), num: true },
+        { head: 'mismatches', cell: (r) => (r.mismatches ? badge(false, fmt(r.mismatches)) : '0'), num: true, html: true },
+        { head: 'p50 ± MAD (ms)', cell: (r) => `${fmt(r.p50Ms, 1)} ± ${fmt(r.madMs, 1)}`, num: true },
+        { head: 'n', cell: (r) => r.samples, num: true },
+      ]),
+    );
+  }
+  return parts.join('\n');
+}
+
+function dspSection(data: ReportData, specs: Map<string, ChartSpec>): string {
+  const sets = data.dspExactness?.filter((s) => s.rows.length) ?? [];
+  const spec = specs.get('dsp-exactness');
+  if (!sets.length || !spec) return note('Not available in this run: no fkb dsp conv results were given.');
+  const all = sets.flatMap((s) => s.rows);
+  const differing = all.filter((r) => r.outputsDiffering > 0).length;
+  const caption =
+    `Share of a layer's outputs (after requantization) that the packed-DSP engine computes differently from the exact convolution; ` +
+    `${differing} of ${all.length} layer/configuration pairs differ. Zero is drawn as a thin bar; hover for counts.`;
+  // One row per layer, one column per configuration.
+  const layers = [...new Set(all.map((r) => r.layer))];
+  const rows = layers.map((layer) => ({ layer, cells: sets.map((s) => s.rows.find((r) => r.layer === layer)) }));
+  const cell = (r: (typeof all)[number] | undefined, showProducts: boolean) => {
+    if (!r) return '–';
+    const text = `${fmt(r.outputsDiffering)} (${fmt((100 * r.outputsDiffering) / r.outputs, 2)} %)` + (r.outputsDiffering ? `, max ${r.maxOutputError}` : '');
+    return escapeHtml(text) + (showProducts ? `<br><span class="small">${r.productsPerDecode} products/P</span>` : '');
+  };
+  const columns: Column<(typeof rows)[number]>[] = [
+    { head: 'layer', cell: (r) => r.layer },
+    { head: 'shape', cell: (r) => r.cells.find(Boolean)!.shape, cls: 'mono small nowrap' },
+    { head: 'outputs', cell: (r) => fmt(r.cells.find(Boolean)!.outputs), num: true },
+    { head: 'products/P', cell: (r) => (sameProducts(r.cells) ? r.cells.find(Boolean)!.productsPerDecode : 'varies'), num: true },
+    ...sets.map((s, i): Column<(typeof rows)[number]> => ({
+      head: `${s.label}`,
+      cell: (r) => cell(r.cells[i], !sameProducts(r.cells)),
+      cls: 'right',
+      html: true,
+    })),
+  ];
+  const legend = sets
+    .map((s) => {
+      const r = s.rows[0]!;
+      return `<li>${escapeHtml(s.label)}: kernel <code>${wrapName(r.kernel)}</code>, bound ${r.bound} products per P (exact for any operands up to it)</li>`;
+    })
+    .join('');
+  return figure(spec, caption) + table(rows, columns, 'Outputs differing from the exact convolution') + `<ul class="small">${legend}</ul>`;
+}
+
+function sameProducts(cells: ({ productsPerDecode: number } | undefined)[]): boolean {
+  return new Set(cells.filter(Boolean).map((c) => c!.productsPerDecode)).size <= 1;
+}
+
+/** An escaped identifier with line-break opportunities after underscores and spaces. */
+function wrapName(name: string): string {
+  return escapeHtml(name).replace(/_/g, '_<wbr>');
+}
+
+function fpgaSection(data: ReportData, specs: Map<string, ChartSpec>): string {
+  const f = data.fpga;
+  if (!f) return note('Not available in this run: no fkb model results were given.');
+  const matched = f.layers.filter((l) => l.wasm).length;
+  const params = Object.entries(f.params).map(([k, v]) => `${k}=${v}`).join(' ');
+  const parts = [
+    `<p>Model <b>${escapeHtml(f.model)}</b> on <b>${escapeHtml(f.device)}</b> at ${fmt(f.clockMHz)} MHz, network ${escapeHtml(f.network)}; ` +
+      `parameters <code>${escapeHtml(params)}</code>. Total ${fmt(f.totals.gops, 1)} GOPS, ${fmt(f.totals.timeNs / 1e6, 3)} ms per inference, ` +
+      `${fmt(f.totals.dsp)} DSPs, ${fmt(f.totals.bram, 1)} BRAM36, ${f.totals.memoryBoundLayers} memory-bound layers.</p>`,
+  ];
+  const bars = specs.get('fpga-vs-wasm');
+  if (bars) {
+    const wasmNote = matched
+      ? `WASM bars: the fastest of our kernels measured on a benchmark layer of the same shape (${matched} of ${f.layers.length} layers matched), as 2 x GMAC/s.`
+      : 'No benchmarked layer has the shape of a model layer, so there are no WASM bars: run fkb bench with a shapes file that includes this network.';
+    parts.push(figure(bars, `Throughput per layer: the analytical FPGA model's attainable GOPS. ${wasmNote}`));
+  }
+  const roof = specs.get('roofline');
+  if (roof) {
+    parts.push(
+      figure(
+        roof,
+        `Roofline of the configured engine on ${f.device}: min(${fmt(f.roof.peakGops, 1)} GOPS, ${fmt(f.roof.bandwidthGBps, 1)} GB/s x intensity). ` +
+          `Bandwidth: ${f.roof.bandwidthSource}. A layer below the roof loses cycles to tiling or pipeline fill.`,
+      ),
+    );
+  } else {
+    parts.push(note('Roofline not available: the model results have no off-chip traffic or bandwidth.'));
+  }
+  parts.push(
+    table(f.layers, [
+      { head: 'layer', cell: (l) => l.layer },
+      { head: 'shape', cell: (l) => l.shape, cls: 'mono small nowrap' },
+      { head: 'bound', cell: (l) => l.bound },
+      { head: 'cycles', cell: (l) => fmt(l.cycles), num: true },
+      { head: 'ops/byte', cell: (l) => sig(l.operationalIntensity), num: true },
+      { head: 'FPGA GOPS', cell: (l) => fmt(l.fpgaGops, 1), num: true },
+      { head: 'util %', cell: (l) => fmt(100 * l.utilization, 1), num: true },
+      { head: 'WASM GOPS', cell: (l) => (l.wasm ? fmt(l.wasm.gops, 1) : '–'), num: true },
+      { head: 'FPGA / WASM', cell: (l) => (l.wasm ? `${fmt(l.fpgaGops / l.wasm.gops, 2)}x` : '–'), num: true },
+    ]),
+  );
+  if (f.warnings.length) {
+    parts.push(
+      `<details class="warnings"><summary>${f.warnings.length} model warnings</summary><ul>${f.warnings
+        .slice(0, 50)
+        .map((w) => `<li>${escapeHtml(w)}</li>`)
+        .join('')}</ul></details>`,
+    );
+  }
+  return parts.join('\n');
+}
+
+function compressionSection(data: ReportData, specs: Map<string, ChartSpec>): string {
+  const c = data.compression;
+  const size = specs.get('compression-size');
+  const macs = specs.get('compression-macs');
+  if (!c || !size || !macs) return note('Not available in this run: no compression results (accuracy vs size) were given.');
+  return (
+    `<p>${escapeHtml(c.network)} on ${escapeHtml(c.dataset)}, ${escapeHtml(c.metric)}; ${c.points.length} settings.</p>` +
+    `<div class="two">${figure(size, `${c.metric} against model size.`)}${figure(macs, `${c.metric} against MACs per inference.`)}</div>` +
+    table(c.points, [
+      { head: 'setting', cell: (p) => p.setting },
+      { head: 'method', cell: (p) => p.method ?? 'other' },
+      { head: c.metric, cell: (p) => `${fmt(100 * p.accuracy, 2)} %`, num: true },
+      { head: 'size (MB)', cell: (p) => fmt(p.sizeBytes / 1e6, 2), num: true },
+      { head: 'GMAC', cell: (p) => fmt(p.macs / 1e9, 3), num: true },
+    ])
+  );
+}
+
+const CSS = `
+:root { --fg: #1b1f24; --muted: #5b6470; --line: #d8dde3; --bg-alt: #f5f7f9; --ok: #1a7f37; --bad: #c62828; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); margin: 0; background: #fff; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
+header h1 { font-size: 24px; margin: 0 0 4px; }
+header .meta { color: var(--muted); margin: 0; }
+nav { margin: 14px 0 8px; display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 13px; }
+nav a { color: #0b5cad; text-decoration: none; }
+section { margin-top: 30px; }
+h2 { font-size: 18px; border-bottom: 2px solid var(--line); padding-bottom: 4px; margin: 0 0 12px; }
+h3 { font-size: 15px; margin: 18px 0 8px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 10px; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; background: var(--bg-alt); }
+.card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
+.card .v { font-size: 22px; font-weight: 600; margin: 2px 0; }
+.card .s { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
+figure.chart { margin: 12px 0 18px; }
+.chart-box { position: relative; width: 100%; }
+figcaption { color: var(--muted); font-size: 12.5px; margin-top: 6px; }
+.two { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
+.table-wrap { overflow-x: auto; margin: 8px 0 16px; }
+table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
+caption { text-align: left; font-weight: 600; padding: 4px 0 6px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: var(--bg-alt); font-weight: 600; }
+.nowrap { white-space: nowrap; }
+.right { text-align: right; font-variant-numeric: tabular-nums; }
+th.num { white-space: normal; }
+tbody tr:nth-child(even) td { background: #fafbfc; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; overflow-wrap: break-word; }
+td.kernel { min-width: 15em; }
+.small { font-size: 12px; color: var(--muted); }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; background: var(--bg-alt); padding: 1px 4px; border-radius: 3px; }
+.na { border-left: 4px solid #b0b8c1; background: var(--bg-alt); padding: 8px 12px; color: var(--muted); }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
+.badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); }
+.chart-error { color: var(--bad); }
+footer { margin-top: 36px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 10px; }
+@media (max-width: 800px) { .two { grid-template-columns: 1fr; } }
+@media print {
+  @page { size: A4; margin: 12mm; }
+  body { font-size: 11px; }
+  main { max-width: none; padding: 0; }
+  nav { display: none; }
+  section { break-inside: auto; margin-top: 18px; }
+  h2, h3, caption { break-after: avoid; }
+  figure.chart, .card, tr { break-inside: avoid; }
+  .table-wrap { overflow: visible; }
+  th, td { padding: 3px 5px; }
+  .mono, code { font-size: 10px; }
+  td.kernel { min-width: 11em; }
+  tbody tr:nth-child(even) td { background: none; }
+  details.warnings { display: none; }
+}
+`;
+
+/**
+ * The page script: plain ES5-style JavaScript (it runs as written, never transpiled). Reads the
+ * chart specs, draws each chart without animation, reports failures in the figure and on the
+ * console, and sets window.__fkbChartsRendered to the number of charts drawn.
+ */
+const CLIENT_JS = String.raw`
+(function () {
+  'use strict';
+  var specs = JSON.parse(document.getElementById('fkb-charts').textContent);
+  var drawn = 0;
+  function num(v, unit) {
+    var a = Math.abs(v), s;
+    if (a === 0) s = '0';
+    else if (a >= 1e4) s = v.toExponential(1);
+    else if (a >= 100) s = v.toFixed(0);
+    else if (a >= 10) s = trim(v.toFixed(1));
+    else if (a >= 1) s = trim(v.toFixed(2));
+    else if (a >= 0.01) s = trim(v.toPrecision(2));
+    else s = v.toExponential(0);
+    return s + (unit || '');
+  }
+  function trim(t) { return t.indexOf('.') < 0 ? t : t.replace(/\.?0+$/, ''); }
+  function axis(a, isValueAxis, isLog) {
+    var o = {
+      type: isLog ? 'logarithmic' : (isValueAxis ? 'linear' : 'category'),
+      title: { display: !!a.title, text: a.title },
+      grid: { color: '#e3e7eb' }
+    };
+    if (isValueAxis) {
+      o.ticks = { maxRotation: 0, callback: function (v) { return isLog && !isNiceLog(v) ? '' : num(Number(v), a.unit); } };
+      if (typeof a.min === 'number') o.min = a.min;
+      if (typeof a.max === 'number') o.max = a.max;
+      if (typeof a.suggestedMax === 'number') o.suggestedMax = a.suggestedMax;
+    } else {
+      o.ticks = { autoSkip: false, maxRotation: 60, minRotation: 0 };
+      o.grid = { display: false };
+    }
+    return o;
+  }
+  function isNiceLog(v) {
+    var m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+    return Math.abs(m - 1) < 1e-6 || Math.abs(m - 2) < 1e-6 || Math.abs(m - 5) < 1e-6;
+  }
+  function config(s) {
+    var bar = s.type === 'bar';
+    var datasets = s.datasets.map(function (d) {
+      var o = { label: d.label, data: d.data, backgroundColor: d.color, borderColor: d.color };
+      if (bar) {
+        o.skipNull = true;
+        if (s.minBarLength) o.minBarLength = s.minBarLength;
+        o.maxBarThickness = 56;
+        o.barPercentage = 0.9;
+        o.categoryPercentage = 0.85;
+      } else if (d.line) {
+        o.showLine = true; o.pointRadius = 0; o.pointHitRadius = 6; o.borderWidth = 2; o.fill = false;
+        if (d.dashed) o.borderDash = [6, 4];
+      } else {
+        o.pointRadius = 5; o.pointHoverRadius = 7; o.backgroundColor = d.color + 'cc';
+      }
+      return o;
+    });
+    var valueAxis = s.horizontal ? 'x' : 'y';
+    var scales = {};
+    scales.x = axis(s.x, !bar || valueAxis === 'x', !!s.x.log);
+    scales.y = axis(s.y, !bar || valueAxis === 'y', !!s.y.log);
+    return {
+      type: s.type,
+      data: { labels: s.labels, datasets: datasets },
+      options: {
+        indexAxis: s.horizontal ? 'y' : 'x',
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        devicePixelRatio: Math.max(2, window.devicePixelRatio || 1),
+        interaction: { mode: 'nearest', intersect: true },
+        plugins: {
+          legend: { position: 'top', labels: { boxWidth: 14 } },
+          tooltip: {
+            callbacks: {
+              title: function (items) {
+                if (!items.length) return '';
+                var it = items[0];
+                if (bar) return (s.fullLabels && s.fullLabels[it.dataIndex]) || it.label;
+                return it.dataset.label;
+              },
+              label: function (it) {
+                var d = s.datasets[it.datasetIndex];
+                if (!bar) return d.data[it.dataIndex].label;
+                var unit = (s.horizontal ? s.x.unit : s.y.unit) || '';
+                return d.label + ': ' + num(it.parsed[s.horizontal ? 'x' : 'y'], unit);
+              },
+              afterLabel: function (it) {
+                var d = s.datasets[it.datasetIndex];
+                return bar && d.notes ? d.notes[it.dataIndex] || '' : '';
+              }
+            }
+          }
+        },
+        scales: scales
+      }
+    };
+  }
+  Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif';
+  Chart.defaults.color = '#3a424c';
+  specs.forEach(function (s) {
+    var canvas = document.querySelector('canvas[data-chart="' + s.id + '"]');
+    if (!canvas) return;
+    try {
+      new Chart(canvas, config(s));
+      drawn++;
+    } catch (e) {
+      var p = document.createElement('p');
+      p.className = 'chart-error';
+      p.textContent = 'This chart could not be drawn: ' + (e && e.message ? e.message : String(e));
+      canvas.parentNode.parentNode.appendChild(p);
+      console.error('chart ' + s.id + ': ' + (e && e.stack ? e.stack : e));
+    }
+  });
+  window.addEventListener('beforeprint', function () {
+    Object.keys(Chart.instances).forEach(function (k) { Chart.instances[k].resize(); });
+  });
+  window.__fkbChartsRendered = drawn;
+})();
+`;
+
+let chartJsCache: string | undefined;
+
+/** Chart.js's UMD build from node_modules, safe to inline in a <script> element. */
+export function chartJsSource(): string {
+  if (chartJsCache === undefined) {
+    const require = createRequire(import.meta.url);
+    const file = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+    chartJsCache = readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script');
+  }
+  return chartJsCache;
+}
+
+/** The whole report as one HTML document that needs no network. */
+export function renderReportHtml(data: ReportData): string {
+  const specs = chartSpecs(data);
+  const byId = new Map(specs.map((s) => [s.id, s]));
+  const m = data.meta;
+  const ms = data.benchmark.measurements;
+  const layers = layersOf(ms);
+  const over = layers.length === 1 ? `on ${layers[0]}` : `on ${layers.length} layers`;
+  const sections: [string, string, string][] = [
+    ['summary', 'Summary', summaryCards(data)],
+    ['verification', 'Verification', verificationSection(data)],
+    [
+      'throughput',
+      'Throughput per kernel',
+      figure(byId.get('gmacs')!, `GMAC/s at the p50 latency of each kernel variant ${over}, measured with tinybench on this machine.`) +
+        figure(
+          byId.get('speedup')!,
+          `Speedup over the scalar WASM kernel${data.benchmark.options.ort ? ' and over onnxruntime-web QLinearConv (the faster of its int8 and uint8 encodings)' : ''}` +
+            `${layers.length > 1 ? ', geometric mean over the layers' : ''}.` +
+            (ms.some((x) => x.speedupVsOrt !== undefined) ? '' : ' onnxruntime-web was not measured in this run.'),
+        ),
+    ],
+    ['kernels', 'Kernel table', kernelSection(data)],
+    ['dsp', 'Packed-DSP exactness per layer', dspSection(data, byId)],
+    ['fpga', 'FPGA model vs WASM', fpgaSection(data, byId)],
+    ['compression', 'Compression: accuracy vs size and MACs', compressionSection(data, byId)],
+    ['machine', 'Machine and options', machineSection(data)],
+  ];
+  const nav = sections.map(([id, title]) => `<a href="#${id}">${escapeHtml(title)}</a>`).join('');
+  const body = sections.map(([id, title, html]) => `<section id="${id}"><h2>${escapeHtml(title)}</h2>\n${html}\n</section>`).join('\n');
+  const sources = m.sources.length ? `<p>Sources:</p><ul>${m.sources.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>` : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>${escapeHtml(m.title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>${escapeHtml(m.title)}</h1>
+<p class="meta">Benchmark of ${escapeHtml(data.benchmark.date)} on ${escapeHtml(data.benchmark.machine.cpu)}, Node ${escapeHtml(data.benchmark.machine.node)}; report generated ${escapeHtml(m.generatedAt)} by ${escapeHtml(m.generator)}.</p>
+</header>
+<nav>${nav}</nav>
+${body}
+<footer>${sources}<p>The data of this report is embedded below as JSON (script#fkb-report-data) and written next to it as report.json.</p></footer>
+</main>
+<script type="application/json" id="fkb-report-data">${jsonForScript(data)}</script>
+<script type="application/json" id="fkb-charts">${jsonForScript(specs)}</script>
+<script>${chartJsSource()}</script>
+<script>${CLIENT_JS}</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * Writes `report.json` and `report.html` into `dir` (created if missing). Both are rendered
+ * first and written under temporary names in `dir`, then renamed: a failed render or write leaves
+ * no new file (and no temporary one), and each existing file is replaced whole or not at all. An
+ * unwritable `dir` is an InputError naming it.
+ */
+export function writeReport(dir: string, data: ReportData): { json: string; html: string } {
+  const html = renderReportHtml(data);
+  const json = `${JSON.stringify(data, null, 2)}\n`;
+  const files = { json: join(dir, 'report.json'), html: join(dir, 'report.html') };
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temps = { json: join(dir, `.report.json.${tag}.tmp`), html: join(dir, `.report.html.${tag}.tmp`) };
+  const fail = (e: unknown): never => {
+    const err = e as NodeJS.ErrnoException;
+    throw new InputError(`cannot write the report to ${dir}: ${err.message}`);
+  };
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    fail(e);
+  }
+  try {
+    writeFileSync(temps.json, json);
+    writeFileSync(temps.html, html);
+    renameSync(temps.json, files.json);
+    renameSync(temps.html, files.html);
+  } catch (e) {
+    for (const t of Object.values(temps)) rmSync(t, { force: true });
+    fail(e);
+  }
+  return files;
+}
