@@ -17,6 +17,12 @@ import { ensureBuilt } from '../../wasm/build.ts';
 import { loadModules } from '../../wasm/modules.ts';
 import { SPLITCONV_VARIANTS, STRATEGIES } from '../../registry/splitconv.ts';
 import { progressBar } from '../progress.ts';
+import { loadNetwork } from '../../networks/index.ts';
+import { layerExactness } from '../../dsp/layer-report.ts';
+import { schemeProblem } from '../../dsp/packed-conv.ts';
+import { runModel } from './model.ts';
+import { collectReportData } from '../../report/report-data.ts';
+import { writeReport } from '../../report/html.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -176,11 +182,14 @@ export function registerSplitconvCommands(program: Command): void {
 
   program
     .command('run')
-    .description('the main job: build, verify every kernel variant on the reference layer, benchmark it, print a table')
+    .description(
+      'the main job: build; verify every kernel variant and DSP scheme; benchmark; packed-DSP exactness and the FPGA model on ResNet-18; write report/<date>/report.html',
+    )
     .option('--time <ms>', 'minimum measuring time per kernel', positiveNumber('--time'), 400)
+    .option('--out <dir>', 'where the report folder goes', 'report')
     .option('--json', 'print the benchmark report as JSON')
-    .addHelpText('after', '\nExample:\n  fkb run\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
-    .action(async (o: { time: number; json?: boolean }) => {
+    .addHelpText('after', '\nExample:\n  fkb run\n  fkb run --time 1000 --out /tmp/reports\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
+    .action(async (o: { time: number; out: string; json?: boolean }) => {
       ensureBuilt();
       const modules = [...loadModules()].map(([n, s]) => `${n}: ${s.kernel ? 'used' : `not used (${s.reason})`}`);
       if (!o.json) console.log(`WASM modules on Node ${process.version}:\n  ${modules.join('\n  ')}\n`);
@@ -192,9 +201,31 @@ export function registerSplitconvCommands(program: Command): void {
       const bar = progressBar(!o.json);
       const report = await benchmarkLayers([layer], { timeMs: o.time, onTask: bar.update });
       bar.stop();
+      report.exhaustive = await benchmarkExhaustive(Math.min(o.time, 400));
       const file = join(root, 'bench', 'results', `run-node${process.versions.node.split('.')[0]}-${report.date.replace(/[:.]/g, '-')}.json`);
       writeJsonAtomically(file, { verification: results, benchmark: report });
       if (o.json) console.log(JSON.stringify({ verification: results, benchmark: report }, null, 2));
       else console.log(`${reportTables(report)}\n\n${targetSummary(report).join('\n')}\n\nwrote ${file}`);
+
+      // What the FPGA would do with ResNet-18: packed-DSP exactness per layer and model a.
+      const net = loadNetwork('resnet18');
+      const layers = net.layers.filter((l) => l.groups === 1);
+      const dspConv = (['random', 'extremes'] as const).map((operands) => ({
+        label: `int8x8, L=16, cascade, ${operands} operands`,
+        rows: layers.map((l) =>
+          layerExactness(`${net.name}/${l.name}`, schemeProblem(l, 'int8x8', operands, 'gemmlowp', 1), { scheme: 'int8x8', chain: 16, decode: 'cascade' }),
+        ),
+      }));
+      const model = runModel({ arch: 'a', device: 'zcu104', layers: 'resnet18', set: [] });
+      const data = collectReportData({
+        run: { verification: results, benchmark: report },
+        dspConv,
+        model,
+        title: 'fkb run',
+        sources: ['fkb run: verify + bench on the reference layer; dsp conv and model a (ZCU104) on resnet18'],
+      });
+      const dir = join(o.out, report.date.replace(/[:.]/g, '-'));
+      const written = writeReport(dir, data);
+      if (!o.json) console.log(`report: ${written.html}`);
     });
 }
