@@ -1,0 +1,89 @@
+/**
+ * The project's default model (models/fashion-mnist/, made by tools/train/train_fashion_mnist.py)
+ * and its evaluation set: where the files are, how to read them, how an image becomes the
+ * model's input.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../util/errors.ts';
+
+export const FASHION_MNIST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'fashion-mnist');
+export const FASHION_MNIST_MODEL = join(FASHION_MNIST_DIR, 'cnn.onnx');
+export const FASHION_MNIST_EVAL = join(FASHION_MNIST_DIR, 'eval-2000.bin');
+export const FASHION_MNIST_META = join(FASHION_MNIST_DIR, 'cnn.json');
+
+/** What the training script measured (cnn.json); only the fields the harness reads. */
+export interface FashionMnistMeta {
+  epochs: number;
+  seed: number;
+  trainSeconds: number;
+  top1Test10000: number;
+  correctTest10000: number;
+  top1Eval2000: number;
+  correctEval2000: number;
+  /** PyTorch's argmax for each image of the evaluation set, one digit each. */
+  predictionsEval2000: string;
+  classes: string[];
+}
+
+export function readFashionMnistMeta(path = FASHION_MNIST_META): FashionMnistMeta {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as FashionMnistMeta;
+  } catch (e) {
+    throw new InputError(`${path}: cannot read the model's metrics (${(e as Error).message})`);
+  }
+}
+
+export interface EvalSet {
+  count: number;
+  rows: number;
+  cols: number;
+  labels: Uint8Array;
+  /** count * rows * cols bytes, image after image, row-major, 0 = background. */
+  images: Uint8Array;
+}
+
+const MAGIC = 'FKBEVAL1';
+const HEADER = 16;
+
+/**
+ * Reads an evaluation set:
+ *
+ *     offset 0   8 bytes   magic 'FKBEVAL1'
+ *     offset 8   uint32 LE count
+ *     offset 12  uint16 LE rows, uint16 LE cols
+ *     offset 16  count bytes of labels
+ *     then       count * rows * cols bytes of images
+ */
+export function readEvalSet(path = FASHION_MNIST_EVAL): EvalSet {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new InputError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (bytes.length < HEADER || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+    throw new InputError(`${path}: not an evaluation set (no '${MAGIC}' header)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(8, true);
+  const rows = view.getUint16(12, true);
+  const cols = view.getUint16(14, true);
+  const size = HEADER + count + count * rows * cols;
+  if (bytes.length !== size) throw new InputError(`${path}: ${count} images of ${rows}x${cols} need ${size} bytes, the file has ${bytes.length}`);
+  return {
+    count, rows, cols,
+    labels: bytes.subarray(HEADER, HEADER + count),
+    images: bytes.subarray(HEADER + count),
+  };
+}
+
+/** Image `i` as the model's input: pixel / 255 in float32, 1 channel (NHWC and NCHW agree). */
+export function evalInput(set: EvalSet, i: number): Float32Array {
+  const n = set.rows * set.cols;
+  const pixels = set.images.subarray(i * n, (i + 1) * n);
+  // f32(p / 255) from the double quotient equals PyTorch's f32 division: double rounding cannot
+  // hit a tie for a quotient of two 8-bit integers.
+  return Float32Array.from(pixels, (p) => p / 255);
+}
