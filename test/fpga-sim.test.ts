@@ -18,7 +18,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ConvProblem, type ConvShape, describeShape, outputSize } from '../harness/conv/layer.ts';
+import { type ConvProblem, type ConvShape, describeShape } from '../harness/conv/layer.ts';
 import { fitToScheme, requantizePacked, slicePackedAccumulators } from '../harness/dsp/packed-conv.ts';
 import { SCHEMES, SCHEME_NAMES, accumulationBound } from '../harness/dsp/schemes.ts';
 import { getDevice } from '../harness/fpga/devices.ts';
@@ -32,7 +32,7 @@ import {
   simulateSplitConv,
 } from '../harness/fpga/sim/splitconv-sim.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
-import { type Operands, SplitConvTester } from '../harness/testers/splitconv-tester.ts';
+import { type Operands, SplitConvTester, compareOutputs } from '../harness/testers/splitconv-tester.ts';
 import { InputError } from '../harness/util/errors.ts';
 
 const ENGINE_SCHEMES: EngineScheme[] = ['unpacked', ...SCHEME_NAMES];
@@ -88,22 +88,7 @@ function modelCycles(sh: ConvShape, a: SplitConvArch, scheme: EngineScheme) {
 
 /** Fails naming the first differing output as (oh, ow, oc), got/want and how many differ. */
 function same(what: string, p: ConvProblem, got: ArrayLike<number>, want: ArrayLike<number>): void {
-  assert.is(got.length, want.length, `${what}: length`);
-  let first = -1;
-  let count = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (got[i] !== want[i]) {
-      if (first < 0) first = i;
-      count++;
-    }
-  }
-  if (first < 0) return;
-  const { outW } = outputSize(p.shape);
-  const oc = p.shape.outC;
-  assert.unreachable(
-    `${what}: [${first}] (oh=${Math.floor(first / oc / outW)}, ow=${Math.floor(first / oc) % outW}, oc=${first % oc}) ` +
-      `got ${got[first]}, want ${want[first]}; ${count} of ${want.length} differ`,
-  );
+  compareOutputs(what, describeShape(p.shape), p, got, want);
 }
 
 function differing(a: ArrayLike<number>, b: ArrayLike<number>): number {
