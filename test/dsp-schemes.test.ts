@@ -24,7 +24,7 @@ import {
   sampleTuples, verifyExhaustive, wasmDecode, wasmPackedP, type ExhaustiveResult,
 } from '../harness/dsp/exactness.ts';
 import {
-  accumulationBound, decodeInt4Naive, decodeLanes, getScheme, SCHEME_NAMES, SCHEMES, type PackingScheme,
+  accumulationBound, decodeInt4Naive, decodeLanes, getScheme, SCHEME_NAMES, SCHEMES,
 } from '../harness/dsp/schemes.ts';
 import { stepSlice, toHex48 } from '../harness/dsp/slice.ts';
 import { InputError } from '../harness/util/errors.ts';

@@ -18,7 +18,7 @@
  */
 import { VerificationError } from '../util/errors.ts';
 import { formatOperands, laneName } from './exactness.ts';
-import { accumulationBound, decodeLanes, productRange, type PackingScheme, type SchemeName } from './schemes.ts';
+import { accumulationBound, decodeLanes, type PackingScheme, type SchemeName } from './schemes.ts';
 import { stepSlice, toHex48, wrap } from './slice.ts';
 
 export interface Operands {

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError, VerificationError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadModules, type KernelExports } from '../wasm/modules.ts';
-import { decodeInt4Naive, decodeLanes, getScheme, SCHEME_NAMES, SCHEMES, type PackingScheme, type SchemeName } from './schemes.ts';
+import { decodeInt4Naive, decodeLanes, getScheme, SCHEMES, type PackingScheme, type SchemeName } from './schemes.ts';
 import { stepSlice, toHex48 } from './slice.ts';
 
 /** Port layout ids of assembly/dsp/exhaustive.ts. */
