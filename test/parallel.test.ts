@@ -1,11 +1,15 @@
 /**
- * `--threads N`: verification shared by worker threads gives exactly the single-threaded result.
+ * `--threads N`: verification, benchmarks and design sweeps shared by worker threads give the
+ * single-threaded result (timings aside).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BenchLayer } from '../harness/bench/shapes.ts';
 import { verifyLayers, verifyTasks } from '../harness/verify/splitconv-verify.ts';
 import { benchmarkLayers } from '../harness/bench/splitconv-bench.ts';
+import { getDevice } from '../harness/fpga/devices.ts';
+import { sweep, sweepThreaded } from '../harness/fpga/sweep.ts';
+import { loadNetwork } from '../harness/networks/index.ts';
 
 const layers: BenchLayer[] = [
   { name: 'small a', reference: false, shape: { inH: 9, inW: 11, inC: 19, outC: 13, kH: 3, kW: 3, strideH: 1, strideW: 2, padTop: 1, padBottom: 1, padLeft: 0, padRight: 2 } },
@@ -29,6 +33,14 @@ test('benchmark with 2 worker threads measures and verifies the same kernels on 
   assert.equal(rows(two), rows(one));
   assert.is(two.options.threads, 2);
   assert.ok(two.measurements.every((m) => m.gmacs > 0));
+});
+
+test('a design sweep shared by 2 worker threads gives the single-threaded result', async () => {
+  const opts = { model: 'e', device: getDevice('zcu102'), network: loadNetwork('resnet18'), clockMHz: 300, limit: 20_000 };
+  const { elapsedMs: _a, ...one } = sweep(opts);
+  const { elapsedMs: _b, ...two } = await sweepThreaded(opts, 2);
+  assert.ok(one.feasible > 0 && one.front.length > 0);
+  assert.equal(two, one);
 });
 
 test.run();

@@ -87,6 +87,19 @@ export interface SweepOptions {
   onProgress?: (done: number, total: number) => void;
   /** Evaluate through `model.evaluate` even where the model has a `core` (tests compare both). @default false */
   generic?: boolean;
+  /** Reused-engine models only: evaluate only the sampled configurations k in [from, to) (a worker's share). */
+  slice?: { from: number; to: number };
+}
+
+/** One worker's share of a reused-engine sweep, in a form that crosses threads. */
+export interface SweepShare {
+  config: Float64Array;
+  cycles: Float64Array;
+  fps: Float64Array;
+  dsp: Float64Array;
+  bram: Float64Array;
+  memBound: Int32Array;
+  infeasible: { total: number; reasons: InfeasibleCount[] };
 }
 
 export interface SweepPoint {
@@ -260,6 +273,16 @@ class Tally {
   private readonly reasons = new Map<string, InfeasibleCount>();
   total = 0;
 
+  /** Adds another tally's counts (their examples only for reasons this one has not seen). */
+  merge(other: { total: number; reasons: InfeasibleCount[] }): void {
+    this.total += other.total;
+    for (const r of other.reasons) {
+      const mine = this.reasons.get(r.reason);
+      if (mine) mine.count += r.count;
+      else this.reasons.set(r.reason, { ...r });
+    }
+  }
+
   add(reason: string, example: () => string): void {
     this.total++;
     const r = this.reasons.get(reason);
@@ -296,6 +319,15 @@ class Points {
     this.dsp = new Float64Array(capacity);
     this.bram = new Float64Array(capacity);
     this.memBound = new Int32Array(capacity);
+  }
+
+  /** Points of several shares, in share order. */
+  static concat(shares: readonly SweepShare[]): Points {
+    const p = new Points(shares.reduce((n, s) => n + s.fps.length, 0));
+    for (const s of shares) {
+      for (let i = 0; i < s.fps.length; i++) p.push(s.config[i]!, s.cycles[i]!, s.fps[i]!, s.dsp[i]!, s.bram[i]!, s.memBound[i]!);
+    }
+    return p;
   }
 
   push(config: number, cycles: number, fps: number, dsp: number, bram: number, memBound: number): void {
@@ -485,8 +517,8 @@ function pick(c: FinnCandidates, target: number): number {
 // ---------------------------------------------------------------------------------------
 // The sweep
 
-export function sweep(opts: SweepOptions): SweepResult {
-  const t0 = performance.now();
+/** What the phases of a sweep share: checked options, the space, the unique layers. */
+function prepare(opts: SweepOptions) {
   const model = requireModel(opts.model);
   requireClock(opts.clockMHz);
   const limit = opts.limit ?? DEFAULT_LIMIT;
@@ -503,13 +535,81 @@ export function sweep(opts: SweepOptions): SweepResult {
   const layers = uniqueLayers(opts.network.layers);
   const dims = resolveDims(model, defaultDims(model, layers.map((u) => u.g)), opts.ranges ?? {}, fixed);
   const netMacs = layers.reduce((a, u) => a + u.g.macs * u.count, 0);
-  const tally = new Tally();
+  return { model, device, base, layers, dims, netMacs, limit };
+}
 
+/** Runs fn with short error stacks: infeasible configurations throw often on the generic path. */
+function withShortStacks<T>(fn: () => T): T {
   const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0; // infeasible configurations throw often on the generic path; stacks are not needed
+  Error.stackTraceLimit = 0;
   try {
+    return fn();
+  } finally {
+    Error.stackTraceLimit = saved;
+  }
+}
+
+export function sweep(opts: SweepOptions): SweepResult {
+  const t0 = performance.now();
+  const { model, device, base, layers, dims, netMacs, limit } = prepare(opts);
+  const tally = new Tally();
+  return withShortStacks(() => {
     const input: RunInput = { model, opts, device, layers, dims, base, tally, limit };
     const run = model.id === 'c' ? sweepFinn(input) : sweepEngine(input);
+    return assemble(opts, model, device, run, tally, netMacs, t0);
+  });
+}
+
+/** A reused-engine sweep's share for one worker (opts.slice); see sweepThreaded. */
+export function sweepShare(opts: SweepOptions): SweepShare {
+  const { model, device, base, layers, dims, limit } = prepare(opts);
+  if (model.id === 'c') throw new InputError('FINN sweeps run in one thread');
+  const tally = new Tally();
+  const run = withShortStacks(() => sweepEngine({ model, opts, device, layers, dims, base, tally, limit }));
+  const p = run.points;
+  return {
+    config: p.config.slice(0, p.n), cycles: p.cycles.slice(0, p.n), fps: p.fps.slice(0, p.n),
+    dsp: p.dsp.slice(0, p.n), bram: p.bram.slice(0, p.n), memBound: p.memBound.slice(0, p.n),
+    infeasible: { total: tally.total, reasons: tally.list() },
+  };
+}
+
+/**
+ * The same sweep shared by worker threads: the sampled configurations are cut into one
+ * contiguous slice per thread and the shares joined in order, so the result (points, fronts,
+ * infeasible counts) equals the single-threaded sweep's; only elapsedMs differs. FINN sweeps,
+ * whose space is small, run in this thread.
+ */
+export async function sweepThreaded(opts: SweepOptions, threads: number): Promise<SweepResult> {
+  const t0 = performance.now();
+  const { model, device, base, layers, dims, netMacs, limit } = prepare(opts);
+  if (threads <= 1 || model.id === 'c') return sweep(opts);
+  const space = spaceSize(dims);
+  const { count } = sampler(space, limit);
+  const n = Math.min(threads, count);
+  const { onProgress, ...plain } = opts;
+  const { runInWorkers } = await import('../parallel/pool.ts');
+  const shares: SweepShare[] = new Array(n);
+  let done = 0;
+  await runInWorkers(
+    n,
+    Array.from({ length: n }, (_, id) => ({
+      id,
+      job: { kind: 'sweep' as const, opts: { ...plain, slice: { from: Math.floor((id * count) / n), to: Math.floor(((id + 1) * count) / n) } } },
+    })),
+    (id, share) => {
+      shares[id] = share as SweepShare;
+      onProgress?.(Math.floor(((++done) * count) / n), count);
+    },
+  );
+  const tally = new Tally();
+  for (const s of shares) tally.merge(s.infeasible);
+  const run: RunResult = { dims, points: Points.concat(shares), space, evaluated: count, materialise: (index) => configAt(index, dims, base) };
+  return assemble(opts, model, device, run, tally, netMacs, t0);
+}
+
+function assemble(opts: SweepOptions, model: ModelInfo, device: Device, run: RunResult, tally: Tally, netMacs: number, t0: number): SweepResult {
+  {
     const { points, space, evaluated, materialise } = run;
     const fronts = [
       paretoFront(points.n, points.fps, [points.dsp, points.bram]),
@@ -547,8 +647,6 @@ export function sweep(opts: SweepOptions): SweepResult {
       frontBram: fronts[2]!.map(toPoint),
       elapsedMs: performance.now() - t0,
     };
-  } finally {
-    Error.stackTraceLimit = saved;
   }
 }
 
@@ -578,7 +676,9 @@ function sweepEngine({ model, opts, device, layers, dims, base, tally, limit }: 
   const ctx: EngineContext = { model, device, clockMHz: opts.clockMHz, layers, dims, base, tally, points, generic: opts.generic ?? false };
   const p: Params = { ...base };
   const digits = new Int32Array(dims.length);
-  for (let k = 0; k < count; k++) {
+  const from = opts.slice?.from ?? 0;
+  const to = opts.slice?.to ?? count;
+  for (let k = from; k < to; k++) {
     const index = at(k);
     decode(index, dims, digits);
     const cores = applyDigits(p, dims, digits);

@@ -3,15 +3,22 @@ import { parentPort } from 'node:worker_threads';
 import type { BenchLayer } from '../bench/shapes.ts';
 import { type BenchOptions, benchmarkLayers } from '../bench/splitconv-bench.ts';
 import { type VerifyTask, runVerifyTask } from '../verify/splitconv-verify.ts';
+import { type SweepOptions, sweepShare } from '../fpga/sweep.ts';
 
 export type Job =
   | { kind: 'verify'; layers: BenchLayer[]; task: VerifyTask; seed: number }
-  | { kind: 'bench'; layer: BenchLayer; options: Omit<BenchOptions, 'onTask' | 'threads'> };
+  | { kind: 'bench'; layer: BenchLayer; options: Omit<BenchOptions, 'onTask' | 'threads'> }
+  | { kind: 'sweep'; opts: Omit<SweepOptions, 'onProgress'> };
 
 parentPort!.on('message', async (m: { id: number; job: Job }) => {
   try {
+    const job = m.job;
     const result =
-      m.job.kind === 'verify' ? await runVerifyTask(m.job.layers, m.job.task, m.job.seed) : await benchmarkLayers([m.job.layer], m.job.options);
+      job.kind === 'verify'
+        ? await runVerifyTask(job.layers, job.task, job.seed)
+        : job.kind === 'bench'
+          ? await benchmarkLayers([job.layer], job.options)
+          : sweepShare(job.opts);
     parentPort!.postMessage({ id: m.id, result });
   } catch (e) {
     const err = e as Error;

@@ -8,7 +8,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { getDevice, listDevices, type Device } from '../../fpga/devices.ts';
 import { MODELS, MODEL_IDS, requireModel, type ModelInfo } from '../../fpga/models/index.ts';
-import { DEFAULT_LIMIT, sweep, type DimValue, type SweepPoint, type SweepResult } from '../../fpga/sweep.ts';
+import { DEFAULT_LIMIT, sweep, sweepThreaded, type DimValue, type SweepOptions, type SweepPoint, type SweepResult } from '../../fpga/sweep.ts';
 import { BUILTIN_NETWORKS, loadNetwork } from '../../networks/index.ts';
 import { InputError } from '../../util/errors.ts';
 import { progressBar } from '../progress.ts';
@@ -81,13 +81,13 @@ export function resolveTarget(opts: { arch: string; device: string; clockMhz?: s
   return { model, device, clockMHz };
 }
 
-/** Runs the sweep behind `fkb sweep` (exported for tests and other front ends). */
-export function runSweep(opts: SweepCliOptions, onProgress?: (done: number, total: number) => void): SweepResult {
+/** The sweep options behind `fkb sweep` (exported for tests and other front ends). */
+export function sweepOptions(opts: SweepCliOptions, onProgress?: (done: number, total: number) => void): SweepOptions {
   const { model, device, clockMHz } = resolveTarget(opts);
   const limit = positiveInt('--limit', opts.limit, DEFAULT_LIMIT);
   if (limit < 1) throw new InputError('--limit must be at least 1');
   const net = loadNetwork(opts.network);
-  return sweep({
+  return {
     model: model.id,
     device,
     network: net,
@@ -96,7 +96,12 @@ export function runSweep(opts: SweepCliOptions, onProgress?: (done: number, tota
     ranges: parseRanges(opts.range ?? []),
     fixed: parseSettings(opts.set ?? []),
     ...(onProgress ? { onProgress } : {}),
-  });
+  };
+}
+
+/** Runs the sweep behind `fkb sweep` in this thread. */
+export function runSweep(opts: SweepCliOptions, onProgress?: (done: number, total: number) => void): SweepResult {
+  return sweep(sweepOptions(opts, onProgress));
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -201,16 +206,18 @@ export function registerSweepCommand(program: Command): void {
     .option('--set <key=value>', 'hold a model parameter at one value (repeatable)', collect, [] as string[])
     .option('--front <kind>', 'front shown in the table: all (throughput, DSP, BRAM), dsp, bram', 'all')
     .option('--rows <n>', 'table rows at most, evenly spaced along the front (0: all)', '40')
+    .option('--threads <n>', 'worker threads sharing the configurations (same result)', '1')
     .option('--json', 'print the whole result as JSON')
     .addHelpText('after', help)
-    .action((opts: SweepCliOptions) => {
+    .action(async (opts: SweepCliOptions & { threads?: string }) => {
       const front = opts.front ?? 'all';
       if (!(front in FRONTS)) throw new InputError(`--front must be one of ${Object.keys(FRONTS).join(', ')}, got '${front}'`);
       const rows = positiveInt('--rows', opts.rows, 40);
+      const threads = positiveInt('--threads', opts.threads, 1);
       const bar = progressBar(!opts.json);
       let result: SweepResult;
       try {
-        result = runSweep(opts, (done, total) => bar.update('configurations', done, total));
+        result = await sweepThreaded(sweepOptions(opts, (done, total) => bar.update('configurations', done, total)), threads);
       } finally {
         bar.stop();
       }
