@@ -1,0 +1,468 @@
+/**
+ * A float graph (harness/model/graph.ts) plus a calibration (calibrate.ts) as an integer graph,
+ * and its inference on three convolution backends.
+ *
+ * Every tensor is int8 codes, NHWC, with an asymmetric quantizer real = scale * (q - zeroPoint).
+ * The nodes and their integer arithmetic:
+ *
+ *  conv       (fully connected layers included, groups = 1 only) a ConvProblem
+ *             (harness/conv/layer.ts): weights per output channel at `weightBits` (weights.ts),
+ *             int32 bias = round(bias / (inScale * wScale[o])), multiplier
+ *             inScale * wScale[o] / outScale per output channel, requantization `requantMode`
+ *             (default 'gemmlowp'), and a clamp [outputMin, outputMax] fused from a ReLU, ReLU6
+ *             or Clip that is the convolution's only reader: [max(-128, zp + round(lo / s)),
+ *             min(127, zp + round(hi / s))] with ReLU as lo = 0, hi = +inf. The output
+ *             quantizer is the calibrated one of the activation's output when fused.
+ *  maxpool    max of the codes in the window (padded pixels ignored), output quantizer = input
+ *             quantizer: exact, because quantization is monotonic.
+ *  avgpool,   output quantizer = input quantizer; sum S of the window's codes (a padded pixel
+ *  globalavg  counts as the code zeroPoint, i.e. real 0, when countIncludePad) over n pixels,
+ *             q = round half away from zero(S / n), computed as trunc((S ± floor(n/2)) / n),
+ *             TFLite's integer AveragePool (tensorflow/lite/kernels/internal/reference/integer_ops/pooling.h).
+ *  add        TFLite's general int8 Add (tensorflow/lite/kernels/add.cc, PrepareGeneralSubOp, and
+ *             reference_integer_ops/add.h), left shift 20:
+ *               m = 2 * max(sA, sB);  realA = sA / m;  realB = sB / m;  realOut = m / (2^20 * sOut)
+ *               a = (qA - zpA) * 2^20;  b = (qB - zpB) * 2^20
+ *               sum = MulQ(a, realA) + MulQ(b, realB)
+ *               q = clamp(MulQ(sum, realOut) + zpOut, lo, hi)
+ *             where MulQ(x, real) is TFLite MultiplyByQuantizedMultiplier with QuantizeMultiplier(real)
+ *             (harness/reference/requant.ts multiplyGemmlowp; for real < 1 it is the
+ *             ...SmallerThanOneExp form TFLite uses). A following ReLU/Clip fuses as for conv.
+ *  relu, clip (not fused) a clamp of the codes, output quantizer = input quantizer.
+ *  flatten    'hwc': a no-op on NHWC codes; 'chw': the same permutation of the codes as in float.
+ *
+ * Not supported (InputError naming the node): grouped/depthwise convolutions (the kernels are
+ * dense only), concat, zeros, softmax, batchnorm that foldBatchNorm could not fold.
+ *
+ * Backends for the convolutions (everything else is the TypeScript above in all three):
+ *  - 'reference': harness/reference/conv.ts referenceConv, the exact integer oracle;
+ *  - 'wasm':      the SIMD split-convolution kernel WASM_VARIANT from the 'simd' module;
+ *  - 'dsp':       the packed-DSP kernel DSP_VARIANT with DSP_CONFIG (int8x8, chain 16, cascade
+ *                 decode), which equals the packed engine model and may differ from exact where a
+ *                 lane overflows.
+ * 'reference' and 'wasm' must agree bit for bit (test/quant.test.ts proves it).
+ */
+import { type ConvProblem, type RequantMode, macs as convMacs, validateProblem } from '../conv/layer.ts';
+import type { PackedConvConfig } from '../dsp/packed-conv.ts';
+import { foldBatchNorm } from '../model/fold.ts';
+import { type ConvNode, type Graph, type GraphNode, type Pads, type TensorShape, consumerCounts, inferShapes, shapeSize } from '../model/graph.ts';
+import { referenceConv } from '../reference/conv.ts';
+import { type QuantizedMultiplier, multiplyGemmlowp, quantizeMultiplier, roundHalfAwayFromZero } from '../reference/requant.ts';
+import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
+import { type SplitConvVariant, findVariant } from '../registry/splitconv.ts';
+import { InputError } from '../util/errors.ts';
+import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
+import { type Calibration, type QuantParams, QMAX, QMIN } from './calibrate.ts';
+import { quantizeBias, quantizeConvWeights } from './weights.ts';
+
+export const BACKENDS = ['reference', 'wasm', 'dsp'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const WASM_VARIANT = 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8';
+export const DSP_VARIANT = 'qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8';
+export const DSP_CONFIG: PackedConvConfig = { scheme: 'int8x8', chain: 16, decode: 'cascade' };
+
+interface IntNodeBase {
+  name: string;
+  inputs: string[];
+  output: string;
+}
+
+export interface IntConv extends IntNodeBase {
+  op: 'conv';
+  /** The problem with an all-zero input of the right size; each run supplies its own input. */
+  problem: ConvProblem;
+  weightBits: number;
+  /** Per output channel, w ≈ code * weightScale[o]. */
+  weightScale: Float64Array;
+  fc: boolean;
+  /** The activation fused into the clamp, if any. */
+  fused?: 'relu' | 'clip';
+}
+
+export interface IntPool extends IntNodeBase {
+  op: 'maxpool' | 'avgpool';
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  pads: Pads;
+  countIncludePad: boolean;
+  /** The input's zero point: a padded pixel's code in a count-include-pad average. */
+  zeroPoint: number;
+}
+
+export interface IntGlobalAvgPool extends IntNodeBase {
+  op: 'globalavgpool';
+}
+
+export interface IntAdd extends IntNodeBase {
+  op: 'add';
+  zeroPointA: number;
+  zeroPointB: number;
+  multiplierA: QuantizedMultiplier;
+  multiplierB: QuantizedMultiplier;
+  multiplierOut: QuantizedMultiplier;
+  outputZeroPoint: number;
+  outputMin: number;
+  outputMax: number;
+  fused?: 'relu' | 'clip';
+}
+
+export interface IntClamp extends IntNodeBase {
+  op: 'clamp';
+  min: number;
+  max: number;
+}
+
+export interface IntFlatten extends IntNodeBase {
+  op: 'flatten';
+  order: 'hwc' | 'chw';
+}
+
+export type IntNode = IntConv | IntPool | IntGlobalAvgPool | IntAdd | IntClamp | IntFlatten;
+
+export interface IntTensor {
+  name: string;
+  shape: TensorShape;
+  params: QuantParams;
+}
+
+export interface IntGraph {
+  name: string;
+  input: IntTensor;
+  outputs: IntTensor[];
+  nodes: IntNode[];
+  /** Shape and quantizer of every tensor the integer graph computes. */
+  tensors: Map<string, IntTensor>;
+  requantMode: Exclude<RequantMode, 'raw'>;
+}
+
+/** The add's left shift (TFLite: 20 for int8). */
+export const ADD_LEFT_SHIFT = 20;
+
+export interface IntGraphOptions {
+  /** Weight bit width for every convolution, or per node name (others: 8). @default 8 */
+  weightBits?: number | Record<string, number>;
+  /** @default 'gemmlowp' */
+  requantMode?: Exclude<RequantMode, 'raw'>;
+}
+
+/** The activation that reads `tensor` and nothing else does, when it can be fused into a clamp. */
+function fusableActivation(graph: Graph, tensor: string, readers: Map<string, number>): Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined {
+  if (readers.get(tensor) !== 1 || graph.outputs.some((o) => o.name === tensor)) return undefined;
+  const next = graph.nodes.find((n) => n.inputs.includes(tensor));
+  return next && (next.op === 'relu' || next.op === 'clip') ? next : undefined;
+}
+
+/** Tensors whose quantizer comes from calibration (the others inherit their input's). */
+export function calibratedTensors(graph: Graph): string[] {
+  const g = foldBatchNorm(graph).graph;
+  const readers = consumerCounts(g);
+  const names = [g.input.name];
+  for (const n of g.nodes) {
+    if (n.op === 'conv' || n.op === 'add') names.push(fusableActivation(g, n.output, readers)?.output ?? n.output);
+  }
+  return names;
+}
+
+function clampFor(act: Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined, p: QuantParams): [number, number] {
+  if (!act) return [QMIN, QMAX];
+  const lo = act.op === 'relu' ? 0 : act.min;
+  const hi = act.op === 'relu' ? Infinity : act.max;
+  const qlo = Math.max(QMIN, Math.min(QMAX, p.zeroPoint + roundHalfAwayFromZero(lo / p.scale)));
+  const qhi = Number.isFinite(hi) ? Math.max(QMIN, Math.min(QMAX, p.zeroPoint + roundHalfAwayFromZero(hi / p.scale))) : QMAX;
+  return [qlo, Math.max(qlo, qhi)];
+}
+
+/** The integer graph of a float graph (batch norms are folded first) and its calibration. */
+export function buildIntGraph(graph: Graph, calibration: Calibration, options: IntGraphOptions = {}): IntGraph {
+  const g = foldBatchNorm(graph).graph;
+  const shapes = inferShapes(g);
+  const readers = consumerCounts(g);
+  const requantMode = options.requantMode ?? 'gemmlowp';
+  if (!(['gemmlowp', 'single', 'fp32'] as const).includes(requantMode)) {
+    throw new InputError(`requantization mode must be gemmlowp, single or fp32, got '${String(requantMode)}'`);
+  }
+  const bitsFor = (name: string): number => {
+    const b = options.weightBits;
+    if (b === undefined) return 8;
+    if (typeof b === 'number') return b;
+    return b[name] ?? 8;
+  };
+  const tensors = new Map<string, IntTensor>();
+  const calibrated = (name: string, node: string): QuantParams => {
+    const p = calibration.params.get(name);
+    if (!p) throw new InputError(`node '${node}': tensor '${name}' has no calibrated quantizer`);
+    return p;
+  };
+  const param = (name: string): QuantParams => tensors.get(name)!.params;
+  const def = (name: string, params: QuantParams): void => void tensors.set(name, { name, shape: shapes.get(name)!, params });
+  def(g.input.name, calibrated(g.input.name, 'input'));
+
+  const skip = new Set<GraphNode>();
+  const nodes: IntNode[] = [];
+  for (const node of g.nodes) {
+    if (skip.has(node)) continue;
+    switch (node.op) {
+      case 'conv': {
+        const act = fusableActivation(g, node.output, readers);
+        if (act) skip.add(act);
+        const output = act?.output ?? node.output;
+        const out = calibrated(output, node.name);
+        def(output, out);
+        nodes.push(intConv(node, shapes.get(node.inputs[0]!)!, param(node.inputs[0]!), out, act, bitsFor(node.name), requantMode, output));
+        break;
+      }
+      case 'add': {
+        const act = fusableActivation(g, node.output, readers);
+        if (act) skip.add(act);
+        const output = act?.output ?? node.output;
+        const out = calibrated(output, node.name);
+        def(output, out);
+        const [a, b] = [param(node.inputs[0]!), param(node.inputs[1]!)];
+        const twiceMax = 2 * Math.max(a.scale, b.scale);
+        const [lo, hi] = clampFor(act, out);
+        nodes.push({
+          op: 'add', name: node.name, inputs: node.inputs, output,
+          zeroPointA: a.zeroPoint, zeroPointB: b.zeroPoint,
+          multiplierA: quantizeMultiplier(a.scale / twiceMax, 'gemmlowp'),
+          multiplierB: quantizeMultiplier(b.scale / twiceMax, 'gemmlowp'),
+          multiplierOut: quantizeMultiplier(twiceMax / (2 ** ADD_LEFT_SHIFT * out.scale), 'gemmlowp'),
+          outputZeroPoint: out.zeroPoint, outputMin: lo, outputMax: hi,
+          ...(act ? { fused: act.op } : {}),
+        });
+        break;
+      }
+      case 'maxpool':
+      case 'avgpool': {
+        const p = param(node.inputs[0]!);
+        def(node.output, p);
+        const { kH, kW, strideH, strideW, pads, countIncludePad } = node;
+        nodes.push({ op: node.op, name: node.name, inputs: node.inputs, output: node.output, kH, kW, strideH, strideW, pads, countIncludePad, zeroPoint: p.zeroPoint });
+        break;
+      }
+      case 'globalavgpool':
+        def(node.output, param(node.inputs[0]!));
+        nodes.push({ op: 'globalavgpool', name: node.name, inputs: node.inputs, output: node.output });
+        break;
+      case 'relu':
+      case 'clip': {
+        const p = param(node.inputs[0]!);
+        def(node.output, p);
+        const [min, max] = clampFor(node, p);
+        nodes.push({ op: 'clamp', name: node.name, inputs: node.inputs, output: node.output, min, max });
+        break;
+      }
+      case 'flatten':
+        def(node.output, param(node.inputs[0]!));
+        nodes.push({ op: 'flatten', name: node.name, inputs: node.inputs, output: node.output, order: node.order });
+        break;
+      default:
+        throw new InputError(`node '${node.name}' (${node.op}): the integer graph does not support this op`);
+    }
+  }
+  return {
+    name: g.name,
+    input: tensors.get(g.input.name)!,
+    outputs: g.outputs.map((o) => {
+      const t = tensors.get(o.name);
+      if (!t) throw new InputError(`graph output '${o.name}' is not computed by the integer graph`);
+      return t;
+    }),
+    nodes,
+    tensors,
+    requantMode,
+  };
+}
+
+function intConv(
+  node: ConvNode, inShape: TensorShape, inP: QuantParams, outP: QuantParams,
+  act: Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined, bits: number, mode: Exclude<RequantMode, 'raw'>, output: string,
+): IntConv {
+  if (node.groups !== 1) throw new InputError(`node '${node.name}' (conv): groups = ${node.groups}; the integer kernels compute dense convolutions (groups = 1) only`);
+  const w = quantizeConvWeights(node, bits);
+  const bias = quantizeBias(node.bias, inP.scale, w.scale, node.name);
+  const [outputMin, outputMax] = clampFor(act, outP);
+  const problem: ConvProblem = {
+    shape: {
+      inH: inShape.h, inW: inShape.w, inC: inShape.c, outC: node.outC, kH: node.kH, kW: node.kW,
+      strideH: node.strideH, strideW: node.strideW,
+      padTop: node.pads.top, padBottom: node.pads.bottom, padLeft: node.pads.left, padRight: node.pads.right,
+    },
+    inputZeroPoint: inP.zeroPoint,
+    input: new Int8Array(shapeSize(inShape)),
+    weights: w.codes,
+    bias,
+    requant: { mode, scale: Float64Array.from(w.scale, (s) => (inP.scale * s) / outP.scale), outputZeroPoint: outP.zeroPoint, outputMin, outputMax },
+  };
+  try {
+    validateProblem(problem);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`node '${node.name}' (conv): ${e.message}`);
+    throw e;
+  }
+  return {
+    op: 'conv', name: node.name, inputs: node.inputs, output, problem, weightBits: bits, weightScale: w.scale, fc: node.fc,
+    ...(act ? { fused: act.op } : {}),
+  };
+}
+
+/** Multiply-accumulates of the integer graph's convolutions. */
+export function intGraphMacs(g: IntGraph): number {
+  return g.nodes.reduce((n, node) => n + (node.op === 'conv' ? convMacs(node.problem.shape) : 0), 0);
+}
+
+// --- inference -------------------------------------------------------------------------------
+
+type ConvRun = (node: IntConv, input: Int8Array) => Int8Array;
+
+/** Kernel runners per integer graph and backend, built on first use (weights packed once). */
+const sessions = new WeakMap<IntGraph, Map<Backend, ConvRun>>();
+
+function wasmVariant(): SplitConvVariant {
+  const v = findVariant(WASM_VARIANT);
+  if (!v) throw new Error(`${WASM_VARIANT} is not registered`);
+  return v;
+}
+
+function dspVariant(): DspConvVariant {
+  const v = DSPCONV_VARIANTS.find((x) => x.name === DSP_VARIANT);
+  if (!v) throw new Error(`${DSP_VARIANT} is not registered`);
+  return v;
+}
+
+function kernelRunner(variant: SplitConvVariant | DspConvVariant, dsp?: PackedConvConfig): ConvRun {
+  const kernel = modulesFor(variant).find((k) => k.name === 'simd');
+  if (!kernel) throw new InputError(`${variant.name}: the 'simd' WASM module is not usable on this engine (run 'npm run build')`);
+  const runners = new Map<IntConv, SplitConvRunner>();
+  return (node, input) => {
+    let r = runners.get(node);
+    if (!r) {
+      r = new SplitConvRunner(variant, kernel, { ...node.problem, input }, dsp);
+      runners.set(node, r);
+    } else {
+      r.setInput(input);
+    }
+    r.run();
+    return r.output() as Int8Array;
+  };
+}
+
+function convRunner(g: IntGraph, backend: Backend): ConvRun {
+  let perGraph = sessions.get(g);
+  if (!perGraph) sessions.set(g, (perGraph = new Map()));
+  let run = perGraph.get(backend);
+  if (run) return run;
+  switch (backend) {
+    case 'reference':
+      run = (node, input) => referenceConv({ ...node.problem, input }) as Int8Array;
+      break;
+    case 'wasm':
+      run = kernelRunner(wasmVariant());
+      break;
+    case 'dsp':
+      run = kernelRunner(dspVariant(), DSP_CONFIG);
+      break;
+    default:
+      throw new InputError(`backend must be one of ${BACKENDS.join(', ')}, got '${String(backend)}'`);
+  }
+  perGraph.set(backend, run);
+  return run;
+}
+
+function pool(node: IntPool, x: Int8Array, xs: TensorShape, ys: TensorShape): Int8Array {
+  const y = new Int8Array(shapeSize(ys));
+  const isMax = node.op === 'maxpool';
+  for (let oy = 0; oy < ys.h; oy++) {
+    for (let ox = 0; ox < ys.w; ox++) {
+      for (let c = 0; c < ys.c; c++) {
+        let acc = isMax ? -Infinity : 0;
+        let inside = 0;
+        for (let ky = 0; ky < node.kH; ky++) {
+          const iy = oy * node.strideH + ky - node.pads.top;
+          if (iy < 0 || iy >= xs.h) continue;
+          for (let kx = 0; kx < node.kW; kx++) {
+            const ix = ox * node.strideW + kx - node.pads.left;
+            if (ix < 0 || ix >= xs.w) continue;
+            const v = x[(iy * xs.w + ix) * xs.c + c]!;
+            acc = isMax ? Math.max(acc, v) : acc + v;
+            inside++;
+          }
+        }
+        if (isMax) {
+          y[(oy * ys.w + ox) * ys.c + c] = acc;
+        } else {
+          const n = node.countIncludePad ? node.kH * node.kW : inside;
+          if (node.countIncludePad) acc += (n - inside) * node.zeroPoint;
+          y[(oy * ys.w + ox) * ys.c + c] = roundedDivide(acc, n);
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** round half away from zero(sum / n) for integers, n > 0: trunc((sum ± floor(n/2)) / n). */
+export function roundedDivide(sum: number, n: number): number {
+  const half = Math.floor(n / 2);
+  return Math.trunc((sum >= 0 ? sum + half : sum - half) / n);
+}
+
+/** One non-convolution node on int8 codes. */
+function runOther(node: Exclude<IntNode, IntConv>, inputs: Int8Array[], inShapes: TensorShape[], outShape: TensorShape): Int8Array {
+  const x = inputs[0]!;
+  const xs = inShapes[0]!;
+  switch (node.op) {
+    case 'maxpool':
+    case 'avgpool':
+      return pool(node, x, xs, outShape);
+    case 'globalavgpool': {
+      const sums = new Float64Array(xs.c);
+      for (let i = 0; i < x.length; i++) sums[i % xs.c]! += x[i]!;
+      return Int8Array.from(sums, (s) => roundedDivide(s, xs.h * xs.w));
+    }
+    case 'add': {
+      const b = inputs[1]!;
+      const y = new Int8Array(x.length);
+      for (let i = 0; i < x.length; i++) {
+        const a = multiplyGemmlowp((x[i]! - node.zeroPointA) * 2 ** ADD_LEFT_SHIFT, node.multiplierA);
+        const bb = multiplyGemmlowp((b[i]! - node.zeroPointB) * 2 ** ADD_LEFT_SHIFT, node.multiplierB);
+        const out = multiplyGemmlowp(a + bb, node.multiplierOut) + node.outputZeroPoint;
+        y[i] = Math.min(node.outputMax, Math.max(node.outputMin, out));
+      }
+      return y;
+    }
+    case 'clamp':
+      return Int8Array.from(x, (v) => Math.min(node.max, Math.max(node.min, v)));
+    case 'flatten': {
+      if (node.order === 'hwc') return x.slice();
+      const y = new Int8Array(x.length);
+      for (let yy = 0; yy < xs.h; yy++)
+        for (let xx = 0; xx < xs.w; xx++)
+          for (let c = 0; c < xs.c; c++) y[(c * xs.h + yy) * xs.w + xx] = x[(yy * xs.w + xx) * xs.c + c]!;
+      return y;
+    }
+  }
+}
+
+/** Runs the integer graph; returns every tensor's codes by name (the input included). */
+export function runIntGraphTensors(g: IntGraph, input: Int8Array, backend: Backend = 'reference'): Map<string, Int8Array> {
+  const want = shapeSize(g.input.shape);
+  if (!(input instanceof Int8Array) || input.length !== want) {
+    throw new InputError(`input '${g.input.name}' must be an Int8Array of ${want} codes, got ${input?.length ?? 'none'}`);
+  }
+  const conv = convRunner(g, backend);
+  const t = new Map<string, Int8Array>([[g.input.name, input]]);
+  for (const node of g.nodes) {
+    const inputs = node.inputs.map((n) => t.get(n)!);
+    if (node.op === 'conv') t.set(node.output, conv(node, inputs[0]!));
+    else t.set(node.output, runOther(node, inputs, node.inputs.map((n) => g.tensors.get(n)!.shape), g.tensors.get(node.output)!.shape));
+  }
+  return t;
+}
+
+/** Runs the integer graph; returns the codes of its first output. */
+export function runIntGraph(g: IntGraph, input: Int8Array, backend: Backend = 'reference'): Int8Array {
+  return runIntGraphTensors(g, input, backend).get(g.outputs[0]!.name)!;
+}
