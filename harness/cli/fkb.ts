@@ -13,6 +13,7 @@ import { registerDspConvCommands } from './commands/dspconv.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerSweepCommand } from './commands/sweep.ts';
 import { registerCompareCommand } from './commands/compare.ts';
+import { registerCompressCommand } from './commands/compress.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -31,6 +32,7 @@ registerDspConvCommands(program.commands.find((c) => c.name() === 'dsp')!);
 registerModelCommand(program);
 registerSweepCommand(program);
 registerCompareCommand(program);
+registerCompressCommand(program);
 registerServeCommand(program);
 
 try {

@@ -3,7 +3,6 @@
  * benchmark, on the reference layer and the layers of bench/shapes/*.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
@@ -12,6 +11,7 @@ import { type BenchReport, benchmarkExhaustive, benchmarkLayers } from '../../be
 import { type BenchLayer, loadBenchLayers, referenceLayer } from '../../bench/shapes.ts';
 import { reportTables } from '../../report/bench-table.ts';
 import { InputError, VerificationError } from '../../util/errors.ts';
+import { writeJsonAtomically } from '../../util/files.ts';
 import { type VerifyResult, verifyLayers } from '../../verify/splitconv-verify.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { loadModules } from '../../wasm/modules.ts';
@@ -25,13 +25,6 @@ import { collectReportData } from '../../report/report-data.ts';
 import { writeReport } from '../../report/html.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Writes JSON to `file` through a temporary name, so an interrupted run leaves no half file. */
-export function writeJsonAtomically(file: string, data: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-}
 
 function positiveInt(name: string) {
   return (v: string): number => {

@@ -1,0 +1,105 @@
+/**
+ * `fkb compress`: prune and quantize a CNN (the embedded Fashion-MNIST model by default), run the
+ * integer model on the WASM kernels, and report what it costs and what it gains.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import Table from 'cli-table3';
+import { type CompressResult, ORDERS, compressModel } from '../../compress/compress.ts';
+import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
+import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
+import { InputError } from '../../util/errors.ts';
+import { writeJsonAtomically } from '../../util/files.ts';
+import { ensureBuilt } from '../../wasm/build.ts';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function numberIn(name: string, lo: number, hi: number, integer: boolean) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < lo || n > hi || (integer && !Number.isInteger(n))) {
+      throw new InputError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`);
+    }
+    return n;
+  };
+}
+
+function parseLayerBits(pairs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of pairs) {
+    const i = p.lastIndexOf('=');
+    const bits = Number(p.slice(i + 1));
+    if (i <= 0 || !Number.isInteger(bits) || bits < 2 || bits > 8) throw new InputError(`--layer-bits takes name=bits with bits in 2..8, got '${p}'`);
+    out[p.slice(0, i)] = bits;
+  }
+  return out;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+
+export function formatCompress(r: CompressResult): string {
+  const o = r.options;
+  const lines = [
+    `${r.model}: ${o.ratio > 0 ? `pruned ${o.criterion} ratio ${o.ratio} (round to ${o.roundTo}${o.reconstruct ? ', reconstructed' : ''}), ` : ''}` +
+      `${o.bits}-bit weights${Object.keys(o.layerBits).length ? ' (per-layer overrides)' : ''}, ${o.calibration} calibration, order ${o.order}; ` +
+      `top-1 on ${r.images} held-out images`,
+  ];
+  const t = new Table({ head: ['', 'top-1', 'size (bits)', 'MACs'], style: { head: [], border: [] } });
+  t.push(['float', pct(r.float.top1), r.float.sizeBits.toLocaleString('en-US'), r.float.macs.toLocaleString('en-US')]);
+  if (o.ratio > 0) t.push(['pruned float', pct(r.pruned.top1), '', r.pruned.macs.toLocaleString('en-US')]);
+  for (const [backend, top1] of Object.entries(r.compressed.top1)) {
+    t.push([`integer, ${backend} kernels`, `${pct(top1)} (SQNR ${r.compressed.sqnrDb[backend as keyof typeof r.compressed.sqnrDb]!.toFixed(1)} dB)`, r.compressed.sizeBits.toLocaleString('en-US'), r.compressed.macs.toLocaleString('en-US')]);
+  }
+  lines.push(t.toString());
+  const l = new Table({ head: ['layer', 'weight bits', 'channels kept', 'packed-DSP outputs differing'], style: { head: [], border: [] } });
+  for (const x of r.layers) l.push([x.name, x.weightBits, `${x.outC} of ${x.keptOf}`, `${x.dspDiffering} of ${x.dspOutputs}`]);
+  lines.push(l.toString());
+  lines.push(
+    `FPGA: ${r.fpga.model} on ${r.fpga.device} at ${r.fpga.clockMHz} MHz: ${r.fpga.cycles.toLocaleString('en-US')} cycles = ` +
+      `${r.fpga.timeUs.toFixed(1)} us per image, ${Math.round(r.fpga.framesPerSecond).toLocaleString('en-US')} images/s`,
+  );
+  return lines.join('\n');
+}
+
+export function registerCompressCommand(program: Command): void {
+  program
+    .command('compress')
+    .description('prune and quantize a CNN, run it on the integer WASM kernels, report accuracy, size, MACs, DSP exactness and FPGA cycles')
+    .option('--model <file.onnx>', 'an ONNX CNN with 28x28x1 input (default: the embedded Fashion-MNIST model)')
+    .option('--bits <n>', 'weight bits of every convolution', numberIn('--bits', 2, 8, true), 8)
+    .option('--layer-bits <name=bits>', 'weight bits of one layer (repeatable)', collect, [] as string[])
+    .addOption(new Option('--criterion <name>', 'channel importance').choices(CRITERIA as unknown as string[]).default('l1'))
+    .option('--ratio <r>', 'fraction of each dependency group\'s channels to prune, [0, 1)', numberIn('--ratio', 0, 0.999999, false), 0)
+    .option('--round-to <n>', 'kept channel counts rounded to a multiple of n (e.g. the cascade length)', numberIn('--round-to', 1, 1024, true), 1)
+    .option('--reconstruct', 'least-squares reconstruction of the layers after pruned ones')
+    .addOption(new Option('--calibration <observer>', 'activation range observer').choices(OBSERVERS as unknown as string[]).default('minmax'))
+    .addOption(new Option('--order <order>', 'which comes first').choices(ORDERS as unknown as string[]).default('prune-quantize'))
+    .option('--images <n>', 'held-out evaluation images (after the 200 calibration images)', numberIn('--images', 1, 1800, true), 1800)
+    .option('--check-reference', 'also run the integer model on the TypeScript reference kernels (slow) and show they agree')
+    .option('--out <file.json>', 'write the compressed integer model (weights, biases, quantizers) as JSON')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fkb compress\n  fkb compress --ratio 0.3 --reconstruct --round-to 1\n  fkb compress --bits 4 --calibration mse\n' +
+        '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
+    )
+    .action((o: { checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
+      ensureBuilt();
+      const r = compressModel({
+        ...(o.model ? { model: o.model } : {}),
+        bits: o.bits,
+        layerBits: parseLayerBits(o.layerBits),
+        criterion: o.criterion,
+        ratio: o.ratio,
+        roundTo: o.roundTo,
+        reconstruct: Boolean(o.reconstruct),
+        calibration: o.calibration,
+        order: o.order,
+        images: o.images,
+        backends: o.checkReference ? ['reference', 'wasm', 'dsp'] : ['wasm', 'dsp'],
+      });
+      const { intGraph, ...summary } = r;
+      if (o.out) writeJsonAtomically(o.out, { format: 'fkb-int-graph/1', summary, graph: intGraph });
+      console.log(o.json ? JSON.stringify(summary, null, 2) : `${formatCompress(r)}${o.out ? `\nwrote ${o.out}` : ''}`);
+    });
+}

@@ -1,0 +1,189 @@
+/**
+ * The compression pipeline behind `fkb compress`: structured pruning and quantization in either
+ * order, the integer model run on the WASM kernels (plain split convolution and packed-DSP), and
+ * what it costs: top-1 on the held-out evaluation images, size in bits, MACs, per-layer bits and
+ * kept channels, packed-DSP exactness per layer, FPGA cycles of the split-convolution engine.
+ *
+ * Orders (the issue's two cascades):
+ *   prune-quantize  prune the float model (bias compensation, optional reconstruction), then
+ *                   calibrate and quantize the pruned model;
+ *   quantize-prune  put the weights on their quantization grid first (quantize, dequantize), rank
+ *                   and prune channels on those quantized weights, then calibrate and quantize.
+ */
+import { type Criterion, CRITERIA } from '../prune/criteria.ts';
+import { pruneGraph } from '../prune/prune.ts';
+import { type ConvNode, type Graph, graphMacs } from '../model/graph.ts';
+import { importOnnxFile } from '../model/onnx-import.ts';
+import { foldBatchNorm } from '../model/fold.ts';
+import { FASHION_MNIST_MODEL, evalInput, readEvalSet } from '../model/fashion-mnist.ts';
+import type { Observer } from '../quant/calibrate.ts';
+import { type Backend, type IntConv, type IntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
+import { calibrationIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
+import { dequantizeWeights, quantizeConvWeights } from '../quant/weights.ts';
+import { InputError, requireInt } from '../util/errors.ts';
+import { fpgaEstimate, graphLayers, type FpgaEstimate } from './fpga.ts';
+
+export const ORDERS = ['prune-quantize', 'quantize-prune'] as const;
+export type Order = (typeof ORDERS)[number];
+
+export interface CompressOptions {
+  /** An .onnx file; default the embedded Fashion-MNIST model. */
+  model?: string;
+  /** Weight bits of every convolution. @default 8 */
+  bits?: number;
+  /** Weight bits per layer (node name), overriding `bits`. */
+  layerBits?: Record<string, number>;
+  criterion?: Criterion;
+  /** Fraction of each group's channels to prune, [0, 1). @default 0 (no pruning) */
+  ratio?: number;
+  roundTo?: number;
+  reconstruct?: boolean;
+  calibration?: Observer;
+  order?: Order;
+  /** Held-out evaluation images (after the 200 calibration images). @default 1800 */
+  images?: number;
+  /** Images on which per-layer DSP exactness is measured. @default 20 */
+  dspImages?: number;
+  /** Backends the integer model runs on. @default wasm and dsp ('reference' is the slow TS oracle) */
+  backends?: readonly Backend[];
+  /** FPGA model a parameters (L, Po, Pp, scheme, ...) and device. */
+  fpga?: { device?: string; params?: Record<string, unknown> };
+}
+
+export interface LayerSummary {
+  name: string;
+  weightBits: number;
+  outC: number;
+  keptOf: number;
+  /** Output codes of this layer that differ between the packed-DSP and the exact kernels. */
+  dspDiffering: number;
+  dspOutputs: number;
+}
+
+export interface CompressResult {
+  model: string;
+  options: Required<Omit<CompressOptions, 'model' | 'layerBits' | 'fpga' | 'backends'>> & { layerBits: Record<string, number>; backends: Backend[] };
+  images: number;
+  float: { top1: number; sizeBits: number; macs: number };
+  /** The pruned float model, before quantization (equal to float when nothing is pruned). */
+  pruned: { top1: number; macs: number };
+  compressed: { top1: Partial<Record<Backend, number>>; sqnrDb: Partial<Record<Backend, number>>; sizeBits: number; macs: number };
+  layers: LayerSummary[];
+  fpga: Pick<FpgaEstimate, 'model' | 'device' | 'clockMHz' | 'cycles' | 'timeUs' | 'framesPerSecond'> & { params: Record<string, unknown> };
+  intGraph: IntGraph;
+}
+
+/** The graph with every conv's weights replaced by their quantized values (per-channel grid). */
+export function onWeightGrid(graph: Graph, bitsOf: (name: string) => number): Graph {
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) => {
+      if (n.op !== 'conv') return n;
+      const conv: ConvNode = { ...n, weights: Float32Array.from(dequantizeWeights(quantizeConvWeights(n, bitsOf(n.name)))) };
+      return conv;
+    }),
+  };
+}
+
+export function compressModel(options: CompressOptions = {}): CompressResult {
+  const o = {
+    bits: options.bits ?? 8,
+    criterion: options.criterion ?? 'l1',
+    ratio: options.ratio ?? 0,
+    roundTo: options.roundTo ?? 1,
+    reconstruct: options.reconstruct ?? false,
+    calibration: options.calibration ?? 'minmax',
+    order: options.order ?? 'prune-quantize',
+    images: options.images ?? 1800,
+    dspImages: options.dspImages ?? Math.min(20, options.images ?? 1800),
+    layerBits: options.layerBits ?? {},
+    backends: [...(options.backends ?? (['wasm', 'dsp'] as const))],
+  };
+  if (o.backends.length === 0 || o.backends.some((b) => !(['reference', 'wasm', 'dsp'] as string[]).includes(b))) {
+    throw new InputError(`backends must be some of reference, wasm, dsp, got '${o.backends.join(',')}'`);
+  }
+  requireInt('bits', o.bits, 2, 8);
+  for (const [name, b] of Object.entries(o.layerBits)) requireInt(`bits of layer ${name}`, b, 2, 8);
+  if (!(CRITERIA as readonly string[]).includes(o.criterion)) throw new InputError(`criterion must be one of ${CRITERIA.join(', ')}, got '${o.criterion}'`);
+  if (!(ORDERS as readonly string[]).includes(o.order)) throw new InputError(`order must be one of ${ORDERS.join(', ')}, got '${o.order}'`);
+  const modelPath = options.model ?? FASHION_MNIST_MODEL;
+  const set = readEvalSet();
+  requireInt('images', o.images, 1, set.count - calibrationIndices(set).length);
+  requireInt('dsp images', o.dspImages, 1, o.images);
+  const graph = importOnnxFile(modelPath);
+  if (graph.input.shape.h !== set.rows || graph.input.shape.w !== set.cols || graph.input.shape.c !== 1) {
+    throw new InputError(`${modelPath}: its input is ${graph.input.shape.h}x${graph.input.shape.w}x${graph.input.shape.c}; the evaluation set has ${set.rows}x${set.cols}x1 images`);
+  }
+  for (const name of Object.keys(o.layerBits)) {
+    const folded = foldBatchNorm(graph).graph;
+    const known = [...graph.nodes, ...folded.nodes].filter((n) => n.op === 'conv').map((n) => n.name);
+    if (!known.includes(name)) throw new InputError(`--layer-bits: no convolution named '${name}' (one of ${[...new Set(known)].join(', ')})`);
+  }
+  const bitsOf = (name: string) => o.layerBits[name] ?? o.bits;
+  const calib = calibrationIndices(set);
+  const measure = measureIndices(set, o.images);
+  const calibInputs = calib.slice(0, 128).map((i) => evalInput(set, i));
+
+  // Pruning (on the float weights, or on the weights' quantized values), then quantization.
+  const pruneSource = o.order === 'quantize-prune' ? onWeightGrid(graph, bitsOf) : graph;
+  const pruned =
+    o.ratio > 0
+      ? pruneGraph(pruneSource, { criterion: o.criterion, ratio: o.ratio, roundTo: o.roundTo, calibration: calibInputs, reconstruct: o.reconstruct })
+      : undefined;
+  const prunedGraph = pruned?.graph ?? pruneSource;
+  const folded = foldBatchNorm(prunedGraph).graph;
+  const weightBits: Record<string, number> = {};
+  // Folded convs are named '<conv>+<batchnorm>': --layer-bits takes either name.
+  for (const n of folded.nodes) if (n.op === 'conv') weightBits[n.name] = o.layerBits[n.name] ?? bitsOf(n.name.split('+')[0]!);
+  const intGraph = quantizeModel(prunedGraph, set, calib, { observer: o.calibration }, { weightBits });
+
+  const report = evaluateQuantized(prunedGraph, intGraph, set, measure, o.backends);
+  const floatOriginal = o.ratio > 0 || o.order === 'quantize-prune' ? evaluateFloat(graph, set, measure) : report.float;
+
+  // Per-layer exactness of the packed-DSP kernels: every conv output, DSP vs exact kernels.
+  const convs = intGraph.nodes.filter((n): n is IntConv => n.op === 'conv');
+  const differing = new Map(convs.map((c) => [c.output, 0]));
+  const outputs = new Map(convs.map((c) => [c.output, 0]));
+  for (const i of measure.slice(0, o.dspImages)) {
+    const x = quantizeInput(intGraph, set, i);
+    const exact = runIntGraphTensors(intGraph, x, 'wasm');
+    const dsp = runIntGraphTensors(intGraph, x, 'dsp');
+    for (const c of convs) {
+      const a = exact.get(c.output)!;
+      const b = dsp.get(c.output)!;
+      let d = 0;
+      for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) d++;
+      differing.set(c.output, differing.get(c.output)! + d);
+      outputs.set(c.output, outputs.get(c.output)! + a.length);
+    }
+  }
+  const keptOf = (name: string, outC: number): number => {
+    const producer = name.split('+')[0]!;
+    return graph.nodes.find((n): n is ConvNode => n.op === 'conv' && n.name === producer)?.outC ?? outC;
+  };
+  const layers: LayerSummary[] = convs.map((c) => ({
+    name: c.name,
+    weightBits: c.weightBits,
+    outC: c.problem.shape.outC,
+    keptOf: keptOf(c.name, c.problem.shape.outC),
+    dspDiffering: differing.get(c.output)!,
+    dspOutputs: outputs.get(c.output)!,
+  }));
+
+  const fpga = fpgaEstimate(
+    graphLayers(folded, (name) => ({ wBits: intGraph.nodes.find((n): n is IntConv => n.op === 'conv' && n.name === name)?.weightBits ?? o.bits, aBits: 8 })),
+    options.fpga ?? {},
+  );
+  const byBackend = <T>(f: (r: (typeof report.int)[number]) => T) => Object.fromEntries(report.int.map((r) => [r.backend, f(r)])) as Partial<Record<Backend, T>>;
+  return {
+    model: modelPath,
+    options: o,
+    images: measure.length,
+    float: { top1: floatOriginal.top1, sizeBits: floatModelSize(graph).bits, macs: graphMacs(graph) },
+    pruned: { top1: report.float.top1, macs: graphMacs(prunedGraph) },
+    compressed: { top1: byBackend((r) => r.top1), sqnrDb: byBackend((r) => r.sqnrDb), sizeBits: intModelSize(intGraph).bits, macs: report.macs },
+    layers,
+    fpga: { model: fpga.model, device: fpga.device, clockMHz: fpga.clockMHz, cycles: fpga.cycles, timeUs: fpga.timeUs, framesPerSecond: fpga.framesPerSecond, params: fpga.params },
+    intGraph,
+  };
+}
