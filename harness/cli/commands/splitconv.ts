@@ -21,6 +21,7 @@ import { loadNetwork } from '../../networks/index.ts';
 import { layerExactness } from '../../dsp/layer-report.ts';
 import { schemeProblem } from '../../dsp/packed-conv.ts';
 import { runModel } from './model.ts';
+import { compressionResults } from '../../compress/report-points.ts';
 import { collectReportData } from '../../report/report-data.ts';
 import { writeReport } from '../../report/html.ts';
 
@@ -180,9 +181,14 @@ export function registerSplitconvCommands(program: Command): void {
     )
     .option('--time <ms>', 'minimum measuring time per kernel', positiveNumber('--time'), 400)
     .option('--out <dir>', 'where the report folder goes', 'report')
+    .option('--images <n>', 'held-out images (1..1800) the compression settings are measured on', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1800) throw new InputError(`--images must be an integer in [1, 1800], got '${v}'`);
+      return n;
+    }, 500)
     .option('--json', 'print the benchmark report as JSON')
     .addHelpText('after', '\nExample:\n  fkb run\n  fkb run --time 1000 --out /tmp/reports\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
-    .action(async (o: { time: number; out: string; json?: boolean }) => {
+    .action(async (o: { time: number; out: string; images: number; json?: boolean }) => {
       ensureBuilt();
       const modules = [...loadModules()].map(([n, s]) => `${n}: ${s.kernel ? 'used' : `not used (${s.reason})`}`);
       if (!o.json) console.log(`WASM modules on Node ${process.version}:\n  ${modules.join('\n  ')}\n`);
@@ -210,12 +216,20 @@ export function registerSplitconvCommands(program: Command): void {
         ),
       }));
       const model = runModel({ arch: 'a', device: 'zcu104', layers: 'resnet18', set: [] });
+      const cbar = progressBar(!o.json);
+      const compression = compressionResults(o.images, cbar.update);
+      cbar.stop();
+      if (!o.json) {
+        console.log(`\ncompression of the embedded Fashion-MNIST model, top-1 on ${o.images} held-out images:`);
+        for (const p of compression.points) console.log(`  ${p.setting.padEnd(40)} ${(100 * p.accuracy).toFixed(2)} %  ${p.sizeBytes} bytes  ${p.macs} MACs`);
+      }
       const data = collectReportData({
         run: { verification: results, benchmark: report },
         dspConv,
         model,
+        compression,
         title: 'fkb run',
-        sources: ['fkb run: verify + bench on the reference layer; dsp conv and model a (ZCU104) on resnet18'],
+        sources: ['fkb run: verify + bench on the reference layer; dsp conv and model a (ZCU104) on resnet18; fkb compress settings on the embedded model'],
       });
       const dir = join(o.out, report.date.replace(/[:.]/g, '-'));
       const written = writeReport(dir, data);
