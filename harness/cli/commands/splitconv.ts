@@ -22,6 +22,10 @@ import { layerExactness } from '../../dsp/layer-report.ts';
 import { schemeProblem } from '../../dsp/packed-conv.ts';
 import { runModel } from './model.ts';
 import { compressionResults } from '../../compress/report-points.ts';
+import { graphLayers } from '../../compress/fpga.ts';
+import { foldBatchNorm } from '../../model/fold.ts';
+import { importOnnxFile } from '../../model/onnx-import.ts';
+import { FASHION_MNIST_MODEL } from '../../model/fashion-mnist.ts';
 import { collectReportData } from '../../report/report-data.ts';
 import { writeReport } from '../../report/html.ts';
 
@@ -193,10 +197,14 @@ export function registerSplitconvCommands(program: Command): void {
       const modules = [...loadModules()].map(([n, s]) => `${n}: ${s.kernel ? 'used' : `not used (${s.reason})`}`);
       if (!o.json) console.log(`WASM modules on Node ${process.version}:\n  ${modules.join('\n  ')}\n`);
       const layer = referenceLayer();
-      const results = await runVerify([layer], true, Boolean(o.json));
+      // The reference layer, and every convolution of the embedded model (its own shapes).
+      const modelLayers: BenchLayer[] = graphLayers(foldBatchNorm(importOnnxFile(FASHION_MNIST_MODEL)).graph)
+        .filter((l) => l.groups === 1)
+        .map((l) => ({ name: `fashion-mnist ${l.name}`, shape: l, reference: false }));
+      const results = await runVerify([layer, ...modelLayers], true, Boolean(o.json));
       const failed = results.filter((r) => !r.ok);
       if (failed.length) throw new VerificationError(`${failed.length} of ${results.length} checks failed; first: ${failed[0]!.error}`);
-      if (!o.json) console.log(`${results.length} checks on ${layer.name}: all bit-exact\n`);
+      if (!o.json) console.log(`${results.length} checks on ${layer.name} and the ${modelLayers.length} convolutions of the embedded model: all bit-exact\n`);
       const bar = progressBar(!o.json);
       const report = await benchmarkLayers([layer], { timeMs: o.time, onTask: bar.update });
       bar.stop();
