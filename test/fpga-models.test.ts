@@ -64,8 +64,9 @@ function rejects(fn: () => unknown, ...parts: (string | RegExp)[]): void {
 // --- devices ---------------------------------------------------------------------------
 
 test('device catalogue: the six boards, each with a source; DSP48E1 allows no packing', () => {
-  const names = listDevices().map((d) => d.name).sort();
-  assert.equal(names, ['u250', 'xc7vx485t', 'xc7z020', 'xczu3eg', 'xczu7ev', 'xczu9eg']);
+  const names = listDevices().map((d) => d.name);
+  // The six the issue names; more may be added (README: how to add an FPGA device).
+  for (const n of ['u250', 'xc7vx485t', 'xc7z020', 'xczu3eg', 'xczu7ev', 'xczu9eg']) assert.ok(names.includes(n), n);
   for (const d of listDevices()) {
     assert.ok(d.source.length > 40, `${d.name}: source`);
     assert.ok(d.dsp > 0 && d.bram36 > 0 && d.lut > 0 && d.ff > 0 && d.offChipGBps > 0, d.name);
