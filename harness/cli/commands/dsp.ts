@@ -97,6 +97,11 @@ export function registerDspCommand(program: Command): void {
     .argument('<trace.csv>', 'columns cycle,A_hex,B_hex,C_hex,D_hex,PCIN_hex,INMODE_bin,OPMODE_hex,ALUMODE_bin,CARRYIN,P_hex')
     .option('--json', 'print the report as JSON')
     .option('--max-mismatches <n>', 'how many mismatching rows to list', parseCount, 10)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fkb dsp replay ../shared/golden/dsp48e2/dsp48e2_raw_random.csv\n  fkb dsp replay my-trace.csv --json --max-mismatches 50\n\n' +
+        'Exit code 1 when any row differs, 2 on a malformed file (line and column named).',
+    )
     .action((file: string, opts: { json?: boolean; maxMismatches: number }) => {
       const { rows, summary } = replayTrace(readTrace(file));
       const listed = rows.filter((r) => !r.ok).slice(0, opts.maxMismatches).map(mismatchReport);

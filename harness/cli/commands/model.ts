@@ -46,7 +46,15 @@ export function parseSettings(pairs: readonly string[]): Record<string, string> 
 }
 
 function modelHelp(): string {
-  const lines = ['', 'Models and their --set parameters (default in brackets):'];
+  const lines = [
+    '',
+    'Examples:',
+    '  fkb model --arch a --device zcu104 --layers resnet18',
+    '  fkb model --arch a --set L=16 --set Po=8 --set scheme=int8x8 --layers my-net.csv --simulate',
+    '  fkb model --arch d --set arch=B4096 --device zcu102 --layers mobilenet-v1 --json',
+    '',
+    'Models and their --set parameters (default in brackets):',
+  ];
   for (const id of MODEL_IDS) {
     const m = MODELS[id];
     lines.push(`  ${id} | ${m.name}: ${m.title}`);

@@ -115,6 +115,7 @@ export function registerSplitconvCommands(program: Command): void {
     .command('variants')
     .description('list the registered split-convolution kernel variants and whether this engine runs them')
     .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  fkb variants\n  fkb variants --json')
     .action((o: { json?: boolean }) => {
       const modules = loadModules();
       const rows = SPLITCONV_VARIANTS.map((v) => ({
