@@ -45,6 +45,13 @@ test('mixed 4/8-bit (the input layer at 8 bits, the rest at 4): <= 60 % of the i
   assert.equal(r.layers.map((l) => l.weightBits), [8, 4, 4, 4, 4]);
 });
 
+test('--macs keeps at most that fraction of the MACs (channels ranked across layers)', () => {
+  const r = compressModel({ images: 100, macsTarget: 0.5, roundTo: 2 });
+  assert.ok(r.compressed.macs <= 0.5 * r.float.macs, `${r.compressed.macs} of ${r.float.macs}`);
+  assert.ok(r.layers.every((l) => l.outC % 2 === 0 || l.outC === l.keptOf));
+  assert.throws(() => compressModel({ images: 10, macsTarget: 0.5, ratio: 0.2 }), /either a prune ratio or a MACs target/);
+});
+
 test('quantize-prune orders the cascade the other way and still runs end to end', () => {
   const r = compressModel({ images: 100, ratio: 0.3, order: 'quantize-prune' });
   assert.is(r.options.order, 'quantize-prune');

@@ -12,6 +12,7 @@
  */
 import { type Criterion, CRITERIA } from '../prune/criteria.ts';
 import { pruneGraph } from '../prune/prune.ts';
+import { pruneToMacs } from '../prune/budget.ts';
 import { type ConvNode, type Graph, graphMacs } from '../model/graph.ts';
 import { importOnnxFile } from '../model/onnx-import.ts';
 import { foldBatchNorm } from '../model/fold.ts';
@@ -36,6 +37,11 @@ export interface CompressOptions {
   criterion?: Criterion;
   /** Fraction of each group's channels to prune, [0, 1). @default 0 (no pruning) */
   ratio?: number;
+  /**
+   * Instead of a ratio: the fraction of the MACs to keep, in (0, 1]; channels are ranked across
+   * groups (harness/prune/budget.ts, plain global threshold). @default 0 (unused)
+   */
+  macsTarget?: number;
   roundTo?: number;
   reconstruct?: boolean;
   calibration?: Observer;
@@ -90,6 +96,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     bits: options.bits ?? 8,
     criterion: options.criterion ?? 'l1',
     ratio: options.ratio ?? 0,
+    macsTarget: options.macsTarget ?? 0,
     roundTo: options.roundTo ?? 1,
     reconstruct: options.reconstruct ?? false,
     calibration: options.calibration ?? 'minmax',
@@ -126,10 +133,14 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
 
   // Pruning (on the float weights, or on the weights' quantized values), then quantization.
   const pruneSource = o.order === 'quantize-prune' ? onWeightGrid(graph, bitsOf) : graph;
+  if (o.ratio > 0 && o.macsTarget > 0) throw new InputError('give either a prune ratio or a MACs target, not both');
+  const pruneOptions = { criterion: o.criterion, roundTo: o.roundTo, calibration: calibInputs, reconstruct: o.reconstruct };
   const pruned =
-    o.ratio > 0
-      ? pruneGraph(pruneSource, { criterion: o.criterion, ratio: o.ratio, roundTo: o.roundTo, calibration: calibInputs, reconstruct: o.reconstruct })
-      : undefined;
+    o.macsTarget > 0
+      ? pruneToMacs(pruneSource, { ...pruneOptions, targetMacsFraction: o.macsTarget, costAware: false })
+      : o.ratio > 0
+        ? pruneGraph(pruneSource, { ...pruneOptions, ratio: o.ratio })
+        : undefined;
   const prunedGraph = pruned?.graph ?? pruneSource;
   const folded = foldBatchNorm(prunedGraph).graph;
   const weightBits: Record<string, number> = {};
@@ -138,7 +149,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   const intGraph = quantizeModel(prunedGraph, set, calib, { observer: o.calibration }, { weightBits });
 
   const report = evaluateQuantized(prunedGraph, intGraph, set, measure, o.backends);
-  const floatOriginal = o.ratio > 0 || o.order === 'quantize-prune' ? evaluateFloat(graph, set, measure) : report.float;
+  const floatOriginal = pruned || o.order === 'quantize-prune' ? evaluateFloat(graph, set, measure) : report.float;
 
   // Per-layer exactness of the packed-DSP kernels: every conv output, DSP vs exact kernels.
   const convs = intGraph.nodes.filter((n): n is IntConv => n.op === 'conv');

@@ -40,13 +40,13 @@ const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 export function formatCompress(r: CompressResult): string {
   const o = r.options;
   const lines = [
-    `${r.model}: ${o.ratio > 0 ? `pruned ${o.criterion} ratio ${o.ratio} (round to ${o.roundTo}${o.reconstruct ? ', reconstructed' : ''}), ` : ''}` +
+    `${r.model}: ${o.ratio > 0 || o.macsTarget > 0 ? `pruned ${o.criterion} ${o.macsTarget > 0 ? `to ${o.macsTarget} of the MACs` : `ratio ${o.ratio}`} (round to ${o.roundTo}${o.reconstruct ? ', reconstructed' : ''}), ` : ''}` +
       `${o.bits}-bit weights${Object.keys(o.layerBits).length ? ' (per-layer overrides)' : ''}, ${o.calibration} calibration, order ${o.order}; ` +
       `top-1 on ${r.images} held-out images`,
   ];
   const t = new Table({ head: ['', 'top-1', 'size (bits)', 'MACs'], style: { head: [], border: [] } });
   t.push(['float', pct(r.float.top1), r.float.sizeBits.toLocaleString('en-US'), r.float.macs.toLocaleString('en-US')]);
-  if (o.ratio > 0) t.push(['pruned float', pct(r.pruned.top1), '', r.pruned.macs.toLocaleString('en-US')]);
+  if (o.ratio > 0 || o.macsTarget > 0) t.push(['pruned float', pct(r.pruned.top1), '', r.pruned.macs.toLocaleString('en-US')]);
   for (const [backend, top1] of Object.entries(r.compressed.top1)) {
     t.push([`integer, ${backend} kernels`, `${pct(top1)} (SQNR ${r.compressed.sqnrDb[backend as keyof typeof r.compressed.sqnrDb]!.toFixed(1)} dB)`, r.compressed.sizeBits.toLocaleString('en-US'), r.compressed.macs.toLocaleString('en-US')]);
   }
@@ -70,6 +70,7 @@ export function registerCompressCommand(program: Command): void {
     .option('--layer-bits <name=bits>', 'weight bits of one layer (repeatable)', collect, [] as string[])
     .addOption(new Option('--criterion <name>', 'channel importance').choices(CRITERIA as unknown as string[]).default('l1'))
     .option('--ratio <r>', 'fraction of each dependency group\'s channels to prune, [0, 1)', numberIn('--ratio', 0, 0.999999, false), 0)
+    .option('--macs <fraction>', 'instead of --ratio: keep this fraction of the MACs, channels ranked across layers', numberIn('--macs', 0.01, 1, false))
     .option('--round-to <n>', 'kept channel counts rounded to a multiple of n (e.g. the cascade length)', numberIn('--round-to', 1, 1024, true), 1)
     .option('--reconstruct', 'least-squares reconstruction of the layers after pruned ones')
     .addOption(new Option('--calibration <observer>', 'activation range observer').choices(OBSERVERS as unknown as string[]).default('minmax'))
@@ -81,9 +82,10 @@ export function registerCompressCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n  fkb compress\n  fkb compress --ratio 0.3 --reconstruct --round-to 1\n  fkb compress --bits 4 --calibration mse\n' +
+        '  fkb compress --macs 0.5 --reconstruct --round-to 4\n' +
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
-    .action((o: { checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
+    .action((o: { macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
       ensureBuilt();
       const r = compressModel({
         ...(o.model ? { model: o.model } : {}),
@@ -91,6 +93,7 @@ export function registerCompressCommand(program: Command): void {
         layerBits: parseLayerBits(o.layerBits),
         criterion: o.criterion,
         ratio: o.ratio,
+        ...(o.macs !== undefined ? { macsTarget: o.macs } : {}),
         roundTo: o.roundTo,
         reconstruct: Boolean(o.reconstruct),
         calibration: o.calibration,
