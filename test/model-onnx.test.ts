@@ -22,6 +22,7 @@ import { foldBatchNorm } from '../harness/model/fold.ts';
 import { argmax, runGraph } from '../harness/model/float-infer.ts';
 import { FASHION_MNIST_MODEL, evalInput, readEvalSet, readFashionMnistMeta } from '../harness/model/fashion-mnist.ts';
 import { InputError } from '../harness/util/errors.ts';
+import { throwsInput } from './helpers.ts';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -277,16 +278,6 @@ test('small models: auto_pad, Clip, grouped conv, Concat, BN after Concat, pools
 
 // --- errors --------------------------------------------------------------------------------
 
-function throwsInput(fn: () => unknown, ...needles: string[]): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, InputError, `expected an InputError, got ${String(e)}`);
-    for (const n of needles) assert.ok((e as Error).message.includes(n), `'${(e as Error).message}' does not mention ${n}`);
-    return;
-  }
-  assert.unreachable(`expected an InputError mentioning ${needles.join(', ')}`);
-}
 
 test('a truncated model is an InputError naming the file', () => {
   const bytes = readFileSync(FASHION_MNIST_MODEL);

@@ -14,12 +14,12 @@ import { type Graph, graphMacs } from '../harness/model/graph.ts';
 import { importOnnxFile } from '../harness/model/onnx-import.ts';
 import { foldBatchNorm } from '../harness/model/fold.ts';
 import { FASHION_MNIST_MODEL, evalInput, readEvalSet } from '../harness/model/fashion-mnist.ts';
-import { InputError } from '../harness/util/errors.ts';
 import { channelScores } from '../harness/prune/criteria.ts';
 import { type PruneOptions, pruneGraph } from '../harness/prune/prune.ts';
 import { allocateMacs, groupQuantiles, normalizedScores, pruneToMacs } from '../harness/prune/budget.ts';
 import { analyzeChannels } from '../harness/prune/groups.ts';
 import { type GlobalSearchOptions, classify, globalImportance, searchGlobalImportance } from '../harness/prune/global.ts';
+import { throwsInput } from './helpers.ts';
 
 const folded = foldBatchNorm(importOnnxFile(FASHION_MNIST_MODEL)).graph;
 const evalSet = readEvalSet();
@@ -40,16 +40,6 @@ const heldTop1 = (g: Graph): number => classify(g, heldInputs, heldLabels).top1;
 const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
 const keptCounts = (kept: Map<string, number[]>): number[] => [CONV1, CONV2, CONV3, CONV4, FC].map((n) => kept.get(n)!.length);
 
-function throwsInput(fn: () => unknown, ...needles: string[]): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, InputError, `expected an InputError, got ${String(e)}`);
-    for (const n of needles) assert.ok((e as Error).message.includes(n), `'${(e as Error).message}' does not mention ${n}`);
-    return;
-  }
-  assert.unreachable(`expected an InputError mentioning ${needles.join(', ')}`);
-}
 
 // --- budget.ts -----------------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ import { importOnnxFile } from '../harness/model/onnx-import.ts';
 import { foldBatchNorm } from '../harness/model/fold.ts';
 import { argmax, runGraph } from '../harness/model/float-infer.ts';
 import { FASHION_MNIST_MODEL, evalInput, readEvalSet } from '../harness/model/fashion-mnist.ts';
-import { InputError } from '../harness/util/errors.ts';
 import { Rng } from '../harness/util/rng.ts';
 import { channelScores, fpgmScores, l1Norms, l2Norms } from '../harness/prune/criteria.ts';
 import { analyzeChannels } from '../harness/prune/groups.ts';
 import { type PruneOptions, type PruneResult, macsSummary, pruneGraph, ridgeSolve } from '../harness/prune/prune.ts';
+import { throwsInput } from './helpers.ts';
 
 const BLAZEFACE = fileURLToPath(new URL('../models/blazeface/face_detection_front_128x128_barracuda.onnx', import.meta.url));
 const unfolded = importOnnxFile(FASHION_MNIST_MODEL);
@@ -82,16 +82,6 @@ function assertGroupsConsistent(r: PruneResult): void {
     }
 }
 
-function throwsInput(fn: () => unknown, ...needles: string[]): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, InputError, `expected an InputError, got ${String(e)}`);
-    for (const n of needles) assert.ok((e as Error).message.includes(n), `'${(e as Error).message}' does not mention ${n}`);
-    return;
-  }
-  assert.unreachable(`expected an InputError mentioning ${needles.join(', ')}`);
-}
 
 // --- criteria ------------------------------------------------------------------------------
 

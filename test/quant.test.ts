@@ -18,21 +18,11 @@ import {
 } from '../harness/quant/evaluate.ts';
 import { DSP_CONFIG, type IntGraph, buildIntGraph, intGraphMacs, roundedDivide, runIntGraph, runIntGraphTensors } from '../harness/quant/int-graph.ts';
 import { maxCode, quantizeBias, quantizeWeightsPerChannel } from '../harness/quant/weights.ts';
-import { InputError } from '../harness/util/errors.ts';
 import { runGraph } from '../harness/model/float-infer.ts';
 import { type ConvNode, type Graph, graphMacs, inferShapes } from '../harness/model/graph.ts';
 import { multiplyGemmlowp } from '../harness/reference/requant.ts';
+import { throwsInput } from './helpers.ts';
 
-function throwsInput(fn: () => unknown, ...needles: string[]): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, InputError, `expected an InputError, got ${String(e)}`);
-    for (const n of needles) assert.ok((e as Error).message.includes(n), `'${(e as Error).message}' does not mention ${n}`);
-    return;
-  }
-  assert.unreachable(`expected an InputError mentioning ${needles.join(', ')}`);
-}
 
 // --- weights ---------------------------------------------------------------------------------
 

@@ -582,7 +582,7 @@ export function sweepShare(opts: SweepOptions): SweepShare {
  */
 export async function sweepThreaded(opts: SweepOptions, threads: number): Promise<SweepResult> {
   const t0 = performance.now();
-  const { model, device, base, layers, dims, netMacs, limit } = prepare(opts);
+  const { model, device, base, dims, netMacs, limit } = prepare(opts);
   if (threads <= 1 || model.id === 'c') return sweep(opts);
   const space = spaceSize(dims);
   const { count } = sampler(space, limit);
