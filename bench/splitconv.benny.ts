@@ -6,12 +6,17 @@
  *   npm run bench:benny
  */
 import b from 'benny';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { referenceLayer } from '../harness/bench/shapes.ts';
 import { SPLITCONV_VARIANTS } from '../harness/registry/splitconv.ts';
 import { SplitConvTester, compareOutputs } from '../harness/testers/splitconv-tester.ts';
 import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { ensureBuilt } from '../harness/wasm/build.ts';
+
+ensureBuilt();
 
 const folder = join(dirname(fileURLToPath(import.meta.url)), 'results', 'benny');
 const layer = referenceLayer();
@@ -54,3 +59,11 @@ await b.suite(
   b.save({ file: 'splitconv-reference', folder, format: 'csv', details: false }),
   b.save({ file: 'splitconv-reference', folder, format: 'chart.html', details: false }),
 );
+
+// benny's chart.html loads Chart.js from a CDN; inline the project's own copy instead, so the
+// saved chart opens without a network (this project downloads nothing at run time).
+const chartFile = join(folder, 'splitconv-reference.chart.html');
+const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+const html = readFileSync(chartFile, 'utf8').replace(/<script src="https:\/\/cdn\.jsdelivr\.net\/npm\/chart\.js[^"]*"><\/script>/, () => `<script>${chartJs}</script>`);
+if (html.includes('cdn.jsdelivr.net')) throw new Error(`${chartFile}: benny's CDN script tag was not found to inline`);
+writeFileSync(chartFile, html);
