@@ -16,7 +16,7 @@ import { pruneToMacs } from '../prune/budget.ts';
 import { type ConvNode, type Graph, graphMacs } from '../model/graph.ts';
 import { importOnnxFile } from '../model/onnx-import.ts';
 import { foldBatchNorm } from '../model/fold.ts';
-import { FASHION_MNIST_MODEL, evalInput, readEvalSet } from '../model/fashion-mnist.ts';
+import { DEBIAN_FASHION_MNIST, FASHION_MNIST_MODEL, evalInput, readDebianTestSet, readEvalSet } from '../model/fashion-mnist.ts';
 import type { Observer } from '../quant/calibrate.ts';
 import { type Backend, type IntConv, type IntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
 import { calibrationIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
@@ -48,6 +48,11 @@ export interface CompressOptions {
   order?: Order;
   /** Held-out evaluation images (after the 200 calibration images). @default 1800 */
   images?: number;
+  /**
+   * Evaluate on the full 10,000-image test set of Debian's dataset-fashion-mnist instead of the
+   * committed 2,000-image subset (its first 2,000 images). @default false
+   */
+  fullTestSet?: boolean;
   /** Images on which per-layer DSP exactness is measured. @default 20 */
   dspImages?: number;
   /** Backends the integer model runs on. @default wasm and dsp ('reference' is the slow TS oracle) */
@@ -105,6 +110,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     dspImages: options.dspImages ?? Math.min(20, options.images ?? 1800),
     layerBits: options.layerBits ?? {},
     backends: [...(options.backends ?? (['wasm', 'dsp'] as const))],
+    fullTestSet: options.fullTestSet ?? false,
   };
   if (o.backends.length === 0 || o.backends.some((b) => !(['reference', 'wasm', 'dsp'] as string[]).includes(b))) {
     throw new InputError(`backends must be some of reference, wasm, dsp, got '${o.backends.join(',')}'`);
@@ -114,7 +120,8 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   if (!(CRITERIA as readonly string[]).includes(o.criterion)) throw new InputError(`criterion must be one of ${CRITERIA.join(', ')}, got '${o.criterion}'`);
   if (!(ORDERS as readonly string[]).includes(o.order)) throw new InputError(`order must be one of ${ORDERS.join(', ')}, got '${o.order}'`);
   const modelPath = options.model ?? FASHION_MNIST_MODEL;
-  const set = readEvalSet();
+  const set = o.fullTestSet ? readDebianTestSet() : readEvalSet();
+  if (!set) throw new InputError(`the full test set needs Debian's dataset-fashion-mnist (${DEBIAN_FASHION_MNIST}): apt-get install dataset-fashion-mnist`);
   requireInt('images', o.images, 1, set.count - calibrationIndices(set).length);
   requireInt('dsp images', o.dspImages, 1, o.images);
   const graph = importOnnxFile(modelPath);

@@ -3,7 +3,8 @@
  * and its evaluation set: where the files are, how to read them, how an image becomes the
  * model's input.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../util/errors.ts';
@@ -86,4 +87,36 @@ export function evalInput(set: EvalSet, i: number): Float32Array {
   // f32(p / 255) from the double quotient equals PyTorch's f32 division: double rounding cannot
   // hit a tie for a quotient of two 8-bit integers.
   return Float32Array.from(pixels, (p) => p / 255);
+}
+
+/** Where Debian's dataset-fashion-mnist puts the IDX files. */
+export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+
+/**
+ * The full 10,000-image test set from Debian's `dataset-fashion-mnist` (IDX files, gzipped or
+ * not), when the package is installed; undefined otherwise. Its first 2,000 images are the
+ * committed evaluation subset.
+ */
+export function readDebianTestSet(dir = DEBIAN_FASHION_MNIST): EvalSet | undefined {
+  const read = (name: string): Uint8Array | undefined => {
+    for (const [file, unzip] of [[`${name}.gz`, true], [name, false]] as const) {
+      const path = join(dir, file);
+      if (existsSync(path)) return unzip ? gunzipSync(readFileSync(path)) : readFileSync(path);
+    }
+    return undefined;
+  };
+  const images = read('t10k-images-idx3-ubyte');
+  const labels = read('t10k-labels-idx1-ubyte');
+  if (!images || !labels) return undefined;
+  const iv = new DataView(images.buffer, images.byteOffset, images.byteLength);
+  const lv = new DataView(labels.buffer, labels.byteOffset, labels.byteLength);
+  // IDX: big-endian magic 0x00000803 (ubyte, 3 dims) / 0x00000801, then the dimensions.
+  if (iv.getUint32(0) !== 0x803 || lv.getUint32(0) !== 0x801) throw new InputError(`${dir}: not IDX image/label files`);
+  const count = iv.getUint32(4);
+  const rows = iv.getUint32(8);
+  const cols = iv.getUint32(12);
+  if (lv.getUint32(4) !== count || images.length !== 16 + count * rows * cols || labels.length !== 8 + count) {
+    throw new InputError(`${dir}: IDX sizes do not agree (${count} images of ${rows}x${cols})`);
+  }
+  return { count, rows, cols, labels: labels.subarray(8), images: images.subarray(16) };
 }

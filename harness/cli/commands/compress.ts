@@ -75,7 +75,8 @@ export function registerCompressCommand(program: Command): void {
     .option('--reconstruct', 'least-squares reconstruction of the layers after pruned ones')
     .addOption(new Option('--calibration <observer>', 'activation range observer').choices(OBSERVERS as unknown as string[]).default('minmax'))
     .addOption(new Option('--order <order>', 'which comes first').choices(ORDERS as unknown as string[]).default('prune-quantize'))
-    .option('--images <n>', 'held-out evaluation images (after the 200 calibration images)', numberIn('--images', 1, 1800, true), 1800)
+    .option('--images <n>', 'held-out evaluation images (after the 200 calibration images; up to 9800 with --full-test-set)', numberIn('--images', 1, 9800, true), 1800)
+    .option('--full-test-set', "evaluate on Debian's dataset-fashion-mnist test set (10,000 images) instead of the committed 2,000")
     .option('--check-reference', 'also run the integer model on the TypeScript reference kernels (slow) and show they agree')
     .option('--out <file.json>', 'write the compressed integer model (weights, biases, quantizers) as JSON')
     .option('--json', 'print the result as JSON')
@@ -85,7 +86,7 @@ export function registerCompressCommand(program: Command): void {
         '  fkb compress --macs 0.5 --reconstruct --round-to 4\n' +
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
-    .action((o: { macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
+    .action((o: { fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
       ensureBuilt();
       const r = compressModel({
         ...(o.model ? { model: o.model } : {}),
@@ -99,6 +100,7 @@ export function registerCompressCommand(program: Command): void {
         calibration: o.calibration,
         order: o.order,
         images: o.images,
+        fullTestSet: Boolean(o.fullTestSet),
         backends: o.checkReference ? ['reference', 'wasm', 'dsp'] : ['wasm', 'dsp'],
       });
       const { intGraph, ...summary } = r;
