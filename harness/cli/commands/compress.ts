@@ -8,6 +8,7 @@ import Table from 'cli-table3';
 import { type CompressResult, ORDERS, compressModel } from '../../compress/compress.ts';
 import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
 import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
+import { allocateBits } from '../../quant/mixed.ts';
 import { InputError } from '../../util/errors.ts';
 import { writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
@@ -68,6 +69,7 @@ export function registerCompressCommand(program: Command): void {
     .option('--model <file.onnx>', 'an ONNX CNN with 28x28x1 input (default: the embedded Fashion-MNIST model)')
     .option('--bits <n>', 'weight bits of every convolution', numberIn('--bits', 2, 8, true), 8)
     .option('--layer-bits <name=bits>', 'weight bits of one layer (repeatable)', collect, [] as string[])
+    .option('--size-budget <fraction>', 'mixed precision: choose each layer\'s bits (sensitivity per bit saved) to fit this fraction of the int8 size', numberIn('--size-budget', 0.01, 1, false))
     .addOption(new Option('--criterion <name>', 'channel importance').choices(CRITERIA as unknown as string[]).default('l1'))
     .option('--ratio <r>', 'fraction of each dependency group\'s channels to prune, [0, 1)', numberIn('--ratio', 0, 0.999999, false), 0)
     .option('--macs <fraction>', 'instead of --ratio: keep this fraction of the MACs, channels ranked across layers', numberIn('--macs', 0.01, 1, false))
@@ -84,14 +86,25 @@ export function registerCompressCommand(program: Command): void {
       'after',
       '\nExamples:\n  fkb compress\n  fkb compress --ratio 0.3 --reconstruct --round-to 1\n  fkb compress --bits 4 --calibration mse\n' +
         '  fkb compress --macs 0.5 --reconstruct --round-to 4\n' +
+        '  fkb compress --size-budget 0.6\n' +
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
-    .action((o: { fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
+    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
       ensureBuilt();
+      let layerBits = parseLayerBits(o.layerBits);
+      if (o.sizeBudget !== undefined) {
+        if (o.layerBits.length) throw new InputError('give either --layer-bits or --size-budget, not both');
+        const int8Bits = compressModel({ ...(o.model ? { model: o.model } : {}), images: 1, backends: ['wasm'] }).compressed.sizeBits;
+        const a = allocateBits({ ...(o.model ? { model: o.model } : {}), budget: { sizeBits: Math.floor(o.sizeBudget * int8Bits) }, measureImages: 0 });
+        layerBits = a.layerBits;
+        // The allocation's sensitivity was measured on the last 200 images: keep them out.
+        if (!o.fullTestSet) o.images = Math.min(o.images, 1600);
+        if (!o.json) console.log(`mixed precision for ${(100 * o.sizeBudget).toFixed(0)} % of the int8 size: ${Object.entries(layerBits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+      }
       const r = compressModel({
         ...(o.model ? { model: o.model } : {}),
         bits: o.bits,
-        layerBits: parseLayerBits(o.layerBits),
+        layerBits,
         criterion: o.criterion,
         ratio: o.ratio,
         ...(o.macs !== undefined ? { macsTarget: o.macs } : {}),
