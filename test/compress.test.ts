@@ -66,12 +66,19 @@ function fkb(...args: string[]) {
 test('the command writes the compressed model atomically and rejects bad input with exit 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fkb-compress-'));
   const out = join(dir, 'model.json');
-  const ok = fkb('--images', '50', '--bits', '6', '--out', out, '--json');
+  const onnxOut = join(dir, 'model.onnx');
+  const ok = fkb('--images', '50', '--bits', '6', '--out', out, '--onnx', onnxOut, '--json');
   assert.is(ok.status, 0, ok.stderr);
   const written = JSON.parse(readFileSync(out, 'utf8'));
   assert.is(written.format, 'fkb-int-graph/1');
   assert.ok(written.graph.nodes.length > 0);
-  assert.equal(readdirSync(dir), ['model.json']);
+  assert.is(written.graph.requantMode, 'fp32', '--onnx switches to the fp32 requantization');
+  // An ONNX ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
+  assert.is(readFileSync(onnxOut)[0], 0x08);
+  assert.equal(readdirSync(dir).sort(), ['model.json', 'model.onnx']);
+  const blocked = fkb('--images', '10', '--onnx', join(out, 'x.onnx'));
+  assert.is(blocked.status, 2, blocked.stderr);
+  assert.match(blocked.stderr, /cannot write .*x\.onnx/);
   for (const [args, re] of [
     [['--bits', '9'], /--bits must be an integer in \[2, 8\], got '9'/],
     [['--ratio', '1'], /--ratio must be a number in \[0, 0.999999\], got '1'/],

@@ -18,6 +18,7 @@ import { ADD_LEFT_SHIFT, type IntGraph, type IntNode, runIntGraph, runIntGraphTe
 import { multiplyGemmlowp } from '../harness/reference/requant.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
 import { exportIntGraphOnnx, onnxOutputDims } from '../harness/quant/onnx-export.ts';
+import { compressModel } from '../harness/compress/compress.ts';
 import { throwsInput } from './helpers.ts';
 
 const IMAGES = 50;
@@ -178,6 +179,24 @@ test('whole graph: codes differing and top-1 on 50 images', async () => {
   assert.is(top1Agree, IMAGES);
   // Every node is exact: convs and maxpool by construction, the add exhaustively (above).
   assert.is(differ, 0, `${differ} output codes differ (max |diff| ${maxAbs})`);
+  await session.release();
+});
+
+test('fkb compress --onnx path: a pruned (ratio 0.3) fp32 model exports and onnxruntime reproduces its codes (20 images)', async () => {
+  const r = compressModel({ ratio: 0.3, requantMode: 'fp32', images: 20, backends: ['wasm'] });
+  const pg = r.intGraph;
+  assert.is(pg.requantMode, 'fp32');
+  const session = await ort.InferenceSession.create(exportIntGraphOnnx(pg), { executionProviders: ['wasm'] });
+  let differ = 0;
+  for (const i of measureIndices(set, 20)) {
+    const x = quantizeInput(pg, set, i);
+    const want = runIntGraph(pg, x, 'wasm');
+    const got = await runOnnx(session, pg, x);
+    const d = differing(want, got);
+    differ += d.length;
+    assert.is(d.length, 0, `pruned model, image ${i}: codes differ at ${d.slice(0, 5).join(', ')}: got ${d.slice(0, 5).map((k) => got[k]).join(', ')}, want ${d.slice(0, 5).map((k) => want[k]).join(', ')}`);
+  }
+  console.log(`  pruned model (channels ${r.layers.map((l) => l.outC).join('/')}): ${differ} of ${20 * 10} output codes differ`);
   await session.release();
 });
 

@@ -57,6 +57,11 @@ export interface CompressOptions {
   dspImages?: number;
   /** Backends the integer model runs on. @default wasm and dsp ('reference' is the slow TS oracle) */
   backends?: readonly Backend[];
+  /**
+   * Requantization of every layer (harness/reference/requant.ts). 'fp32' is onnxruntime's
+   * QLinearConv arithmetic, needed to export the model as int8 ONNX. @default 'gemmlowp'
+   */
+  requantMode?: 'gemmlowp' | 'single' | 'fp32';
   /** FPGA model a parameters (L, Po, Pp, scheme, ...) and device. */
   fpga?: { device?: string; params?: Record<string, unknown> };
 }
@@ -111,6 +116,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     layerBits: options.layerBits ?? {},
     backends: [...(options.backends ?? (['wasm', 'dsp'] as const))],
     fullTestSet: options.fullTestSet ?? false,
+    requantMode: options.requantMode ?? 'gemmlowp',
   };
   if (o.backends.length === 0 || o.backends.some((b) => !(['reference', 'wasm', 'dsp'] as string[]).includes(b))) {
     throw new InputError(`backends must be some of reference, wasm, dsp, got '${o.backends.join(',')}'`);
@@ -153,7 +159,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   const weightBits: Record<string, number> = {};
   // Folded convs are named '<conv>+<batchnorm>': --layer-bits takes either name.
   for (const n of folded.nodes) if (n.op === 'conv') weightBits[n.name] = o.layerBits[n.name] ?? bitsOf(n.name.split('+')[0]!);
-  const intGraph = quantizeModel(prunedGraph, set, calib, { observer: o.calibration }, { weightBits });
+  const intGraph = quantizeModel(prunedGraph, set, calib, { observer: o.calibration }, { weightBits, requantMode: o.requantMode });
 
   const report = evaluateQuantized(prunedGraph, intGraph, set, measure, o.backends);
   const floatOriginal = pruned || o.order === 'quantize-prune' ? evaluateFloat(graph, set, measure) : report.float;

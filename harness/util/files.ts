@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { InputError } from './errors.ts';
 
 /** Writes `text` to `file` through a temporary name in the same folder, then renames it. */
-export function writeFileAtomically(file: string, text: string): void {
+export function writeFileAtomically(file: string, text: string | Uint8Array): void {
   try {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(`${file}.tmp`, text);

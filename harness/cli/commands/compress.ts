@@ -10,7 +10,8 @@ import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
 import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { allocateBits } from '../../quant/mixed.ts';
 import { InputError } from '../../util/errors.ts';
-import { writeJsonAtomically } from '../../util/files.ts';
+import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
+import { writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -81,15 +82,17 @@ export function registerCompressCommand(program: Command): void {
     .option('--full-test-set', "evaluate on Debian's dataset-fashion-mnist test set (10,000 images) instead of the committed 2,000")
     .option('--check-reference', 'also run the integer model on the TypeScript reference kernels (slow) and show they agree')
     .option('--out <file.json>', 'write the compressed integer model (weights, biases, quantizers) as JSON')
+    .option('--onnx <file.onnx>', "also write the integer model as int8 ONNX (QLinearConv; requantization switches to onnxruntime's fp32 arithmetic, so onnxruntime reproduces its codes)")
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       '\nExamples:\n  fkb compress\n  fkb compress --ratio 0.3 --reconstruct --round-to 1\n  fkb compress --bits 4 --calibration mse\n' +
         '  fkb compress --macs 0.5 --reconstruct --round-to 4\n' +
         '  fkb compress --size-budget 0.6\n' +
+        '  fkb compress --ratio 0.3 --onnx /tmp/model-int8.onnx\n' +
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
-    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; json?: boolean }) => {
+    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean }) => {
       ensureBuilt();
       let layerBits = parseLayerBits(o.layerBits);
       if (o.sizeBudget !== undefined) {
@@ -115,9 +118,14 @@ export function registerCompressCommand(program: Command): void {
         images: o.images,
         fullTestSet: Boolean(o.fullTestSet),
         backends: o.checkReference ? ['reference', 'wasm', 'dsp'] : ['wasm', 'dsp'],
+        ...(o.onnx ? { requantMode: 'fp32' as const } : {}),
       });
       const { intGraph, ...summary } = r;
+      // Export first: an unexportable graph (e.g. average pooling) fails before anything is written.
+      const onnxBytes = o.onnx ? exportIntGraphOnnx(intGraph) : undefined;
       if (o.out) writeJsonAtomically(o.out, { format: 'fkb-int-graph/1', summary, graph: intGraph });
-      console.log(o.json ? JSON.stringify(summary, null, 2) : `${formatCompress(r)}${o.out ? `\nwrote ${o.out}` : ''}`);
+      if (o.onnx) writeFileAtomically(o.onnx, onnxBytes!);
+      const wrote = [o.out, o.onnx].filter(Boolean).map((f) => `\nwrote ${f}`).join('');
+      console.log(o.json ? JSON.stringify(summary, null, 2) : `${formatCompress(r)}${wrote}`);
     });
 }
