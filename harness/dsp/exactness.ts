@@ -21,8 +21,11 @@ import { stepSlice, toHex48 } from './slice.ts';
 /** Port layout ids of assembly/dsp/exhaustive.ts. */
 const LAYOUT: Record<SchemeName, number> = { int8x8: 0, int8xu8: 0, wp487u8: 1, int4: 2 };
 
-/** The golden vectors, resolved from the repo (shared/ is checked out beside it). */
-export const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/golden/dsp48e2/', import.meta.url));
+/**
+ * The golden vectors: $FKB_GOLDEN_DIR, else ../shared/golden/dsp48e2/ beside the repo (where
+ * shared/ is checked out).
+ */
+export const GOLDEN_DIR = process.env.FKB_GOLDEN_DIR || fileURLToPath(new URL('../../../shared/golden/dsp48e2/', import.meta.url));
 
 export type Decode = 'corrected' | 'naive';
 
@@ -168,7 +171,7 @@ interface GoldenCsv {
 
 function readGolden(file: string, dir: string): GoldenCsv {
   const path = join(dir, file);
-  if (!existsSync(path)) throw new InputError(`golden file ${path} not found (shared/golden/dsp48e2 must be checked out beside the repo)`);
+  if (!existsSync(path)) throw new InputError(`golden file ${path} not found (check out shared/golden/dsp48e2 beside the repo, or set FKB_GOLDEN_DIR to its folder)`);
   const [head, ...lines] = readFileSync(path, 'utf8').trimEnd().split(/\r?\n/);
   return { cols: (head ?? '').split(','), rows: lines.map((l) => l.split(',')) };
 }
