@@ -82,8 +82,14 @@ function conv(node: ConvNode, x: Float32Array, xs: TensorShape, ys: TensorShape)
   return y;
 }
 
-function pool(node: PoolNode, x: Float32Array, xs: TensorShape, ys: TensorShape): Float32Array {
-  const y = new Float32Array(shapeSize(ys));
+/** The window geometry a max or average pool shares between the float and the integer graph. */
+export type PoolWindow = Pick<PoolNode, 'op' | 'kH' | 'kW' | 'strideH' | 'strideW' | 'pads'>;
+
+/**
+ * Pools NHWC `x` into `y`: for every output, the max (maxpool) or the sum (avgpool) of the
+ * window's in-image inputs and how many there were go through `finish`, whose result is stored.
+ */
+export function poolWindows<Y extends { [i: number]: number }>(node: PoolWindow, x: ArrayLike<number>, xs: TensorShape, ys: TensorShape, y: Y, finish: (acc: number, inside: number) => number): Y {
   const isMax = node.op === 'maxpool';
   for (let oy = 0; oy < ys.h; oy++) {
     for (let ox = 0; ox < ys.w; ox++) {
@@ -101,13 +107,19 @@ function pool(node: PoolNode, x: Float32Array, xs: TensorShape, ys: TensorShape)
             inside++;
           }
         }
-        // ONNX AveragePool: padded pixels count only with count_include_pad (the window is
-        // clipped to the padded image, which `windowOutput` keeps inside for floor mode).
-        y[(oy * ys.w + ox) * ys.c + c] = isMax ? acc : acc / (node.countIncludePad ? node.kH * node.kW : inside);
+        y[(oy * ys.w + ox) * ys.c + c] = finish(acc, inside);
       }
     }
   }
   return y;
+}
+
+function pool(node: PoolNode, x: Float32Array, xs: TensorShape, ys: TensorShape): Float32Array {
+  // ONNX AveragePool: padded pixels count only with count_include_pad (the window is
+  // clipped to the padded image, which `windowOutput` keeps inside for floor mode).
+  const area = node.kH * node.kW;
+  const finish = node.op === 'maxpool' ? (acc: number) => acc : (acc: number, inside: number) => acc / (node.countIncludePad ? area : inside);
+  return poolWindows(node, x, xs, ys, new Float32Array(shapeSize(ys)), finish);
 }
 
 /** Runs one node on its input tensors. */

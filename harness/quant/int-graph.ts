@@ -45,6 +45,7 @@
 import { type ConvProblem, type RequantMode, macs as convMacs, validateProblem } from '../conv/layer.ts';
 import type { PackedConvConfig } from '../dsp/packed-conv.ts';
 import { foldBatchNorm } from '../model/fold.ts';
+import { poolWindows } from '../model/float-infer.ts';
 import { type ConvNode, type Graph, type GraphNode, type Pads, type TensorShape, consumerCounts, inferShapes, shapeSize } from '../model/graph.ts';
 import { referenceConv } from '../reference/conv.ts';
 import { type QuantizedMultiplier, multiplyGemmlowp, quantizeMultiplier, roundHalfAwayFromZero } from '../reference/requant.ts';
@@ -372,35 +373,16 @@ function convRunner(g: IntGraph, backend: Backend): ConvRun {
 }
 
 function pool(node: IntPool, x: Int8Array, xs: TensorShape, ys: TensorShape): Int8Array {
-  const y = new Int8Array(shapeSize(ys));
-  const isMax = node.op === 'maxpool';
-  for (let oy = 0; oy < ys.h; oy++) {
-    for (let ox = 0; ox < ys.w; ox++) {
-      for (let c = 0; c < ys.c; c++) {
-        let acc = isMax ? -Infinity : 0;
-        let inside = 0;
-        for (let ky = 0; ky < node.kH; ky++) {
-          const iy = oy * node.strideH + ky - node.pads.top;
-          if (iy < 0 || iy >= xs.h) continue;
-          for (let kx = 0; kx < node.kW; kx++) {
-            const ix = ox * node.strideW + kx - node.pads.left;
-            if (ix < 0 || ix >= xs.w) continue;
-            const v = x[(iy * xs.w + ix) * xs.c + c]!;
-            acc = isMax ? Math.max(acc, v) : acc + v;
-            inside++;
-          }
-        }
-        if (isMax) {
-          y[(oy * ys.w + ox) * ys.c + c] = acc;
-        } else {
-          const n = node.countIncludePad ? node.kH * node.kW : inside;
-          if (node.countIncludePad) acc += (n - inside) * node.zeroPoint;
-          y[(oy * ys.w + ox) * ys.c + c] = roundedDivide(acc, n);
-        }
-      }
-    }
-  }
-  return y;
+  const area = node.kH * node.kW;
+  const finish =
+    node.op === 'maxpool'
+      ? (acc: number) => acc
+      : (acc: number, inside: number) => {
+          // count_include_pad: a padded pixel holds the input's zero point (real value 0).
+          if (!node.countIncludePad) return roundedDivide(acc, inside);
+          return roundedDivide(acc + (area - inside) * node.zeroPoint, area);
+        };
+  return poolWindows(node, x, xs, ys, new Int8Array(shapeSize(ys)), finish);
 }
 
 /** round half away from zero(sum / n) for integers, n > 0: trunc((sum ± floor(n/2)) / n). */
