@@ -23,6 +23,7 @@ import { argmax, runGraph } from '../harness/model/float-infer.ts';
 import { FASHION_MNIST_MODEL, evalInput, readEvalSet, readFashionMnistMeta } from '../harness/model/fashion-mnist.ts';
 import { InputError } from '../harness/util/errors.ts';
 import { throwsInput } from './helpers.ts';
+import { uniform } from '../harness/util/rng.ts';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -45,17 +46,6 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): { err: number; at
     if (!(e <= err)) [err, at] = [e, i];
   }
   return { err, at };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Runs the graph and onnxruntime on one input (in the source layout) and compares every output. */
@@ -170,7 +160,7 @@ test('BlazeFace (tf2onnx, NHWC input, channel padding by ConstantOfShape) matche
   assert.ok(graph.nodes.some((n) => n.op === 'conv' && n.groups > 1 && n.groups === n.inC), 'has depthwise convolutions');
   // It carries three unused initializers: severity 3 (errors only) keeps onnxruntime's warnings about them quiet.
   const session = await ort.InferenceSession.create(readFileSync(BLAZEFACE), { executionProviders: ['wasm'], logSeverityLevel: 3 });
-  const rnd = mulberry32(0xb1a2e);
+  const rnd = uniform(0xb1a2e);
   const noise = Float32Array.from({ length: 128 * 128 * 3 }, () => rnd() * 2 - 1);
   // A smooth picture too: a bright disc on a gradient, in the [-1, 1] range BlazeFace takes.
   const disc = Float32Array.from({ length: 128 * 128 * 3 }, (_, i) => {
@@ -225,7 +215,7 @@ function buildModel(spec: Spec): Uint8Array {
 
 /** Every op the importer takes that neither real model has, in one graph. */
 function zooModel(): Uint8Array {
-  const r = mulberry32(7);
+  const r = uniform(7);
   const positive = (): number => 0.5 + r();
   return buildModel({
     input: [1, 3, 9, 9],
@@ -265,7 +255,7 @@ test('small models: auto_pad, Clip, grouped conv, Concat, BN after Concat, pools
   const flattens = graph.nodes.filter((n) => n.op === 'flatten').map((n) => (n.op === 'flatten' ? n.order : ''));
   assert.equal(flattens.sort(), ['chw', 'hwc'], 'the Flatten read by a Gemm moves no data, the one read by the graph output reorders');
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-  const rnd = mulberry32(11);
+  const rnd = uniform(11);
   for (let k = 0; k < 5; k++) {
     const x = Float32Array.from({ length: 3 * 9 * 9 }, () => rnd() * 4 - 2);
     await compareWithOrt(graph, session, x, 1e-5, `zoo input ${k}`);
@@ -296,7 +286,7 @@ test('a truncated model is an InputError naming the file', () => {
 });
 
 test('an unsupported op is an InputError naming the op and the node', () => {
-  const r = mulberry32(3);
+  const r = uniform(3);
   const resize = buildModel({
     input: [1, 2, 4, 4], outputs: ['y'],
     nodes: [node('Relu', 'r', ['x'], ['a']), node('Resize', 'upsample_2x', ['a', '', 'scales'], ['y'], [str('mode', 'nearest')])],
@@ -310,7 +300,7 @@ test('an unsupported op is an InputError naming the op and the node', () => {
 });
 
 test('shapes that do not fit are an InputError naming the node', () => {
-  const r = mulberry32(5);
+  const r = uniform(5);
   const conv = buildModel({
     input: [1, 3, 8, 8], outputs: ['y'],
     nodes: [node('Conv', 'conv_wrong_channels', ['x', 'w'], ['y'], [ints('kernel_shape', [3, 3])])],
@@ -341,7 +331,7 @@ test('shapes that do not fit are an InputError naming the node', () => {
 });
 
 test('what the graph cannot express is an InputError naming the node', () => {
-  const r = mulberry32(9);
+  const r = uniform(9);
   const cases: Array<[string, Spec, string[]]> = [
     ['dilated conv', {
       input: [1, 2, 8, 8], outputs: ['y'],

@@ -9,20 +9,9 @@ import { type ConvProblem, type ConvShape, describeShape, outputSize } from '../
 import { referenceAccumulators, referenceConv } from '../harness/reference/conv.ts';
 import { createOrtQLinearConv, buildQLinearConvModel, type OrtActivations } from '../harness/ort/qlinearconv.ts';
 import { InputError } from '../harness/util/errors.ts';
+import { uniform } from '../harness/util/rng.ts';
 
 const BASE_SEED = Number(process.env['ORT_TEST_SEED'] ?? 0x5eed);
-
-/** mulberry32: tiny, seedable, good enough for test data. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Spec {
   k: number;
@@ -45,7 +34,7 @@ interface Spec {
  *  - random: log-uniform scale in [2^-16, 2).
  */
 function makeProblem(spec: Spec, seed: number): ConvProblem {
-  const rnd = mulberry32(seed);
+  const rnd = uniform(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const shape: ConvShape = {
     inH: spec.inH, inW: spec.inW, inC: spec.inC, outC: spec.outC, kH: spec.k, kW: spec.k,
@@ -94,7 +83,7 @@ const FIXED: Spec[] = [
 ];
 
 function randomSpec(seed: number): Spec {
-  const rnd = mulberry32(seed);
+  const rnd = uniform(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const k = pick([1, 3, 5, 7]);
   const pads: Spec['pads'] = [pick([0, 1, 2]), pick([0, 1, 2]), pick([0, 1, 2]), pick([0, 1, 2])];

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FASHION_MNIST_MODEL, readEvalSet } from '../harness/model/fashion-mnist.ts';
 import { importOnnxFile } from '../harness/model/onnx-import.ts';
-import type { TensorShape } from '../harness/model/graph.ts';
+import { nchwToNhwc, nhwcToNchw } from '../harness/model/graph.ts';
 import { argmax } from '../harness/model/float-infer.ts';
 import { calibrationIndices, measureIndices, quantizeInput, quantizeModel } from '../harness/quant/evaluate.ts';
 import { ADD_LEFT_SHIFT, type IntGraph, type IntNode, runIntGraph, runIntGraphTensors } from '../harness/quant/int-graph.ts';
@@ -32,27 +32,15 @@ const ints = inputs.map((x) => runIntGraphTensors(g, x, 'wasm'));
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 
-function toNCHW(x: Int8Array, s: TensorShape): Int8Array {
-  const y = new Int8Array(x.length);
-  for (let h = 0; h < s.h; h++) for (let w = 0; w < s.w; w++) for (let c = 0; c < s.c; c++) y[(c * s.h + h) * s.w + w] = x[(h * s.w + w) * s.c + c]!;
-  return y;
-}
-
-function fromNCHW(x: Int8Array, s: TensorShape): Int8Array {
-  const y = new Int8Array(x.length);
-  for (let c = 0; c < s.c; c++) for (let h = 0; h < s.h; h++) for (let w = 0; w < s.w; w++) y[(h * s.w + w) * s.c + c] = x[(c * s.h + h) * s.w + w]!;
-  return y;
-}
-
 /** Runs an exported model on NHWC codes; returns its first output as NHWC codes. */
 async function runOnnx(session: ort.InferenceSession, sub: IntGraph, nhwc: Int8Array): Promise<Int8Array> {
   const s = sub.input.shape;
-  const feeds = { [sub.input.name]: new ort.Tensor('int8', toNCHW(nhwc, s), [1, s.c, s.h, s.w]) };
+  const feeds = { [sub.input.name]: new ort.Tensor('int8', Int8Array.from(nhwcToNchw(nhwc, s)), [1, s.c, s.h, s.w]) };
   const out = sub.outputs[0]!;
   const y = (await session.run(feeds))[out.name];
   assert.ok(y && y.data instanceof Int8Array, `no int8 output ${out.name}`);
   assert.equal(y!.dims, onnxOutputDims(out.shape));
-  return fromNCHW(y!.data as Int8Array, out.shape);
+  return Int8Array.from(nchwToNhwc(y!.data as Int8Array, out.shape));
 }
 
 /** The integer graph restricted to one node, its input and output the node's. */

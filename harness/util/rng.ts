@@ -33,3 +33,9 @@ export class Rng {
     return a;
   }
 }
+
+/** The same mulberry32 stream as `new Rng(seed).next`, as a plain function. */
+export function uniform(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
+}
