@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { GOLDEN_DIR } from '../harness/dsp/exactness.ts';
 import { decodeInt4Naive, decodeLanes, SCHEMES, type PackingScheme } from '../harness/dsp/schemes.ts';
 import { bits, sext, stepSlice, toHex48, wrap, type SlicePorts } from '../harness/dsp/slice.ts';
 import { parseTrace, readTrace, replayTrace, TraceFormatError } from '../harness/dsp/trace.ts';
@@ -21,8 +22,7 @@ import { InputError } from '../harness/util/errors.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // CI checks the repo out with shared/ beside it: resolve from the repo, never absolutely.
-const GOLDEN = fileURLToPath(new URL('../../shared/golden/dsp48e2/', import.meta.url));
-const RAW = join(GOLDEN, 'dsp48e2_raw_random.csv');
+const RAW = join(GOLDEN_DIR, 'dsp48e2_raw_random.csv');
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -38,7 +38,7 @@ interface CsvRow {
 }
 
 function readCsv(name: string): CsvRow[] {
-  const [head, ...lines] = readFileSync(join(GOLDEN, name), 'utf8').trimEnd().split('\n');
+  const [head, ...lines] = readFileSync(join(GOLDEN_DIR, name), 'utf8').trimEnd().split('\n');
   const cols = (head ?? '').split(',');
   return lines.map((text, i) => {
     const fields = text.split(',');
