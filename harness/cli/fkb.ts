@@ -14,6 +14,7 @@ import { registerServeCommand } from './commands/serve.ts';
 import { registerSweepCommand } from './commands/sweep.ts';
 import { registerCompareCommand } from './commands/compare.ts';
 import { registerCompressCommand } from './commands/compress.ts';
+import { registerQuantizeCommand } from './commands/quantize.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -33,6 +34,7 @@ registerModelCommand(program);
 registerSweepCommand(program);
 registerCompareCommand(program);
 registerCompressCommand(program);
+registerQuantizeCommand(program);
 registerServeCommand(program);
 
 try {

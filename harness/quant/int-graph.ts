@@ -5,14 +5,17 @@
  * Every tensor is int8 codes, NHWC, with an asymmetric quantizer real = scale * (q - zeroPoint).
  * The nodes and their integer arithmetic:
  *
- *  conv       (fully connected layers included, groups = 1 only) a ConvProblem
- *             (harness/conv/layer.ts): weights per output channel at `weightBits` (weights.ts),
+ *  conv       (fully connected layers included) a ConvProblem (harness/conv/layer.ts): weights
+ *             per output channel at `weightBits` (weights.ts),
  *             int32 bias = round(bias / (inScale * wScale[o])), multiplier
  *             inScale * wScale[o] / outScale per output channel, requantization `requantMode`
  *             (default 'gemmlowp'), and a clamp [outputMin, outputMax] fused from a ReLU, ReLU6
  *             or Clip that is the convolution's only reader: [max(-128, zp + round(lo / s)),
  *             min(127, zp + round(hi / s))] with ReLU as lo = 0, hi = +inf. The output
  *             quantizer is the calibrated one of the activation's output when fused.
+ *             A grouped (e.g. depthwise) convolution runs as `groups` dense problems, one per
+ *             group, on the same kernel: the split-convolution engine has no depthwise mode, so
+ *             each group's K x K taps are inner products over its inC / groups channels.
  *  maxpool    max of the codes in the window (padded pixels ignored), output quantizer = input
  *             quantizer: exact, because quantization is monotonic.
  *  avgpool,   output quantizer = input quantizer; sum S of the window's codes (a padded pixel
@@ -30,9 +33,16 @@
  *             ...SmallerThanOneExp form TFLite uses). A following ReLU/Clip fuses as for conv.
  *  relu, clip (not fused) a clamp of the codes, output quantizer = input quantizer.
  *  flatten    'hwc': a no-op on NHWC codes; 'chw': the same permutation of the codes as in float.
+ *  concat     channel concatenation. With one input that is not `zeros` (BlazeFace's channel
+ *             padding) the output keeps that input's quantizer and the codes are copied, as
+ *             TFLite requires equal quantizers for int8 Concatenation. With several, the output
+ *             is calibrated and each input whose quantizer differs is requantized like a
+ *             one-operand add: q = clamp(MulQ((q_in - zp_in) * 2^20, s_in / (2^20 * s_out)) + zp_out).
+ *  zeros      (only as a concat input: ONNX ConstantOfShape) every code = the concat's zero
+ *             point, i.e. real 0 exactly.
  *
- * Not supported (InputError naming the node): grouped/depthwise convolutions (the kernels are
- * dense only), concat, zeros, softmax, batchnorm that foldBatchNorm could not fold.
+ * Not supported (InputError naming the node): softmax, zeros read by anything but a concat,
+ * batchnorm that foldBatchNorm could not fold.
  *
  * Backends for the convolutions (everything else is the TypeScript above in all three):
  *  - 'reference': harness/reference/conv.ts referenceConv, the exact integer oracle;
@@ -42,7 +52,7 @@
  *                 lane overflows.
  * 'reference' and 'wasm' must agree bit for bit (test/quant.test.ts proves it).
  */
-import { type ConvProblem, type RequantMode, macs as convMacs, validateProblem } from '../conv/layer.ts';
+import { type ConvProblem, type RequantMode, macs as convMacs, outputSize, validateProblem } from '../conv/layer.ts';
 import type { PackedConvConfig } from '../dsp/packed-conv.ts';
 import { foldBatchNorm } from '../model/fold.ts';
 import { poolWindows } from '../model/float-infer.ts';
@@ -71,8 +81,15 @@ interface IntNodeBase {
 
 export interface IntConv extends IntNodeBase {
   op: 'conv';
-  /** The problem with an all-zero input of the right size; each run supplies its own input. */
+  /**
+   * The layer with an all-zero input of the right size; each run supplies its own input.
+   * With groups > 1 the weights are OHWI with I = inC / groups, so this is not itself a dense
+   * problem: the kernels run `perGroup`.
+   */
   problem: ConvProblem;
+  groups: number;
+  /** One dense problem per group (groups = 1: `problem` itself), on channels g*inC/groups... */
+  perGroup: ConvProblem[];
   weightBits: number;
   /** Per output channel, w ≈ code * weightScale[o]. */
   weightScale: Float64Array;
@@ -121,7 +138,20 @@ export interface IntFlatten extends IntNodeBase {
   order: 'hwc' | 'chw';
 }
 
-export type IntNode = IntConv | IntPool | IntGlobalAvgPool | IntAdd | IntClamp | IntFlatten;
+export interface IntConcat extends IntNodeBase {
+  op: 'concat';
+  /** Per input: undefined to copy the codes, else its requantization to the output quantizer. */
+  requant: Array<{ zeroPoint: number; multiplier: QuantizedMultiplier } | undefined>;
+  outputZeroPoint: number;
+}
+
+export interface IntZeros extends IntNodeBase {
+  op: 'zeros';
+  /** The code of real 0: the reading concat's zero point. */
+  code: number;
+}
+
+export type IntNode = IntConv | IntPool | IntGlobalAvgPool | IntAdd | IntClamp | IntFlatten | IntConcat | IntZeros;
 
 export interface IntTensor {
   name: string;
@@ -161,10 +191,17 @@ export function calibratedTensors(graph: Graph): string[] {
   const g = foldBatchNorm(graph).graph;
   const readers = consumerCounts(g);
   const names = [g.input.name];
+  const zeros = zerosTensors(g);
   for (const n of g.nodes) {
     if (n.op === 'conv' || n.op === 'add') names.push(fusableActivation(g, n.output, readers)?.output ?? n.output);
+    if (n.op === 'concat' && n.inputs.filter((t) => !zeros.has(t)).length > 1) names.push(n.output);
   }
   return names;
+}
+
+/** Outputs of `zeros` nodes. */
+function zerosTensors(g: Graph): Set<string> {
+  return new Set(g.nodes.filter((n) => n.op === 'zeros').map((n) => n.output));
 }
 
 function clampFor(act: Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined, p: QuantParams): [number, number] {
@@ -203,9 +240,41 @@ export function buildIntGraph(graph: Graph, calibration: Calibration, options: I
 
   const skip = new Set<GraphNode>();
   const nodes: IntNode[] = [];
+  const zeros = zerosTensors(g);
   for (const node of g.nodes) {
     if (skip.has(node)) continue;
     switch (node.op) {
+      case 'zeros': {
+        // Emitted by the concat that reads it, once that concat's quantizer is known.
+        const bad = g.nodes.find((n) => n.inputs.includes(node.output) && n.op !== 'concat');
+        if (bad || g.outputs.some((o) => o.name === node.output)) {
+          throw new InputError(`node '${node.name}' (zeros): the integer graph supports zeros only as channel padding read by a concat, but ${bad ? `'${bad.name}' (${bad.op})` : 'the graph output'} reads it`);
+        }
+        break;
+      }
+      case 'concat': {
+        const live = node.inputs.filter((t) => !zeros.has(t));
+        if (live.length === 0) throw new InputError(`node '${node.name}' (concat): every input is zeros; there is nothing to quantize`);
+        const out = live.length === 1 ? param(live[0]!) : calibrated(node.output, node.name);
+        def(node.output, out);
+        for (const t of node.inputs.filter((x) => zeros.has(x))) {
+          const prior = tensors.get(t);
+          if (prior && prior.params.zeroPoint !== out.zeroPoint) {
+            throw new InputError(`node '${node.name}' (concat): zeros '${t}' is also read by a concat with another zero point`);
+          }
+          if (prior) continue;
+          def(t, out);
+          nodes.push({ op: 'zeros', name: `${node.name}/${t}`, inputs: [], output: t, code: out.zeroPoint });
+        }
+        const requant = node.inputs.map((t) => {
+          if (zeros.has(t)) return undefined;
+          const p = param(t);
+          if (p.scale === out.scale && p.zeroPoint === out.zeroPoint) return undefined;
+          return { zeroPoint: p.zeroPoint, multiplier: quantizeMultiplier(p.scale / (2 ** ADD_LEFT_SHIFT * out.scale), 'gemmlowp') };
+        });
+        nodes.push({ op: 'concat', name: node.name, inputs: node.inputs, output: node.output, requant, outputZeroPoint: out.zeroPoint });
+        break;
+      }
       case 'conv': {
         const act = fusableActivation(g, node.output, readers);
         if (act) skip.add(act);
@@ -281,13 +350,12 @@ function intConv(
   node: ConvNode, inShape: TensorShape, inP: QuantParams, outP: QuantParams,
   act: Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined, bits: number, mode: Exclude<RequantMode, 'raw'>, output: string,
 ): IntConv {
-  if (node.groups !== 1) throw new InputError(`node '${node.name}' (conv): groups = ${node.groups}; the integer kernels compute dense convolutions (groups = 1) only`);
   const w = quantizeConvWeights(node, bits);
   const bias = quantizeBias(node.bias, inP.scale, w.scale, node.name);
   const [outputMin, outputMax] = clampFor(act, outP);
   const problem: ConvProblem = {
     shape: {
-      inH: inShape.h, inW: inShape.w, inC: inShape.c, outC: node.outC, kH: node.kH, kW: node.kW,
+      inH: inShape.h, inW: inShape.w, inC: node.inC, outC: node.outC, kH: node.kH, kW: node.kW,
       strideH: node.strideH, strideW: node.strideW,
       padTop: node.pads.top, padBottom: node.pads.bottom, padLeft: node.pads.left, padRight: node.pads.right,
     },
@@ -297,29 +365,61 @@ function intConv(
     bias,
     requant: { mode, scale: Float64Array.from(w.scale, (s) => (inP.scale * s) / outP.scale), outputZeroPoint: outP.zeroPoint, outputMin, outputMax },
   };
+  const perGroup = node.groups === 1 ? [problem] : Array.from({ length: node.groups }, (_, k) => groupProblem(problem, node.groups, k));
   try {
-    validateProblem(problem);
+    perGroup.forEach((p) => validateProblem(p));
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`node '${node.name}' (conv): ${e.message}`);
     throw e;
   }
   return {
-    op: 'conv', name: node.name, inputs: node.inputs, output, problem, weightBits: bits, weightScale: w.scale, fc: node.fc,
+    op: 'conv', name: node.name, inputs: node.inputs, output, problem, groups: node.groups, perGroup, weightBits: bits, weightScale: w.scale, fc: node.fc,
     ...(act ? { fused: act.op } : {}),
   };
 }
 
+/** Group k of a grouped layer as a dense problem: its inC/groups input and outC/groups output channels. */
+function groupProblem(p: ConvProblem, groups: number, k: number): ConvProblem {
+  const inC = p.shape.inC / groups;
+  const outC = p.shape.outC / groups;
+  const perOut = p.shape.kH * p.shape.kW * inC;
+  const r = p.requant;
+  return {
+    shape: { ...p.shape, inC, outC },
+    inputZeroPoint: p.inputZeroPoint,
+    input: new Int8Array(p.shape.inH * p.shape.inW * inC),
+    weights: p.weights.slice(k * outC * perOut, (k + 1) * outC * perOut),
+    bias: p.bias.slice(k * outC, (k + 1) * outC),
+    requant: r.mode === 'raw' ? r : { ...r, scale: Float64Array.from({ length: outC }, (_, o) => r.scale[k * outC + o]!) },
+  };
+}
+
+/** Channels [c0, c0 + n) of an NHWC tensor with c channels per pixel. */
+function sliceChannels(x: Int8Array, pixels: number, c: number, c0: number, n: number): Int8Array {
+  if (n === c) return x;
+  const y = new Int8Array(pixels * n);
+  // Plain loops: a depthwise group is one channel, where subarray+set per pixel costs far more.
+  for (let p = 0; p < pixels; p++) for (let j = 0; j < n; j++) y[p * n + j] = x[p * c + c0 + j]!;
+  return y;
+}
+
+/** Writes `part` (n channels per pixel) into channels [c0, c0 + n) of `y` (c per pixel). */
+function placeChannels(y: Int8Array, part: Int8Array, pixels: number, c: number, c0: number, n: number): void {
+  for (let p = 0; p < pixels; p++) for (let j = 0; j < n; j++) y[p * c + c0 + j] = part[p * n + j]!;
+}
+
 /** Multiply-accumulates of the integer graph's convolutions. */
 export function intGraphMacs(g: IntGraph): number {
-  return g.nodes.reduce((n, node) => n + (node.op === 'conv' ? convMacs(node.problem.shape) : 0), 0);
+  return g.nodes.reduce((n, node) => n + (node.op === 'conv' ? node.perGroup.reduce((m, p) => m + convMacs(p.shape), 0) : 0), 0);
 }
 
 // --- inference -------------------------------------------------------------------------------
 
-type ConvRun = (node: IntConv, input: Int8Array) => Int8Array;
+/** Runs group `group` of a convolution (its perGroup problem) on that group's input channels. */
+type GroupRun = (node: IntConv, group: number, input: Int8Array) => Int8Array;
 
 /** Kernel runners per integer graph and backend, built on first use (weights packed once). */
-const sessions = new WeakMap<IntGraph, Map<Backend, ConvRun>>();
+const sessions = new WeakMap<IntGraph, Map<Backend, GroupRun>>();
 
 function wasmVariant(): SplitConvVariant {
   const v = findVariant(WASM_VARIANT);
@@ -333,31 +433,38 @@ function dspVariant(): DspConvVariant {
   return v;
 }
 
-function kernelRunner(variant: SplitConvVariant | DspConvVariant, dsp?: PackedConvConfig): ConvRun {
+/**
+ * One WASM instance per layer. A grouped layer's groups share it: each group re-loads its
+ * weights (setWeights), which costs a pack of kH*kW*inC/groups bytes per output channel.
+ */
+function kernelRunner(variant: SplitConvVariant | DspConvVariant, dsp?: PackedConvConfig): GroupRun {
   const kernel = modulesFor(variant).find((k) => k.name === 'simd');
   if (!kernel) throw new InputError(`${variant.name}: the 'simd' WASM module is not usable on this engine (run 'npm run build')`);
-  const runners = new Map<IntConv, SplitConvRunner>();
-  return (node, input) => {
+  const runners = new Map<IntConv, { runner: SplitConvRunner; group: number }>();
+  return (node, group, input) => {
+    const problem = node.perGroup[group]!;
     let r = runners.get(node);
     if (!r) {
-      r = new SplitConvRunner(variant, kernel, { ...node.problem, input }, dsp);
+      r = { runner: new SplitConvRunner(variant, kernel, { ...problem, input }, dsp), group };
       runners.set(node, r);
     } else {
-      r.setInput(input);
+      if (r.group !== group) r.runner.setWeights(problem);
+      r.group = group;
+      r.runner.setInput(input);
     }
-    r.run();
-    return r.output() as Int8Array;
+    r.runner.run();
+    return r.runner.output() as Int8Array;
   };
 }
 
-function convRunner(g: IntGraph, backend: Backend): ConvRun {
+function groupRunner(g: IntGraph, backend: Backend): GroupRun {
   let perGraph = sessions.get(g);
   if (!perGraph) sessions.set(g, (perGraph = new Map()));
   let run = perGraph.get(backend);
   if (run) return run;
   switch (backend) {
     case 'reference':
-      run = (node, input) => referenceConv({ ...node.problem, input }) as Int8Array;
+      run = (node, group, input) => referenceConv({ ...node.perGroup[group]!, input }) as Int8Array;
       break;
     case 'wasm':
       run = kernelRunner(wasmVariant());
@@ -370,6 +477,21 @@ function convRunner(g: IntGraph, backend: Backend): ConvRun {
   }
   perGraph.set(backend, run);
   return run;
+}
+
+/** A convolution on NHWC codes: the dense problem, or each group on its channel slice. */
+function runConv(node: IntConv, input: Int8Array, run: GroupRun): Int8Array {
+  if (node.groups === 1) return run(node, 0, input);
+  const s = node.problem.shape;
+  const { outH, outW } = outputSize(s);
+  const inC = s.inC / node.groups;
+  const outC = s.outC / node.groups;
+  const y = new Int8Array(outH * outW * s.outC);
+  for (let k = 0; k < node.groups; k++) {
+    const part = run(node, k, sliceChannels(input, s.inH * s.inW, s.inC, k * inC, inC));
+    placeChannels(y, part, outH * outW, s.outC, k * outC, outC);
+  }
+  return y;
 }
 
 function pool(node: IntPool, x: Int8Array, xs: TensorShape, ys: TensorShape): Int8Array {
@@ -391,6 +513,22 @@ export function roundedDivide(sum: number, n: number): number {
   return Math.trunc((sum >= 0 ? sum + half : sum - half) / n);
 }
 
+/**
+ * MulQ((q - zeroPoint) * 2^ADD_LEFT_SHIFT, m) for every int8 code q (index q + 128). The exact
+ * BigInt arithmetic of requant.ts is slow per element, and an int8 operand has only 256 values.
+ */
+function codeTable(zeroPoint: number, m: QuantizedMultiplier): Int32Array {
+  return Int32Array.from({ length: 256 }, (_, i) => multiplyGemmlowp((i - 128 - zeroPoint) * 2 ** ADD_LEFT_SHIFT, m));
+}
+
+/** Per add node: both operand tables, and the requantized output of each sum seen so far. */
+const addCache = new WeakMap<IntAdd, { a: Int32Array; b: Int32Array; out: Map<number, number> }>();
+function addTables(node: IntAdd): { a: Int32Array; b: Int32Array; out: Map<number, number> } {
+  let t = addCache.get(node);
+  if (!t) addCache.set(node, (t = { a: codeTable(node.zeroPointA, node.multiplierA), b: codeTable(node.zeroPointB, node.multiplierB), out: new Map() }));
+  return t;
+}
+
 /** One non-convolution node on int8 codes. */
 function runOther(node: Exclude<IntNode, IntConv>, inputs: Int8Array[], inShapes: TensorShape[], outShape: TensorShape): Int8Array {
   const x = inputs[0]!;
@@ -406,17 +544,40 @@ function runOther(node: Exclude<IntNode, IntConv>, inputs: Int8Array[], inShapes
     }
     case 'add': {
       const b = inputs[1]!;
+      const t = addTables(node);
       const y = new Int8Array(x.length);
       for (let i = 0; i < x.length; i++) {
-        const a = multiplyGemmlowp((x[i]! - node.zeroPointA) * 2 ** ADD_LEFT_SHIFT, node.multiplierA);
-        const bb = multiplyGemmlowp((b[i]! - node.zeroPointB) * 2 ** ADD_LEFT_SHIFT, node.multiplierB);
-        const out = multiplyGemmlowp(a + bb, node.multiplierOut) + node.outputZeroPoint;
-        y[i] = Math.min(node.outputMax, Math.max(node.outputMin, out));
+        const sum = t.a[x[i]! + 128]! + t.b[b[i]! + 128]!;
+        let out = t.out.get(sum);
+        if (out === undefined) {
+          out = Math.min(node.outputMax, Math.max(node.outputMin, multiplyGemmlowp(sum, node.multiplierOut) + node.outputZeroPoint));
+          t.out.set(sum, out);
+        }
+        y[i] = out;
       }
       return y;
     }
     case 'clamp':
       return Int8Array.from(x, (v) => Math.min(node.max, Math.max(node.min, v)));
+    case 'zeros':
+      return new Int8Array(shapeSize(outShape)).fill(node.code);
+    case 'concat': {
+      const y = new Int8Array(shapeSize(outShape));
+      const pixels = outShape.h * outShape.w;
+      let c0 = 0;
+      inputs.forEach((t, k) => {
+        const c = inShapes[k]!.c;
+        const rq = node.requant[k];
+        let codes = t;
+        if (rq) {
+          const table = codeTable(rq.zeroPoint, rq.multiplier).map((v) => Math.min(QMAX, Math.max(QMIN, v + node.outputZeroPoint)));
+          codes = Int8Array.from(t, (q) => table[q + 128]!);
+        }
+        placeChannels(y, codes, pixels, outShape.c, c0, c);
+        c0 += c;
+      });
+      return y;
+    }
     case 'flatten': {
       if (node.order === 'hwc') return x.slice();
       const y = new Int8Array(x.length);
@@ -434,11 +595,11 @@ export function runIntGraphTensors(g: IntGraph, input: Int8Array, backend: Backe
   if (!(input instanceof Int8Array) || input.length !== want) {
     throw new InputError(`input '${g.input.name}' must be an Int8Array of ${want} codes, got ${input?.length ?? 'none'}`);
   }
-  const conv = convRunner(g, backend);
+  const run = groupRunner(g, backend);
   const t = new Map<string, Int8Array>([[g.input.name, input]]);
   for (const node of g.nodes) {
     const inputs = node.inputs.map((n) => t.get(n)!);
-    if (node.op === 'conv') t.set(node.output, conv(node, inputs[0]!));
+    if (node.op === 'conv') t.set(node.output, runConv(node, inputs[0]!, run));
     else t.set(node.output, runOther(node, inputs, node.inputs.map((n) => g.tensors.get(n)!.shape), g.tensors.get(node.output)!.shape));
   }
   return t;

@@ -42,7 +42,9 @@ export class SplitConvRunner {
   readonly outputIsInt32: boolean;
   private readonly regions = new Map<string, Region>();
   private readonly runFn: Fn;
+  private readonly packFn: Fn;
   private readonly exports: KernelExports;
+  private readonly fields: Int32Array;
 
   /**
    * Instantiates `kernel` (an instance of its own, so runners never share memory). Packed-DSP
@@ -148,17 +150,48 @@ export class SplitConvRunner {
     field[F.Y_PTR] = output.offset;
     this.write(params, field);
 
+    this.fields = field;
+    this.packFn = fn('pack');
     this.write(input, problem.input);
-    this.write(rawWeights, problem.weights);
-    this.write(bias, problem.bias);
+    this.fillGuards();
+    this.loadWeights(problem);
+  }
+
+  /**
+   * Replaces the weights, bias and requantization with those of `p`, a problem of the same
+   * shape and requantization mode (e.g. the next group of a grouped layer), and packs them.
+   * The input is kept.
+   */
+  setWeights(p: ConvProblem): void {
+    const a = this.problem.shape;
+    const b = p.shape;
+    const same = (Object.keys(a) as (keyof ConvShape)[]).every((k) => a[k] === b[k]);
+    if (!same || p.requant.mode !== this.problem.requant.mode) {
+      throw new InputError(`setWeights needs a problem of the runner's shape and requantization mode (${this.variant.name})`);
+    }
+    if ('schemes' in this.variant) validatePackedProblem({ ...p, input: this.problem.input }, this.dsp!);
+    else validateProblem({ ...p, input: this.problem.input }, this.variant.weightRange);
+    this.loadWeights(p);
+  }
+
+  private loadWeights(p: ConvProblem): void {
+    const region = (name: string): Region => this.regions.get(name)!;
+    const r = p.requant;
+    const F = PARAM_FIELDS;
+    this.fields[F.X_ZP] = p.inputZeroPoint;
+    this.fields[F.Y_ZP] = r.mode === 'raw' ? 0 : r.outputZeroPoint;
+    this.fields[F.Q_MIN] = r.mode === 'raw' ? -128 : r.outputMin;
+    this.fields[F.Q_MAX] = r.mode === 'raw' ? 127 : r.outputMax;
+    this.write(region('params'), this.fields);
+    this.write(region('weights'), p.weights);
+    this.write(region('bias'), p.bias);
     if (r.mode === 'gemmlowp' || r.mode === 'single') {
       const qm = Array.from(r.scale, (x) => quantizeMultiplier(x, r.mode as 'gemmlowp' | 'single'));
-      this.write(mults, Int32Array.from(qm, (q) => q.multiplier));
-      this.write(shifts, Int32Array.from(qm, (q) => q.shift));
+      this.write(region('multipliers'), Int32Array.from(qm, (q) => q.multiplier));
+      this.write(region('shifts'), Int32Array.from(qm, (q) => q.shift));
     }
-    if (r.mode === 'fp32') this.write(scales, Float32Array.from(r.scale));
-    this.fillGuards();
-    fn('pack')(params.offset);
+    if (r.mode === 'fp32') this.write(region('scales'), Float32Array.from(r.scale));
+    this.packFn(region('params').offset);
   }
 
   /** Runs the convolution; the result is read with output(). */
