@@ -80,6 +80,9 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
   if (measuredInputs.length === 0) throw new InputError(`measuring '${graph.name}' needs at least one input that is not a calibration input, got none`);
   const backends = options.backends ?? (['reference', 'wasm', 'dsp'] as const);
   if (backends.length === 0) throw new InputError('at least one backend is needed');
+  for (const n of options.scoreOutputs ?? []) {
+    if (!graph.outputs.some((o) => o.name === n)) throw new InputError(`score output '${n}' is not an output of '${graph.name}' (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
+  }
   const calibrated = calibratedTensors(graph);
   const cal = calibrate(graph, calibrationInputs, options.calibration ?? {}, calibrated);
   const g = buildIntGraph(graph, cal, options.intGraph ?? {});
@@ -134,7 +137,6 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
   let scores: ScoreAgreement | undefined;
   if (options.scoreOutputs?.length) {
     const names = [...options.scoreOutputs];
-    for (const n of names) if (!g.outputs.some((o) => o.name === n)) throw new InputError(`score output '${n}' is not an output of '${graph.name}' (outputs: ${g.outputs.map((o) => o.name).join(', ')})`);
     const threshold = options.scoreThreshold ?? 0;
     const floatScores = floats.map((t) => names.flatMap((n) => [...t.get(n)!]));
     const isPositive = (v: readonly number[]): boolean => v.some((x) => x > threshold);
