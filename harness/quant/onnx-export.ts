@@ -12,7 +12,8 @@
  * scales (see below).
  *
  * Nodes, every one on int8 codes in NCHW:
- *  conv     QLinearConv (weights OHWI -> OIHW, int32 bias, weight zero point 0). ORT computes the
+ *  conv     QLinearConv (weights OHWI -> OIHW, int32 bias, weight zero point 0, `group` for a
+ *           grouped layer). ORT computes the
  *           multiplier as f32(f32(x_scale) * f32(w_scale[o])) / f32(y_scale) in f32
  *           (qlinearconv.cc ComputeOutputScale), then MLAS: f32(acc + bias) * multiplier, clamp to
  *           [-128 - zp, 127 - zp] in float, round half to even, + zp; exactly the 'fp32'
@@ -36,8 +37,11 @@
  *           float sum of (a - zpA) and (b - zpB) scaled by them, rounded to nearest even, + zpC,
  *           saturated to int8. int-graph.ts computes TFLite's fixed-point add instead (left
  *           shift 20, three MultiplyByQuantizedMultiplier), so the two are not equal by
- *           construction; for the default model's add they agree on all 65536 int8 pairs
- *           (test/quant-onnx.test.ts checks it exhaustively). A fused ReLU/Clip is a Clip after it.
+ *           construction; for the default model's add they agree on all 65536 int8 pairs, and
+ *           on BlazeFace's 16 adds 4 of 1,048,576 pairs differ by one code (rounding ties;
+ *           test/quant-onnx.test.ts measures both exhaustively). A fused ReLU/Clip is a Clip after it.
+ *  zeros    an int8 initializer of the zero point: real 0, as in int-graph.ts.
+ *  concat   Concat on int8 codes (axis 1) when no input needs requantizing; else an InputError.
  *  clamp    Clip on int8 codes.
  *  flatten  Transpose (order 'hwc') and Reshape to [1, K, 1, 1].
  * avgpool and globalavgpool are not exported (InputError): ORT's QLinearAveragePool rounds in
@@ -92,15 +96,16 @@ function valueInfo(name: string, elemType: number, dims: number[]): onnxProto.on
   return { name, type: { tensorType: { elemType, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } } };
 }
 
-/** int8 OHWI -> OIHW. */
+/** int8 OHWI -> OIHW, I = inC / groups (ONNX's grouped weight layout is the same split). */
 function weightsOIHW(node: IntConv): Int8Array {
   const p = node.problem;
   const s = p.shape;
+  const inC = s.inC / node.groups;
   const out = new Int8Array(p.weights.length);
   for (let o = 0; o < s.outC; o++)
     for (let h = 0; h < s.kH; h++)
       for (let w = 0; w < s.kW; w++)
-        for (let c = 0; c < s.inC; c++) out[((o * s.inC + c) * s.kH + h) * s.kW + w] = p.weights[((o * s.kH + h) * s.kW + w) * s.inC + c]!;
+        for (let c = 0; c < inC; c++) out[((o * inC + c) * s.kH + h) * s.kW + w] = p.weights[((o * s.kH + h) * s.kW + w) * inC + c]!;
   return out;
 }
 
@@ -155,7 +160,7 @@ function conv(b: Builder, g: IntGraph, node: IntConv, x: string, scales: ExportS
     'QLinearConv',
     [
       x, b.f32('x_scale', exact ? 1 : inP.scale), b.i8('x_zero_point', p.inputZeroPoint),
-      b.constant(`${node.name}_w`, DT.INT8, [s.outC, s.inC, s.kH, s.kW], rawBytes(weightsOIHW(node), 'i8')),
+      b.constant(`${node.name}_w`, DT.INT8, [s.outC, s.inC / node.groups, s.kH, s.kW], rawBytes(weightsOIHW(node), 'i8')),
       b.constant(`${node.name}_w_scale`, DT.FLOAT, [s.outC], rawBytes(wScale, 'f32')),
       b.constant(`${node.name}_w_zero_point`, DT.INT8, [s.outC], new Uint8Array(s.outC)),
       b.f32('y_scale', exact ? 1 : outP.scale), b.i8('y_zero_point', r.outputZeroPoint),
@@ -166,6 +171,7 @@ function conv(b: Builder, g: IntGraph, node: IntConv, x: string, scales: ExportS
       intsAttr('kernel_shape', [s.kH, s.kW]),
       intsAttr('strides', [s.strideH, s.strideW]),
       intsAttr('pads', [s.padTop, s.padLeft, s.padBottom, s.padRight]),
+      ...(node.groups > 1 ? [{ name: 'group', type: onnx.AttributeProto.AttributeType.INT, i: node.groups }] : []),
     ],
   );
   return b.clamp(raw, r.outputMin, r.outputMax, `${node.output}_clamped`);
@@ -226,6 +232,17 @@ export function exportIntGraphOnnx(g: IntGraph, options: OnnxExportOptions = {})
         y = b.clamp(raw, node.outputMin, node.outputMax, `${node.output}_clamped`);
         break;
       }
+      case 'zeros': {
+        const z = shape(node.output);
+        y = b.constant(`${node.output}_zeros`, DT.INT8, [1, z.c, z.h, z.w], new Uint8Array(z.c * z.h * z.w).fill(node.code & 0xff));
+        break;
+      }
+      case 'concat':
+        if (node.requant.some((r) => r !== undefined)) {
+          throw new InputError(`node '${node.name}' (concat): inputs with different quantizers are not exported (ORT's QLinearConcat rescales in float, not as int-graph.ts)`);
+        }
+        y = b.node('Concat', node.inputs.map((t) => onnxName.get(t)!), `${node.output}_cat`, [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]);
+        break;
       case 'clamp':
         y = b.clamp(x, node.min, node.max, `${node.output}_clamped`);
         if (y === x) y = b.node('Identity', [x], `${node.output}_id`);

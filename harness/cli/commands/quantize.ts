@@ -12,7 +12,8 @@ import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { type FidelityReport, measureFidelity } from '../../quant/fidelity.ts';
 import { BACKENDS, type Backend } from '../../quant/int-graph.ts';
 import { InputError } from '../../util/errors.ts';
-import { writeJsonAtomically } from '../../util/files.ts';
+import { writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';
+import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { collect, numberIn, parseLayerBits } from '../options.ts';
 
@@ -81,13 +82,15 @@ export function registerQuantizeCommand(program: Command): void {
     .option('--scores <names>', 'outputs holding detection logits, compared as one vector (default for BlazeFace: Identity:0,Identity_1:0)')
     .option('--min-score <p>', 'detection threshold as a probability: an input is positive when sigmoid(some score logit) > p', numberIn('--min-score', 0.000001, 0.999999, false), 0.75)
     .option('--out <file.json>', 'write the report as JSON')
+    .option('--onnx <file.onnx>', "also write the integer model as int8 ONNX (QLinearConv; requantization switches to onnxruntime's fp32 arithmetic)")
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       '\nExamples:\n  fkb quantize\n  fkb quantize --calibration percentile --backends reference,wasm,dsp\n' +
+        '  fkb quantize --onnx /tmp/blazeface-int8.onnx\n' +
         '  fkb quantize --model my.onnx --inputs images.u8 --input-range 0,1 --calibration-inputs 32 --json\n',
     )
-    .action((o: { model?: string; inputs?: string; inputRange?: [number, number]; calibrationInputs?: number; bits: number; layerBits: string[]; calibration: Observer; backends: Backend[]; scores?: string; minScore: number; out?: string; json?: boolean }) => {
+    .action((o: { model?: string; inputs?: string; inputRange?: [number, number]; calibrationInputs?: number; bits: number; layerBits: string[]; calibration: Observer; backends: Backend[]; scores?: string; minScore: number; out?: string; onnx?: string; json?: boolean }) => {
       if (o.model && !o.inputs) throw new InputError('--inputs is needed with --model: the embedded images are for BlazeFace');
       ensureBuilt();
       const blazeface = !o.model;
@@ -99,17 +102,26 @@ export function registerQuantizeCommand(program: Command): void {
         throw new InputError(`--calibration-inputs must leave at least one of the ${inputs.length} inputs to measure and take at least one, got ${calibrationCount}`);
       }
       const scoreOutputs = o.scores ? o.scores.split(',') : blazeface ? BLAZEFACE_SCORES : [];
+      const layerBits = parseLayerBits(o.layerBits);
+      const convNames = new Set(graph.nodes.filter((n) => n.op === 'conv').map((n) => n.name));
+      const unknown = Object.keys(layerBits).filter((n) => !convNames.has(n));
+      if (unknown.length) throw new InputError(`--layer-bits names no convolution of the model: ${unknown.join(', ')}`);
       const r = measureFidelity(graph, inputs.slice(0, calibrationCount), inputs.slice(calibrationCount), {
         calibration: { observer: o.calibration },
-        intGraph: { weightBits: Object.keys(parseLayerBits(o.layerBits)).length ? { ...Object.fromEntries(graph.nodes.filter((n) => n.op === 'conv').map((n) => [n.name, o.bits])), ...parseLayerBits(o.layerBits) } : o.bits },
+        intGraph: {
+          weightBits: { ...Object.fromEntries([...convNames].map((n) => [n, o.bits])), ...layerBits },
+          ...(o.onnx ? { requantMode: 'fp32' as const } : {}),
+        },
         backends: o.backends,
         scoreOutputs,
         scoreThreshold: Math.log(o.minScore / (1 - o.minScore)),
       });
       const { intGraph, ...summary } = r;
-      const unknown = Object.keys(parseLayerBits(o.layerBits)).filter((n) => !intGraph.nodes.some((x) => x.op === 'conv' && x.name === n));
-      if (unknown.length) throw new InputError(`--layer-bits names no convolution of the model: ${unknown.join(', ')}`);
+      // Export first: an unexportable graph fails before anything is written.
+      const onnxBytes = o.onnx ? exportIntGraphOnnx(intGraph) : undefined;
       if (o.out) writeJsonAtomically(o.out, { format: 'fkb-fidelity/1', ...summary });
-      console.log(o.json ? JSON.stringify(summary, null, 2) : `${formatFidelity(r, o.backends)}${o.out ? `\nwrote ${o.out}` : ''}`);
+      if (o.onnx) writeFileAtomically(o.onnx, onnxBytes!);
+      const wrote = [o.out, o.onnx].filter(Boolean).map((f) => `\nwrote ${f}`).join('');
+      console.log(o.json ? JSON.stringify(summary, null, 2) : `${formatFidelity(r, o.backends)}${wrote}`);
     });
 }
