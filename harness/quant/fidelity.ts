@@ -5,6 +5,7 @@
  *
  * Per graph output and backend, over all measured inputs:
  *   SQNR      10 log10(sum f^2 / sum (f - q)^2), f float, q = scale * (code - zeroPoint);
+ *             f is the `reference` model's output when the graph is a pruned version of it;
  *   max |f - q|;
  *   argmax    inputs whose largest output value is at the same index (for a score output, the
  *             same best anchor or class).
@@ -24,6 +25,11 @@ import { sqnrDb } from './evaluate.ts';
 import { type Backend, type IntGraph, type IntGraphOptions, buildIntGraph, calibratedTensors, intGraphMacs, runIntGraphTensors } from './int-graph.ts';
 
 export interface FidelityOptions {
+  /**
+   * The float model the outputs are compared with, when `graph` is a compressed (pruned) version
+   * of it with the same inputs and outputs. @default graph itself
+   */
+  reference?: Graph;
   calibration?: CalibrationOptions;
   intGraph?: IntGraphOptions;
   /** @default ['reference', 'wasm', 'dsp'] */
@@ -51,6 +57,8 @@ export interface BackendFidelity {
 export interface OutputFidelity {
   name: string;
   values: number;
+  /** With `reference`: SQNR of `graph`'s own float outputs against it (what pruning costs). */
+  floatSqnrDb?: number;
   byBackend: Partial<Record<Backend, BackendFidelity>>;
 }
 
@@ -99,8 +107,13 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
     ints.set(b, measuredInputs.map((x) => runIntGraphTensors(g, quantizeTensor(x, g.input.params), b)));
     msPerInput[b] = (performance.now() - t0) / measuredInputs.length;
   }
+  const target = options.reference ? measuredInputs.map((x) => runGraph(options.reference!, x)) : floats;
   const outputs: OutputFidelity[] = g.outputs.map((o) => {
-    const f = floats.map((t) => t.get(o.name)!);
+    const f = target.map((t) => {
+      const v = t.get(o.name);
+      if (!v) throw new InputError(`the reference model has no output '${o.name}'`);
+      return v;
+    });
     const byBackend: Partial<Record<Backend, BackendFidelity>> = {};
     for (const b of backends) {
       const q = ints.get(b)!.map((t) => dequantize(t.get(o.name)!, o.params.scale, o.params.zeroPoint));
@@ -112,7 +125,8 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
       });
       byBackend[b] = { sqnrDb: sqnrDb(f, q), maxAbsError, argmaxAgree };
     }
-    return { name: o.name, values: f[0]!.length, byBackend };
+    const floatSqnrDb = options.reference ? sqnrDb(f, floats.map((t) => t.get(o.name)!)) : undefined;
+    return { name: o.name, values: f[0]!.length, ...(floatSqnrDb !== undefined ? { floatSqnrDb } : {}), byBackend };
   });
   const refRuns = ints.get('reference') ?? ints.get(backends[0]!)!;
   const tensors = calibrated.map((name) => {
@@ -138,7 +152,7 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
   if (options.scoreOutputs?.length) {
     const names = [...options.scoreOutputs];
     const threshold = options.scoreThreshold ?? 0;
-    const floatScores = floats.map((t) => names.flatMap((n) => [...t.get(n)!]));
+    const floatScores = target.map((t) => names.flatMap((n) => [...t.get(n)!]));
     const isPositive = (v: readonly number[]): boolean => v.some((x) => x > threshold);
     scores = { outputs: names, threshold, floatPositives: floatScores.filter(isPositive).length, byBackend: {} };
     for (const b of backends) {

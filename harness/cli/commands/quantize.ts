@@ -8,6 +8,9 @@ import { Option } from 'commander';
 import Table from 'cli-table3';
 import { BLAZEFACE_CALIBRATION_IMAGES, BLAZEFACE_INPUTS, BLAZEFACE_MODEL, BLAZEFACE_RANGE, readUint8Images } from '../../model/image-inputs.ts';
 import { importOnnxFile } from '../../model/onnx-import.ts';
+import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
+import { pruneGraph } from '../../prune/prune.ts';
+import { fpgaEstimate, graphLayers } from '../../compress/fpga.ts';
 import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { type FidelityReport, measureFidelity } from '../../quant/fidelity.ts';
 import { BACKENDS, type Backend } from '../../quant/int-graph.ts';
@@ -40,13 +43,14 @@ export function formatFidelity(r: FidelityReport, backends: readonly Backend[]):
     `${r.model}: int8 activations (${r.observer} calibration on ${r.calibrationInputs} inputs), ` +
       `${r.macs.toLocaleString('en-US')} MACs; measured on ${r.measuredInputs} other inputs`,
   ];
+  const pruned = r.outputs.some((o) => o.floatSqnrDb !== undefined);
   const t = new Table({
-    head: ['output', 'values', ...backends.map((b) => `SQNR ${b}`), 'max |float - int|', 'same argmax'],
+    head: ['output', 'values', ...(pruned ? ['SQNR pruned float'] : []), ...backends.map((b) => `SQNR ${b}`), 'max |float - int|', 'same argmax'],
     style: { head: [], border: [] },
   });
   for (const o of r.outputs) {
     const first = o.byBackend[backends[0]!]!;
-    t.push([o.name, o.values, ...backends.map((b) => db(o.byBackend[b]!.sqnrDb)), first.maxAbsError.toPrecision(3), `${first.argmaxAgree} of ${r.measuredInputs}`]);
+    t.push([o.name, o.values, ...(pruned ? [db(o.floatSqnrDb!)] : []), ...backends.map((b) => db(o.byBackend[b]!.sqnrDb)), first.maxAbsError.toPrecision(3), `${first.argmaxAgree} of ${r.measuredInputs}`]);
   }
   lines.push(t.toString());
   if (r.scores) {
@@ -58,7 +62,7 @@ export function formatFidelity(r: FidelityReport, backends: readonly Backend[]):
     }
   }
   const weakest = [...r.tensors].sort((a, b) => a.sqnrDb - b.sqnrDb).slice(0, WEAKEST_TENSORS);
-  lines.push(`weakest tensors (SQNR against float, reference kernels): ${weakest.map((w) => `${w.name} ${db(w.sqnrDb)}`).join(', ')}`);
+  lines.push(`weakest tensors (SQNR against the float model quantized, ${backends.includes('reference') ? 'reference' : backends[0]} kernels): ${weakest.map((w) => `${w.name} ${db(w.sqnrDb)}`).join(', ')}`);
   lines.push(
     `output codes differing from ${backends.includes('reference') ? 'the reference kernels' : backends[0]}: ` +
       backends.map((b) => `${b} ${r.differingFromReference[b]} of ${r.outputCodes}`).join(', '),
@@ -70,11 +74,15 @@ export function formatFidelity(r: FidelityReport, backends: readonly Backend[]):
 export function registerQuantizeCommand(program: Command): void {
   program
     .command('quantize')
-    .description('quantize an imported CNN (default: BlazeFace), run it on the integer WASM kernels, report SQNR per output against float')
+    .description('quantize (and optionally prune) an imported CNN (default: BlazeFace), run it on the integer WASM kernels, report SQNR per output against float')
     .option('--model <file.onnx>', 'an ONNX CNN (default: the embedded BlazeFace face detector)')
     .option('--inputs <file>', 'input images: uint8, NHWC, the model\'s input size each, one after the other (default for BlazeFace: 16 embedded photos)')
     .option('--input-range <lo,hi>', 'real values that bytes 0 and 255 map to', parseRange)
     .option('--calibration-inputs <n>', 'the first n inputs calibrate, the rest are measured (default: half)', numberIn('--calibration-inputs', 1, 1e6, true))
+    .option('--ratio <r>', 'first prune this fraction of each dependency group\'s channels, [0, 1) (bias compensation on the calibration inputs)', numberIn('--ratio', 0, 0.999999, false), 0)
+    .addOption(new Option('--criterion <name>', 'channel importance for --ratio').choices(CRITERIA as unknown as string[]).default('l1'))
+    .option('--round-to <n>', 'kept channel counts rounded to a multiple of n', numberIn('--round-to', 1, 1024, true), 1)
+    .option('--reconstruct', 'least-squares reconstruction of the layers after pruned ones (on the calibration inputs)')
     .option('--bits <n>', 'weight bits of every convolution', numberIn('--bits', 2, 8, true), 8)
     .option('--layer-bits <name=bits>', 'weight bits of one layer (repeatable)', collect, [] as string[])
     .addOption(new Option('--calibration <observer>', 'activation range observer').choices(OBSERVERS as unknown as string[]).default('minmax'))
@@ -88,9 +96,10 @@ export function registerQuantizeCommand(program: Command): void {
       'after',
       '\nExamples:\n  fkb quantize\n  fkb quantize --calibration percentile --backends reference,wasm,dsp\n' +
         '  fkb quantize --onnx /tmp/blazeface-int8.onnx\n' +
+        '  fkb quantize --ratio 0.125 --round-to 8 --reconstruct\n' +
         '  fkb quantize --model my.onnx --inputs images.u8 --input-range 0,1 --calibration-inputs 32 --json\n',
     )
-    .action((o: { model?: string; inputs?: string; inputRange?: [number, number]; calibrationInputs?: number; bits: number; layerBits: string[]; calibration: Observer; backends: Backend[]; scores?: string; minScore: number; out?: string; onnx?: string; json?: boolean }) => {
+    .action((o: { model?: string; inputs?: string; inputRange?: [number, number]; calibrationInputs?: number; bits: number; layerBits: string[]; calibration: Observer; backends: Backend[]; scores?: string; minScore: number; ratio: number; criterion: Criterion; roundTo: number; reconstruct?: boolean; out?: string; onnx?: string; json?: boolean }) => {
       if (o.model && !o.inputs) throw new InputError('--inputs is needed with --model: the embedded images are for BlazeFace');
       ensureBuilt();
       const blazeface = !o.model;
@@ -102,11 +111,15 @@ export function registerQuantizeCommand(program: Command): void {
         throw new InputError(`--calibration-inputs must leave at least one of the ${inputs.length} inputs to measure and take at least one, got ${calibrationCount}`);
       }
       const scoreOutputs = o.scores ? o.scores.split(',') : blazeface ? BLAZEFACE_SCORES : [];
+      const calibrationInputs = inputs.slice(0, calibrationCount);
+      const pruned = o.ratio > 0 ? pruneGraph(graph, { criterion: o.criterion, ratio: o.ratio, roundTo: o.roundTo, calibration: calibrationInputs, reconstruct: Boolean(o.reconstruct) }) : undefined;
+      const model = pruned ? { ...pruned.graph, name: graph.name } : graph;
       const layerBits = parseLayerBits(o.layerBits);
-      const convNames = new Set(graph.nodes.filter((n) => n.op === 'conv').map((n) => n.name));
+      const convNames = new Set(model.nodes.filter((n) => n.op === 'conv').map((n) => n.name));
       const unknown = Object.keys(layerBits).filter((n) => !convNames.has(n));
       if (unknown.length) throw new InputError(`--layer-bits names no convolution of the model: ${unknown.join(', ')}`);
-      const r = measureFidelity(graph, inputs.slice(0, calibrationCount), inputs.slice(calibrationCount), {
+      const r = measureFidelity(model, calibrationInputs, inputs.slice(calibrationCount), {
+        ...(pruned ? { reference: graph } : {}),
         calibration: { observer: o.calibration },
         intGraph: {
           weightBits: { ...Object.fromEntries([...convNames].map((n) => [n, o.bits])), ...layerBits },
@@ -116,12 +129,26 @@ export function registerQuantizeCommand(program: Command): void {
         scoreOutputs,
         scoreThreshold: Math.log(o.minScore / (1 - o.minScore)),
       });
-      const { intGraph, ...summary } = r;
+      const { intGraph, ...fidelity } = r;
+      const weightBits = { ...Object.fromEntries([...convNames].map((n) => [n, o.bits])), ...layerBits };
+      const fpga = fpgaEstimate(graphLayers(model, (name) => ({ wBits: weightBits[name] ?? o.bits, aBits: 8 })));
+      const summary = {
+        ...fidelity,
+        fpga,
+        ...(pruned ? { pruning: { criterion: o.criterion, ratio: o.ratio, roundTo: o.roundTo, reconstruct: Boolean(o.reconstruct), macsBefore: pruned.macsBefore, macsAfter: pruned.macsAfter } } : {}),
+      };
       // Export first: an unexportable graph fails before anything is written.
       const onnxBytes = o.onnx ? exportIntGraphOnnx(intGraph) : undefined;
       if (o.out) writeJsonAtomically(o.out, { format: 'fkb-fidelity/1', ...summary });
       if (o.onnx) writeFileAtomically(o.onnx, onnxBytes!);
       const wrote = [o.out, o.onnx].filter(Boolean).map((f) => `\nwrote ${f}`).join('');
-      console.log(o.json ? JSON.stringify(summary, null, 2) : `${formatFidelity(r, o.backends)}${wrote}`);
+      const pruneLine = pruned
+        ? `pruned ${o.criterion} ratio ${o.ratio} (round to ${o.roundTo}${o.reconstruct ? ', reconstructed' : ''}): ` +
+          `${pruned.macsAfter.toLocaleString('en-US')} of ${pruned.macsBefore.toLocaleString('en-US')} MACs (${((100 * pruned.macsAfter) / pruned.macsBefore).toFixed(1)} %); SQNR columns compare with the unpruned float model\n`
+        : '';
+      const fpgaLine =
+        `\nFPGA: ${fpga.model} on ${fpga.device} at ${fpga.clockMHz} MHz: ${fpga.cycles.toLocaleString('en-US')} cycles = ` +
+        `${fpga.timeUs.toFixed(1)} us per input, ${Math.round(fpga.framesPerSecond).toLocaleString('en-US')} inputs/s`;
+      console.log(o.json ? JSON.stringify(summary, null, 2) : `${pruneLine}${formatFidelity(r, o.backends)}${fpgaLine}${wrote}`);
     });
 }
