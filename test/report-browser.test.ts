@@ -20,7 +20,7 @@ import type { BenchReport, Measurement } from '../harness/bench/splitconv-bench.
 import type { ModelReport } from '../harness/cli/commands/model.ts';
 import type { LayerExactness } from '../harness/dsp/layer-report.ts';
 import { chartSpecs, escapeHtml, jsonForScript, renderReportHtml, shortKernel, writeReport } from '../harness/report/html.ts';
-import { type ReportData, collectReportData, summarizeVerification } from '../harness/report/report-data.ts';
+import { type QuantizeSummary, type ReportData, collectReportData, summarizeVerification } from '../harness/report/report-data.ts';
 import { InputError } from '../harness/util/errors.ts';
 import type { VerifyResult } from '../harness/verify/splitconv-verify.ts';
 
@@ -133,9 +133,28 @@ function syntheticData(): ReportData {
         { setting: `int8, 80 % pruned ${HOSTILE_KERNEL}`, method: 'pruning', accuracy: 0.641, sizeBytes: 2.4e6, macs: 0.41e9 },
       ],
     },
+    quantized: syntheticQuantized(),
     sources: ['synthetic'],
     now: new Date('2026-01-02T04:00:00.000Z'),
   });
+}
+
+/** An `fkb quantize --json` result (two outputs, one with a null SQNR: float equal to int). */
+function syntheticQuantized(): QuantizeSummary {
+  const be = (sqnrDb: number, argmaxAgree: number) => ({ sqnrDb, maxAbsError: 0.5, argmaxAgree });
+  return {
+    model: `detector ${HOSTILE_LAYER}`, observer: 'minmax', calibrationInputs: 8, measuredInputs: 8, macs: 30_760_960,
+    outputs: [
+      { name: 'scores', values: 896, byBackend: { wasm: be(25.73, 8), dsp: be(24.5, 7) } },
+      { name: 'boxes', values: 14336, byBackend: { wasm: JSON.parse('{"sqnrDb":null,"maxAbsError":0,"argmaxAgree":8}'), dsp: be(19.25, 3) } },
+    ],
+    tensors: [{ name: 'conv1', sqnrDb: 30 }],
+    comparedWith: 'wasm',
+    differingFromReference: { wasm: 0, dsp: 37 },
+    outputCodes: 121_856,
+    scores: { outputs: ['scores'], threshold: Math.log(3), floatPositives: 6, byBackend: { wasm: { bestAgree: 6, decisionAgree: 8, positives: 6 }, dsp: { bestAgree: 5, decisionAgree: 7, positives: 5 } } },
+    msPerInput: { wasm: 60, dsp: 70 },
+  };
 }
 
 /** The JSON embedded in a `<script type="application/json" id=...>` block, parsed. */
@@ -180,7 +199,23 @@ test('missing optional sections render a "not available in this run" note instea
   const ids = [...html.matchAll(/<canvas data-chart="([^"]+)"/g)].map((m) => m[1]);
   assert.equal(ids, ['gmacs', 'speedup']);
   const notes = html.match(/Not available in this run/g) ?? [];
-  assert.is(notes.length, 4, 'verification, packed-DSP exactness, FPGA model, compression');
+  assert.is(notes.length, 5, 'verification, packed-DSP exactness, FPGA model, compression, quantized detector');
+});
+
+test('quantized section: SQNR per output and backend (null = exact), detection agreement, codes differing from the compared backend', () => {
+  const html = renderReportHtml(syntheticData());
+  const i = html.indexOf('<section id="quantized">');
+  assert.ok(i > 0, 'a quantized section');
+  const text = html.slice(i, html.indexOf('</section>', i)).replace(/<[^>]+>/g, ' ');
+  assert.match(text, /detector &lt;img/, 'the hostile model name, escaped');
+  assert.match(text, /scores\s+896\s+25\.73 dB\s+24\.50 dB\s+8 of 8/);
+  assert.match(text, /boxes\s+14,336\s+exact\s+19\.25 dB/);
+  assert.match(text, /score above 0\.75\): float finds 6 of 8 inputs positive; wasm: the same decision on 8, the same best anchor on 6; dsp: the same decision on 7/);
+  assert.match(text, /differing from the wasm kernels \(bit-exact to the reference, as the tests prove\): dsp 37 of 121,856/);
+  assert.throws(
+    () => collectReportData({ bench: syntheticBench(), quantized: { ...syntheticQuantized(), outputs: [{ values: 1 }] } as unknown as QuantizeSummary }),
+    (e: unknown) => e instanceof InputError && /outputs\[0\] needs a name/.test((e as Error).message),
+  );
 });
 
 test('collectReportData: verification grouped by kernel; FPGA layers matched to WASM by shape; bad input is an InputError', () => {

@@ -71,7 +71,9 @@ export interface FidelityReport {
   outputs: OutputFidelity[];
   /** Reference backend, per calibrated tensor in graph order. */
   tensors: Array<{ name: string; sqnrDb: number }>;
-  /** Output codes (all outputs, all measured inputs) that differ from the reference backend. */
+  /** The backend the others are compared with: 'reference' when it ran, else the first. */
+  comparedWith: Backend;
+  /** Output codes (all outputs, all measured inputs) that differ from `comparedWith`'s. */
   differingFromReference: Partial<Record<Backend, number>>;
   outputCodes: number;
   scores?: ScoreAgreement;
@@ -128,7 +130,8 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
     const floatSqnrDb = options.reference ? sqnrDb(f, floats.map((t) => t.get(o.name)!)) : undefined;
     return { name: o.name, values: f[0]!.length, ...(floatSqnrDb !== undefined ? { floatSqnrDb } : {}), byBackend };
   });
-  const refRuns = ints.get('reference') ?? ints.get(backends[0]!)!;
+  const comparedWith: Backend = ints.has('reference') ? 'reference' : backends[0]!;
+  const refRuns = ints.get(comparedWith)!;
   const tensors = calibrated.map((name) => {
     const p = g.tensors.get(name)!.params;
     return { name, sqnrDb: sqnrDb(floats.map((t) => t.get(name)!), refRuns.map((t) => dequantize(t.get(name)!, p.scale, p.zeroPoint))) };
@@ -169,6 +172,6 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
   }
   return {
     model: graph.name, observer: cal.observer, calibrationInputs: calibrationInputs.length, measuredInputs: measuredInputs.length,
-    macs, outputs, tensors, differingFromReference, outputCodes, ...(scores ? { scores } : {}), msPerInput, intGraph: g,
+    macs, outputs, tensors, comparedWith, differingFromReference, outputCodes, ...(scores ? { scores } : {}), msPerInput, intGraph: g,
   };
 }

@@ -6,7 +6,8 @@
  *   fkb verify --json                        -> verification
  *   fkb dsp conv --json [--scheme ...]       -> packed-DSP exactness per layer (one set per call)
  *   fkb model --json                         -> FPGA model per layer, compared with the WASM kernels
- *   (compression results)                    -> accuracy vs size and MACs; no command writes them yet
+ *   (compression results)                    -> accuracy vs size and MACs (fkb run computes them)
+ *   fkb quantize --json                      -> a quantized model without labels against float
  *
  * Everything but the benchmark is optional: the report says "not available in this run" for a
  * missing section. The data is plain JSON (no class instances, no BigInt), so `report.json` and
@@ -19,6 +20,10 @@ import type { LayerExactness } from '../dsp/layer-report.ts';
 import { getDevice } from '../fpga/devices.ts';
 import { InputError } from '../util/errors.ts';
 import type { VerifyResult } from '../verify/splitconv-verify.ts';
+import type { FidelityReport } from '../quant/fidelity.ts';
+
+/** `fkb quantize --json`: SQNR per output and detection agreement of an integer model. */
+export type QuantizeSummary = Omit<FidelityReport, 'intGraph'>;
 
 /** Bumped when a field changes meaning; readers of report.json check it. */
 export const REPORT_SCHEMA = 1;
@@ -126,6 +131,7 @@ export interface ReportData {
   dspExactness?: DspExactnessSet[];
   fpga?: FpgaSection;
   compression?: CompressionResults;
+  quantized?: QuantizeSummary;
 }
 
 /** `fkb run`'s result file. */
@@ -150,6 +156,8 @@ export interface ReportInputs {
   model?: JsonInput<ModelReport>;
   /** Compression results (no command produces them yet). */
   compression?: JsonInput<CompressionResults>;
+  /** `fkb quantize --json` output. */
+  quantized?: JsonInput<QuantizeSummary>;
   /** @default 'fpga-kernel-bench report' */
   title?: string;
   /** Extra lines for meta.sources (e.g. the command lines that produced the inputs). */
@@ -290,6 +298,18 @@ export function compareFpgaWithWasm(model: ModelReport, bench: BenchReport): Fpg
   };
 }
 
+/** Checks an `fkb quantize --json` result: outputs with names and per-backend SQNR. */
+function checkQuantized(q: QuantizeSummary): QuantizeSummary {
+  if (typeof q !== 'object' || q === null) throw new InputError('the fkb quantize result must be an object');
+  requireArray(q.outputs, 'quantize result .outputs');
+  q.outputs.forEach((o, i) => {
+    if (typeof o.name !== 'string' || typeof o.byBackend !== 'object' || o.byBackend === null) {
+      throw new InputError(`quantize result .outputs[${i}] needs a name and byBackend (the output of fkb quantize --json)`);
+    }
+  });
+  return q;
+}
+
 /** Checks compression results: accuracy a fraction, size and MACs positive. */
 export function checkCompression(c: CompressionResults): CompressionResults {
   if (typeof c !== 'object' || c === null) throw new InputError('compression results must be an object');
@@ -333,6 +353,7 @@ export function collectReportData(inputs: ReportInputs): ReportData {
   });
   const model = inputs.model === undefined ? undefined : resolve(inputs.model, 'fkb model result', sources);
   const compression = inputs.compression === undefined ? undefined : checkCompression(resolve(inputs.compression, 'compression results', sources));
+  const quantized = inputs.quantized === undefined ? undefined : checkQuantized(resolve(inputs.quantized, 'fkb quantize result', sources));
 
   return {
     schema: REPORT_SCHEMA,
@@ -348,5 +369,6 @@ export function collectReportData(inputs: ReportInputs): ReportData {
     ...(dspExactness.length ? { dspExactness } : {}),
     ...(model ? { fpga: compareFpgaWithWasm(model, bench) } : {}),
     ...(compression ? { compression } : {}),
+    ...(quantized ? { quantized } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { importOnnxFile } from '../../model/onnx-import.ts';
 import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
 import { pruneGraph } from '../../prune/prune.ts';
 import { fpgaEstimate, graphLayers } from '../../compress/fpga.ts';
+import { BLAZEFACE_MIN_SCORE, BLAZEFACE_SCORES, logit } from '../../quant/blazeface.ts';
 import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { type FidelityReport, measureFidelity } from '../../quant/fidelity.ts';
 import { BACKENDS, type Backend } from '../../quant/int-graph.ts';
@@ -20,8 +21,6 @@ import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { collect, numberIn, parseLayerBits } from '../options.ts';
 
-/** BlazeFace's two score heads (16x16x2 and 8x8x6 anchors). */
-const BLAZEFACE_SCORES = ['Identity:0', 'Identity_1:0'];
 const WEAKEST_TENSORS = 5;
 
 function parseRange(v: string): [number, number] {
@@ -63,10 +62,8 @@ export function formatFidelity(r: FidelityReport, backends: readonly Backend[]):
   }
   const weakest = [...r.tensors].sort((a, b) => a.sqnrDb - b.sqnrDb).slice(0, WEAKEST_TENSORS);
   lines.push(`weakest tensors (SQNR against the float model quantized, ${backends.includes('reference') ? 'reference' : backends[0]} kernels): ${weakest.map((w) => `${w.name} ${db(w.sqnrDb)}`).join(', ')}`);
-  lines.push(
-    `output codes differing from ${backends.includes('reference') ? 'the reference kernels' : backends[0]}: ` +
-      backends.map((b) => `${b} ${r.differingFromReference[b]} of ${r.outputCodes}`).join(', '),
-  );
+  const others = backends.filter((b) => b !== r.comparedWith);
+  if (others.length) lines.push(`output codes differing from the ${r.comparedWith} kernels: ${others.map((b) => `${b} ${r.differingFromReference[b]} of ${r.outputCodes}`).join(', ')}`);
   lines.push(`time per input: ${backends.map((b) => `${b} ${r.msPerInput[b]!.toFixed(0)} ms`).join(', ')}`);
   return lines.join('\n');
 }
@@ -88,7 +85,7 @@ export function registerQuantizeCommand(program: Command): void {
     .addOption(new Option('--calibration <observer>', 'activation range observer').choices(OBSERVERS as unknown as string[]).default('minmax'))
     .option('--backends <list>', `integer backends to run, of ${BACKENDS.join(', ')} ('reference' is the slow TypeScript oracle)`, parseBackends, ['wasm', 'dsp'] as Backend[])
     .option('--scores <names>', 'outputs holding detection logits, compared as one vector (default for BlazeFace: Identity:0,Identity_1:0)')
-    .option('--min-score <p>', 'detection threshold as a probability: an input is positive when sigmoid(some score logit) > p', numberIn('--min-score', 0.000001, 0.999999, false), 0.75)
+    .option('--min-score <p>', 'detection threshold as a probability: an input is positive when sigmoid(some score logit) > p', numberIn('--min-score', 0.000001, 0.999999, false), BLAZEFACE_MIN_SCORE)
     .option('--out <file.json>', 'write the report as JSON')
     .option('--onnx <file.onnx>', "also write the integer model as int8 ONNX (QLinearConv; requantization switches to onnxruntime's fp32 arithmetic)")
     .option('--json', 'print the report as JSON')
@@ -127,7 +124,7 @@ export function registerQuantizeCommand(program: Command): void {
         },
         backends: o.backends,
         scoreOutputs,
-        scoreThreshold: Math.log(o.minScore / (1 - o.minScore)),
+        scoreThreshold: logit(o.minScore),
       });
       const { intGraph, ...fidelity } = r;
       const weightBits = { ...Object.fromEntries([...convNames].map((n) => [n, o.bits])), ...layerBits };

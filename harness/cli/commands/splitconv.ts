@@ -22,6 +22,7 @@ import { layerExactness } from '../../dsp/layer-report.ts';
 import { schemeProblem } from '../../dsp/packed-conv.ts';
 import { runModel } from './model.ts';
 import { compressionResults } from '../../compress/report-points.ts';
+import { measureBlazeFace } from '../../quant/blazeface.ts';
 import { graphLayers } from '../../compress/fpga.ts';
 import { foldBatchNorm } from '../../model/fold.ts';
 import { importOnnxFile } from '../../model/onnx-import.ts';
@@ -182,7 +183,7 @@ export function registerSplitconvCommands(program: Command): void {
   program
     .command('run')
     .description(
-      'the main job: build; verify every kernel variant and DSP scheme; benchmark; packed-DSP exactness and the FPGA model on ResNet-18; write report/<date>/report.html',
+      'the main job: build; verify every kernel variant and DSP scheme; benchmark; packed-DSP exactness and the FPGA model on ResNet-18; compress the embedded model; BlazeFace int8 vs float; write report/<date>/report.html',
     )
     .option('--time <ms>', 'minimum measuring time per kernel', positiveNumber('--time'), 400)
     .option('--out <dir>', 'where the report folder goes', 'report')
@@ -232,13 +233,24 @@ export function registerSplitconvCommands(program: Command): void {
         console.log(`\ncompression of the embedded Fashion-MNIST model, top-1 on ${o.images} held-out images:`);
         for (const p of compression.points) console.log(`  ${p.setting.padEnd(40)} ${(100 * p.accuracy).toFixed(2)} %  ${p.sizeBytes} bytes  ${p.macs} MACs`);
       }
+      // A detector without labels: BlazeFace int8 on the kernels against float.
+      const { intGraph: _, ...quantized } = measureBlazeFace({ backends: ['wasm', 'dsp'] });
+      if (!o.json) {
+        const s = quantized.scores!;
+        console.log(
+          `\n${quantized.model} int8 on the WASM kernels, ${quantized.measuredInputs} photos: SQNR ` +
+            quantized.outputs.map((x) => `${x.name} ${x.byBackend.wasm!.sqnrDb.toFixed(1)} dB`).join(', ') +
+            `; face decision as float on ${s.byBackend.wasm!.decisionAgree} of ${quantized.measuredInputs}`,
+        );
+      }
       const data = collectReportData({
         run: { verification: results, benchmark: report },
         dspConv,
         model,
         compression,
+        quantized,
         title: 'fkb run',
-        sources: ['fkb run: verify + bench on the reference layer; dsp conv and model a (ZCU104) on resnet18; fkb compress settings on the embedded model'],
+        sources: ['fkb run: verify + bench on the reference layer; dsp conv and model a (ZCU104) on resnet18; fkb compress settings on the embedded model; fkb quantize on BlazeFace'],
       });
       const dir = join(o.out, report.date.replace(/[:.]/g, '-'));
       const written = writeReport(dir, data);
