@@ -10,6 +10,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIT_LADDER, allocateBits, sensitivity } from '../harness/quant/mixed.ts';
 import { throwsInput } from './helpers.ts';
+import { FASHION_MNIST_MODEL, readEvalSet } from '../harness/model/fashion-mnist.ts';
+import { importOnnxFile } from '../harness/model/onnx-import.ts';
+import { calibrationIndices, evaluateFloat, evaluateInt, quantizeModel, sqnrDb } from '../harness/quant/evaluate.ts';
 
 const SEARCH = 200;
 const MEASURE = 400;
@@ -85,6 +88,21 @@ test('FPGA-cycle budget: with 8-bit activations only the fully connected layer g
   assert.ok(a.fpgaCycles <= 15_300);
   assert.ok(a.steps.every((s) => s.layer === '/fc/Gemm' && s.saved > 0));
   throwsInput(() => allocateBits({ budget: { fpgaCycles: 15_000 }, table, measureImages: 0 }), 'fpgaCycles', '15192');
+});
+
+test("requantMode reaches the measurement: the fp32 table's int8 row is the fp32 integer graph's own result", () => {
+  const fp32 = sensitivity({ searchImages: 50, layers: ['/fc/Gemm'], bits: [8], requantMode: 'fp32' });
+  const model = importOnnxFile(FASHION_MNIST_MODEL);
+  const set = readEvalSet();
+  const search = Array.from({ length: 50 }, (_, i) => set.count - 50 + i);
+  const g = quantizeModel(model, set, calibrationIndices(set), {}, { requantMode: 'fp32' });
+  assert.is(g.requantMode, 'fp32');
+  const want = evaluateInt(g, set, search, 'wasm');
+  const float = evaluateFloat(model, set, search);
+  assert.is(fp32.int8.top1, want.top1);
+  assert.is(fp32.int8.sqnrDb, sqnrDb(float.outputs, want.outputs));
+  const gemmlowp = sensitivity({ searchImages: 50, layers: ['/fc/Gemm'], bits: [8] });
+  console.log(`  int8 logit SQNR on 50 search images: gemmlowp ${gemmlowp.int8.sqnrDb.toFixed(3)} dB, fp32 ${fp32.int8.sqnrDb.toFixed(3)} dB`);
 });
 
 test('bad input is an InputError', () => {

@@ -64,6 +64,8 @@ export interface SensitivityOptions {
   bits?: readonly number[];
   /** Activation calibration, as in compressModel. @default 'minmax' */
   calibration?: Observer;
+  /** Requantization of the measured integer graphs, as in compressModel. @default 'gemmlowp' */
+  requantMode?: 'gemmlowp' | 'single' | 'fp32';
 }
 
 export interface SensitivityRow {
@@ -144,7 +146,7 @@ export function sensitivity(options: SensitivityOptions = {}): SensitivityTable 
   const cal = calibrate(graph, calibrationIndices(set).map((i) => evalInput(set, i)), { observer }, calibratedTensors(graph));
   const float = evaluateFloat(graph, set, search);
   const measure = (weightBits: Record<string, number>) => {
-    const r = evaluateInt(buildIntGraph(graph, cal, { weightBits }), set, search, 'wasm');
+    const r = evaluateInt(buildIntGraph(graph, cal, { weightBits, requantMode: options.requantMode ?? 'gemmlowp' }), set, search, 'wasm');
     return { top1: r.top1, sqnrDb: sqnrDb(float.outputs, r.outputs) };
   };
   const int8 = measure({});
@@ -273,7 +275,10 @@ export function allocateBits(options: AllocateOptions): Allocation {
     metric, budget: { [kind]: limit } as Budget, layerBits: bits, sizeBits: sizeOf(convs, bits), fpgaCycles: cyclesOf(graph, bits), steps, table,
   };
   if (measureImages > 0) {
-    const r = compressModel({ model: options.model, images: measureImages, layerBits: bits, backends: ['wasm'], calibration: options.calibration ?? 'minmax' });
+    const r = compressModel({
+      model: options.model, images: measureImages, layerBits: bits, backends: ['wasm'], calibration: options.calibration ?? 'minmax',
+      ...(options.requantMode ? { requantMode: options.requantMode } : {}),
+    });
     allocation.verified = {
       images: { first: CALIBRATION_IMAGES, last: CALIBRATION_IMAGES + r.images - 1, count: r.images },
       floatTop1: r.float.top1,

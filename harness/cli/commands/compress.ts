@@ -76,7 +76,11 @@ export function registerCompressCommand(program: Command): void {
       if (o.sizeBudget !== undefined) {
         if (o.layerBits.length) throw new InputError('give either --layer-bits or --size-budget, not both');
         const int8Bits = compressModel({ ...(o.model ? { model: o.model } : {}), images: 1, backends: ['wasm'] }).compressed.sizeBits;
-        const a = allocateBits({ ...(o.model ? { model: o.model } : {}), budget: { sizeBits: Math.floor(o.sizeBudget * int8Bits) }, measureImages: 0 });
+        // The sensitivity is measured in the arithmetic the final model uses (fp32 with --onnx).
+        const a = allocateBits({
+          ...(o.model ? { model: o.model } : {}), budget: { sizeBits: Math.floor(o.sizeBudget * int8Bits) }, measureImages: 0,
+          calibration: o.calibration, ...(o.onnx ? { requantMode: 'fp32' as const } : {}),
+        });
         layerBits = a.layerBits;
         // The allocation's sensitivity was measured on the last 200 images: keep them out.
         if (!o.fullTestSet) o.images = Math.min(o.images, 1600);
