@@ -344,7 +344,12 @@ function tile2x16int8(
 ): void {
   let h00 = i32x4.splat(0); let h01 = i32x4.splat(0); let h10 = i32x4.splat(0); let h11 = i32x4.splat(0);
   let c00 = HALF; let c01 = HALF; let c10 = HALF; let c11 = HALF;
-  let l00 = i32x4.splat(0); let l01 = i32x4.splat(0); let l10 = i32x4.splat(0); let l11 = i32x4.splat(0);
+  // The low-lane totals wait in the tile's own output slots (pixel m, block j at out + m*outStride
+  // + 32j), starting at -2^17 per decode: 12 live vectors instead of 16 leave room in x86's 16
+  // registers for the activations and weights.
+  const lowStart = i32x4.splat(-(decodes << 17));
+  const o1 = out + outStride;
+  v128.store(out, lowStart); v128.store(out, lowStart, 32); v128.store(o1, lowStart); v128.store(o1, lowStart, 32);
   let pa = w;
   const perGroup = decode != DECODE_WINDOW;
   for (let r = 0; r < kh; r++) {
@@ -374,31 +379,29 @@ function tile2x16int8(
         }
         if (perGroup || (r == kh - 1 && t == kw - 1 && gi == groups - 1)) {
           h00 = i32x4.add(h00, i32x4.shr_s(c00, 18));
-          l00 = i32x4.add(l00, v128.and(c00, LOW18));
           h01 = i32x4.add(h01, i32x4.shr_s(c01, 18));
-          l01 = i32x4.add(l01, v128.and(c01, LOW18));
           h10 = i32x4.add(h10, i32x4.shr_s(c10, 18));
-          l10 = i32x4.add(l10, v128.and(c10, LOW18));
           h11 = i32x4.add(h11, i32x4.shr_s(c11, 18));
-          l11 = i32x4.add(l11, v128.and(c11, LOW18));
+          v128.store(out, i32x4.add(v128.load(out), v128.and(c00, LOW18)));
+          v128.store(out, i32x4.add(v128.load(out, 32), v128.and(c01, LOW18)), 32);
+          v128.store(o1, i32x4.add(v128.load(o1), v128.and(c10, LOW18)));
+          v128.store(o1, i32x4.add(v128.load(o1, 32), v128.and(c11, LOW18)), 32);
           c00 = HALF; c01 = HALF; c10 = HALF; c11 = HALF;
         }
       }
     }
   }
-  // Each decode added 2^17 too many to the low lanes.
-  const bias17 = i32x4.splat(decodes << 17);
-  l00 = i32x4.sub(l00, bias17); l01 = i32x4.sub(l01, bias17); l10 = i32x4.sub(l10, bias17); l11 = i32x4.sub(l11, bias17);
+  const l00 = v128.load(out); const l01 = v128.load(out, 32); const l10 = v128.load(o1); const l11 = v128.load(o1, 32);
   // Pixel m, block j: channels 8j..8j+7 at out + m*outStride + 32j.
   v128.store(out, i32x4.add(v128.shuffle<i32>(h00, l00, 0, 4, 1, 5), v128.load(bias)));
   v128.store(out, i32x4.add(v128.shuffle<i32>(h00, l00, 2, 6, 3, 7), v128.load(bias, 16)), 16);
   v128.store(out, i32x4.add(v128.shuffle<i32>(h01, l01, 0, 4, 1, 5), v128.load(bias, 32)), 32);
   v128.store(out, i32x4.add(v128.shuffle<i32>(h01, l01, 2, 6, 3, 7), v128.load(bias, 48)), 48);
   if (pixels > 1) {
-    v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h10, l10, 0, 4, 1, 5), v128.load(bias)));
-    v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h10, l10, 2, 6, 3, 7), v128.load(bias, 16)), 16);
-    v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h11, l11, 0, 4, 1, 5), v128.load(bias, 32)), 32);
-    v128.store(out + outStride, i32x4.add(v128.shuffle<i32>(h11, l11, 2, 6, 3, 7), v128.load(bias, 48)), 48);
+    v128.store(o1, i32x4.add(v128.shuffle<i32>(h10, l10, 0, 4, 1, 5), v128.load(bias)));
+    v128.store(o1, i32x4.add(v128.shuffle<i32>(h10, l10, 2, 6, 3, 7), v128.load(bias, 16)), 16);
+    v128.store(o1, i32x4.add(v128.shuffle<i32>(h11, l11, 0, 4, 1, 5), v128.load(bias, 32)), 32);
+    v128.store(o1, i32x4.add(v128.shuffle<i32>(h11, l11, 2, 6, 3, 7), v128.load(bias, 48)), 48);
   }
 }
 
