@@ -9,10 +9,12 @@
  *   max |f - q|;
  *   argmax    inputs whose largest output value is at the same index (for a score output, the
  *             same best anchor or class).
- * Per calibrated tensor (the convolution and add outputs, activations fused): the same SQNR on
- * the reference backend, so the layer where the error enters can be found.
- * Codes differing from the reference backend: 'wasm' must give 0 (bit-exact kernels); 'dsp'
- * counts what the packed-DSP arithmetic changes.
+ * Per calibrated tensor (the convolution and add outputs, activations fused): the same SQNR
+ * against the float graph being quantized, on `comparedWith`, so the layer where the error
+ * enters can be found.
+ * Codes differing from `comparedWith` ('reference' when it runs, else the first backend): 'wasm'
+ * gives 0 against the reference (bit-exact kernels); 'dsp' counts what the packed-DSP arithmetic
+ * changes.
  * Detection scores (optional, `scoreOutputs`: outputs of logits, e.g. BlazeFace's two score
  * heads, concatenated per input): inputs whose best anchor is the same as in float, and inputs
  * with the same decision "some logit > `scoreThreshold`" (logit 0 = probability 0.5).
