@@ -28,6 +28,21 @@ import { throwsInput } from './helpers.ts';
 
 const SEED = 2026;
 
+/** got equals want code for code; the message names `what`, the first differing index and both codes. */
+function assertSameCodes(got: Int8Array, want: Int8Array, what: string): void {
+  const i = want.findIndex((v, j) => v !== got[j]);
+  assert.is(i, -1, `${what}: index ${i} got ${got[i]}, want ${want[i]}`);
+}
+
+/** Every tensor the integer graph computes on `backend` equals the reference backend's. */
+function assertBackendsAgree(ig: IntGraph, q: Int8Array, what: string): void {
+  const ref = runIntGraphTensors(ig, q, 'reference');
+  for (const backend of ['wasm', 'dsp'] as const) {
+    const got = runIntGraphTensors(ig, q, backend);
+    for (const [name, want] of ref) assertSameCodes(got.get(name)!, want, `${backend}, ${what}, tensor ${name}`);
+  }
+}
+
 /**
  * x 7x6x6 -> dw (depthwise 3x3, stride 2, asymmetric pads) -> relu -> gc (2 groups, 6 -> 4, 1x1)
  * -> concat with 2 zero channels (one live input) -> concat with the relu output (two live
@@ -116,16 +131,7 @@ test('grouped graph: the integer nodes, zeros emitted with the concat zero point
 test(`grouped graph: WASM and packed-DSP equal the reference on every tensor (seed ${SEED}, 24 inputs)`, () => {
   const { ig } = build();
   for (const [k, x] of inputs(24, SEED + 7).entries()) {
-    const q = quantizeTensor(x, ig.input.params);
-    const ref = runIntGraphTensors(ig, q, 'reference');
-    for (const backend of ['wasm', 'dsp'] as const) {
-      const got = runIntGraphTensors(ig, q, backend);
-      for (const [name, want] of ref) {
-        const g = got.get(name)!;
-        const i = want.findIndex((v, j) => v !== g[j]);
-        assert.is(i, -1, `${backend}, tensor ${name}, input ${k} (seed ${SEED}): index ${i} got ${g[i]}, want ${want[i]}`);
-      }
-    }
+    assertBackendsAgree(ig, quantizeTensor(x, ig.input.params), `input ${k} (seed ${SEED})`);
   }
 });
 
@@ -135,10 +141,7 @@ test('grouped convolutions (depthwise, multiplier 2, 2 groups): the reference ru
     const t = runIntGraphTensors(ig, quantizeTensor(x, ig.input.params), 'reference');
     for (const node of ig.nodes) {
       if (node.op !== 'conv') continue;
-      const want = directGroupedConv(node, t.get(node.inputs[0]!)!);
-      const got = t.get(node.output)!;
-      const i = want.findIndex((v, j) => v !== got[j]);
-      assert.is(i, -1, `${node.name} (groups ${node.groups}): index ${i} got ${got[i]}, want ${want[i]}`);
+      assertSameCodes(t.get(node.output)!, directGroupedConv(node, t.get(node.inputs[0]!)!), `${node.name} (groups ${node.groups})`);
     }
   }
 });
@@ -236,16 +239,7 @@ test('BlazeFace int8: WASM and packed-DSP equal the reference on every tensor; S
   assert.is(g.nodes.filter((n) => n.op === 'zeros').length, 11);
   // Bit-exactness on every tensor, reference against both kernels, on two measured photos.
   for (const k of [0, 5]) {
-    const q = quantizeTensor(measured[k]!, g.input.params);
-    const ref = runIntGraphTensors(g, q, 'reference');
-    for (const backend of ['wasm', 'dsp'] as const) {
-      const got = runIntGraphTensors(g, q, backend);
-      for (const [name, want] of ref) {
-        const x = got.get(name)!;
-        const i = want.findIndex((v, j) => v !== x[j]);
-        assert.is(i, -1, `BlazeFace ${backend}, photo ${BLAZEFACE_CALIBRATION_IMAGES + k}, tensor ${name}: index ${i} got ${x[i]}, want ${want[i]}`);
-      }
-    }
+    assertBackendsAgree(g, quantizeTensor(measured[k]!, g.input.params), `BlazeFace photo ${BLAZEFACE_CALIBRATION_IMAGES + k}`);
   }
   assert.is(r.differingFromReference.dsp, 0, 'packed-DSP output codes differing from the exact kernels');
   const line = r.outputs.map((o) => `${o.name} ${o.byBackend.wasm!.sqnrDb.toFixed(2)} dB`).join(', ');

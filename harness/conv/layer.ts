@@ -133,6 +133,12 @@ export function validateProblem(p: ConvProblem, weightRange: readonly [number, n
   const s = p.shape;
   requireInt('inputZeroPoint', p.inputZeroPoint, -128, 127);
   requireInt8Array('input', p.input, s.inH * s.inW * s.inC);
+  validateLayerParameters(p, weightRange);
+}
+
+/** The weights, bias and requantization of a problem whose shape is already valid. */
+export function validateLayerParameters(p: Pick<ConvProblem, 'shape' | 'weights' | 'bias' | 'requant'>, weightRange: readonly [number, number] = [-128, 127]): void {
+  const s = p.shape;
   requireInt8Array('weights', p.weights, s.outC * s.kH * s.kW * s.inC, weightRange[0], weightRange[1]);
   if (!(p.bias instanceof Int32Array)) throw new InputError('bias must be an Int32Array');
   if (p.bias.length !== s.outC) throw new InputError(`bias must have ${s.outC} elements, got ${p.bias.length}`);

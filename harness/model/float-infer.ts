@@ -12,7 +12,7 @@
  * in their own orders; they differ from this and from each other by a few ulp of the largest
  * partial sums, which is what the tests' tolerances cover.
  */
-import { type ConvNode, type Graph, type GraphNode, type PoolNode, type TensorShape, formatShape, inferShapes, shapeSize } from './graph.ts';
+import { type ConvNode, type Graph, type GraphNode, type PoolNode, type TensorShape, formatShape, inferShapes, nhwcToNchw, placeChannels, shapeSize } from './graph.ts';
 import { InputError } from '../util/errors.ts';
 
 export type Tensors = Map<string, Float32Array>;
@@ -168,22 +168,16 @@ export function runNode(node: GraphNode, inputs: Float32Array[], inShapes: Tenso
       const y = new Float32Array(shapeSize(outShape));
       let c0 = 0;
       inputs.forEach((t, k) => {
-        const c = inShapes[k]!.c;
-        for (let p = 0; p < outShape.h * outShape.w; p++) y.set(t.subarray(p * c, (p + 1) * c), p * outShape.c + c0);
-        c0 += c;
+        placeChannels(y, t, outShape.h * outShape.w, outShape.c, c0, inShapes[k]!.c);
+        c0 += inShapes[k]!.c;
       });
       return y;
     }
     case 'zeros':
       return new Float32Array(shapeSize(outShape));
-    case 'flatten': {
-      if (node.order === 'hwc') return x.slice();
-      const y = new Float32Array(x.length);
-      for (let yy = 0; yy < xs.h; yy++)
-        for (let xx = 0; xx < xs.w; xx++)
-          for (let c = 0; c < xs.c; c++) y[(c * xs.h + yy) * xs.w + xx] = x[(yy * xs.w + xx) * xs.c + c]!;
-      return y;
-    }
+    case 'flatten':
+      // 'chw' is the NCHW order of the same values.
+      return node.order === 'hwc' ? x.slice() : nhwcToNchw(x, xs);
     case 'softmax': {
       const y = new Float32Array(x.length);
       for (let p = 0; p < x.length; p += xs.c) {

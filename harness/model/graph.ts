@@ -351,6 +351,12 @@ export function nhwcToNchw(src: ArrayLike<number>, s: TensorShape): Float32Array
   return dst;
 }
 
+/** Writes `part` (n channels per pixel) into channels [c0, c0 + n) of `y` (c per pixel): a concat's or a group's slice. */
+export function placeChannels(y: { [i: number]: number }, part: ArrayLike<number>, pixels: number, c: number, c0: number, n: number): void {
+  // Plain loops: a depthwise group is one channel, where subarray+set per pixel costs far more.
+  for (let p = 0; p < pixels; p++) for (let j = 0; j < n; j++) y[p * c + c0 + j] = part[p * n + j]!;
+}
+
 /** Data in the source model's layout (what onnxruntime takes or returns) -> graph NHWC. */
 export function fromSourceLayout(io: GraphIO, data: ArrayLike<number>): Float32Array {
   return io.sourceLayout === 'nchw' ? nchwToNhwc(data, io.shape) : Float32Array.from(data);

@@ -22,7 +22,7 @@
 import { argmax, runGraph } from '../model/float-infer.ts';
 import { type Graph, graphMacs, inferShapes } from '../model/graph.ts';
 import { InputError } from '../util/errors.ts';
-import { type CalibrationOptions, type Observer, calibrate, dequantizeValue, quantizeTensor } from './calibrate.ts';
+import { type CalibrationOptions, type Observer, type QuantParams, calibrate, dequantizeValue, quantizeTensor } from './calibrate.ts';
 import { sqnrDb } from './evaluate.ts';
 import { type Backend, type IntGraph, type IntGraphOptions, buildIntGraph, calibratedTensors, intGraphMacs, runIntGraphTensors } from './int-graph.ts';
 
@@ -84,8 +84,8 @@ export interface FidelityReport {
   intGraph: IntGraph;
 }
 
-function dequantize(codes: Int8Array, scale: number, zeroPoint: number): Float64Array {
-  return Float64Array.from(codes, (c) => dequantizeValue(c, { scale, zeroPoint, min: 0, max: 0 }));
+function dequantize(codes: Int8Array, p: QuantParams): Float64Array {
+  return Float64Array.from(codes, (c) => dequantizeValue(c, p));
 }
 
 export function measureFidelity(graph: Graph, calibrationInputs: readonly Float32Array[], measuredInputs: readonly Float32Array[], options: FidelityOptions = {}): FidelityReport {
@@ -120,7 +120,7 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
     });
     const byBackend: Partial<Record<Backend, BackendFidelity>> = {};
     for (const b of backends) {
-      const q = ints.get(b)!.map((t) => dequantize(t.get(o.name)!, o.params.scale, o.params.zeroPoint));
+      const q = ints.get(b)!.map((t) => dequantize(t.get(o.name)!, o.params));
       let maxAbsError = 0;
       let argmaxAgree = 0;
       f.forEach((fv, k) => {
@@ -136,7 +136,7 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
   const refRuns = ints.get(comparedWith)!;
   const tensors = calibrated.map((name) => {
     const p = g.tensors.get(name)!.params;
-    return { name, sqnrDb: sqnrDb(floats.map((t) => t.get(name)!), refRuns.map((t) => dequantize(t.get(name)!, p.scale, p.zeroPoint))) };
+    return { name, sqnrDb: sqnrDb(floats.map((t) => t.get(name)!), refRuns.map((t) => dequantize(t.get(name)!, p))) };
   });
   const differingFromReference: Partial<Record<Backend, number>> = {};
   let outputCodes = 0;
@@ -161,10 +161,7 @@ export function measureFidelity(graph: Graph, calibrationInputs: readonly Float3
     const isPositive = (v: readonly number[]): boolean => v.some((x) => x > threshold);
     scores = { outputs: names, threshold, floatPositives: floatScores.filter(isPositive).length, byBackend: {} };
     for (const b of backends) {
-      const q = ints.get(b)!.map((t) => names.flatMap((n) => {
-        const p = g.tensors.get(n)!.params;
-        return [...dequantize(t.get(n)!, p.scale, p.zeroPoint)];
-      }));
+      const q = ints.get(b)!.map((t) => names.flatMap((n) => [...dequantize(t.get(n)!, g.tensors.get(n)!.params)]));
       scores.byBackend[b] = {
         bestAgree: q.filter((v, k) => argmax(v) === argmax(floatScores[k]!)).length,
         decisionAgree: q.filter((v, k) => isPositive(v) === isPositive(floatScores[k]!)).length,

@@ -56,7 +56,7 @@ import { type ConvProblem, type RequantMode, macs as convMacs, outputSize, valid
 import type { PackedConvConfig } from '../dsp/packed-conv.ts';
 import { foldBatchNorm } from '../model/fold.ts';
 import { poolWindows } from '../model/float-infer.ts';
-import { type ConvNode, type Graph, type GraphNode, type Pads, type TensorShape, consumerCounts, inferShapes, shapeSize } from '../model/graph.ts';
+import { type ConvNode, type Graph, type GraphNode, type Pads, type TensorShape, consumerCounts, inferShapes, nhwcToNchw, placeChannels, shapeSize } from '../model/graph.ts';
 import { referenceConv } from '../reference/conv.ts';
 import { type QuantizedMultiplier, multiplyGemmlowp, quantizeMultiplier, roundHalfAwayFromZero } from '../reference/requant.ts';
 import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
@@ -241,6 +241,15 @@ export function buildIntGraph(graph: Graph, calibration: Calibration, options: I
   const skip = new Set<GraphNode>();
   const nodes: IntNode[] = [];
   const zeros = zerosTensors(g);
+  /** A conv's or add's output with a following ReLU/Clip fused: the activation, the tensor written and its calibrated quantizer. */
+  const fusedOutput = (node: GraphNode) => {
+    const act = fusableActivation(g, node.output, readers);
+    if (act) skip.add(act);
+    const output = act?.output ?? node.output;
+    const out = calibrated(output, node.name);
+    def(output, out);
+    return { act, output, out };
+  };
   for (const node of g.nodes) {
     if (skip.has(node)) continue;
     switch (node.op) {
@@ -276,20 +285,12 @@ export function buildIntGraph(graph: Graph, calibration: Calibration, options: I
         break;
       }
       case 'conv': {
-        const act = fusableActivation(g, node.output, readers);
-        if (act) skip.add(act);
-        const output = act?.output ?? node.output;
-        const out = calibrated(output, node.name);
-        def(output, out);
+        const { act, output, out } = fusedOutput(node);
         nodes.push(intConv(node, shapes.get(node.inputs[0]!)!, param(node.inputs[0]!), out, act, bitsFor(node.name), requantMode, output));
         break;
       }
       case 'add': {
-        const act = fusableActivation(g, node.output, readers);
-        if (act) skip.add(act);
-        const output = act?.output ?? node.output;
-        const out = calibrated(output, node.name);
-        def(output, out);
+        const { act, output, out } = fusedOutput(node);
         const [a, b] = [param(node.inputs[0]!), param(node.inputs[1]!)];
         const twiceMax = 2 * Math.max(a.scale, b.scale);
         const [lo, hi] = clampFor(act, out);
@@ -398,14 +399,8 @@ function groupProblem(p: ConvProblem, groups: number, k: number): ConvProblem {
 function sliceChannels(x: Int8Array, pixels: number, c: number, c0: number, n: number): Int8Array {
   if (n === c) return x;
   const y = new Int8Array(pixels * n);
-  // Plain loops: a depthwise group is one channel, where subarray+set per pixel costs far more.
-  for (let p = 0; p < pixels; p++) for (let j = 0; j < n; j++) y[p * n + j] = x[p * c + c0 + j]!;
+  for (let p = 0; p < pixels; p++) for (let j = 0; j < n; j++) y[p * n + j] = x[p * c + c0 + j]!; // plain loops, as placeChannels
   return y;
-}
-
-/** Writes `part` (n channels per pixel) into channels [c0, c0 + n) of `y` (c per pixel). */
-function placeChannels(y: Int8Array, part: Int8Array, pixels: number, c: number, c0: number, n: number): void {
-  for (let p = 0; p < pixels; p++) for (let j = 0; j < n; j++) y[p * c + c0 + j] = part[p * n + j]!;
 }
 
 /** Multiply-accumulates of the integer graph's convolutions. */
@@ -515,10 +510,15 @@ export function roundedDivide(sum: number, n: number): number {
 
 /**
  * MulQ((q - zeroPoint) * 2^ADD_LEFT_SHIFT, m) for every int8 code q (index q + 128). The exact
- * BigInt arithmetic of requant.ts is slow per element, and an int8 operand has only 256 values.
+ * BigInt arithmetic of requant.ts is slow per element, and an int8 operand has only 256 values;
+ * each table is computed once (adds and concats of one graph share quantizers).
  */
+const codeTables = new Map<string, Int32Array>();
 function codeTable(zeroPoint: number, m: QuantizedMultiplier): Int32Array {
-  return Int32Array.from({ length: 256 }, (_, i) => multiplyGemmlowp((i - 128 - zeroPoint) * 2 ** ADD_LEFT_SHIFT, m));
+  const key = `${zeroPoint} ${m.multiplier} ${m.shift}`;
+  let t = codeTables.get(key);
+  if (!t) codeTables.set(key, (t = Int32Array.from({ length: 256 }, (_, i) => multiplyGemmlowp((i - 128 - zeroPoint) * 2 ** ADD_LEFT_SHIFT, m))));
+  return t;
 }
 
 /** Per add node: both operand tables, and the requantized output of each sum seen so far. */
@@ -578,14 +578,9 @@ function runOther(node: Exclude<IntNode, IntConv>, inputs: Int8Array[], inShapes
       });
       return y;
     }
-    case 'flatten': {
-      if (node.order === 'hwc') return x.slice();
-      const y = new Int8Array(x.length);
-      for (let yy = 0; yy < xs.h; yy++)
-        for (let xx = 0; xx < xs.w; xx++)
-          for (let c = 0; c < xs.c; c++) y[(c * xs.h + yy) * xs.w + xx] = x[(yy * xs.w + xx) * xs.c + c]!;
-      return y;
-    }
+    case 'flatten':
+      // The same permutation of the codes as in float (exact: int8 values in f32).
+      return node.order === 'hwc' ? x.slice() : Int8Array.from(nhwcToNchw(x, xs));
   }
 }
 

@@ -7,7 +7,7 @@
  *
  *   params | input | raw weights | bias | multipliers | shifts | scales | packed weights | scratch | output
  */
-import { type ConvProblem, type ConvShape, outputSize, validateProblem, validateShape } from '../conv/layer.ts';
+import { type ConvProblem, type ConvShape, outputSize, validateLayerParameters, validateProblem, validateShape } from '../conv/layer.ts';
 import { quantizeMultiplier } from '../reference/requant.ts';
 import { type PackedConvConfig, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
 import { getScheme } from '../dsp/schemes.ts';
@@ -159,18 +159,18 @@ export class SplitConvRunner {
 
   /**
    * Replaces the weights, bias and requantization with those of `p`, a problem of the same
-   * shape and requantization mode (e.g. the next group of a grouped layer), and packs them.
-   * The input is kept.
+   * shape, input zero point and requantization mode (e.g. the next group of a grouped layer),
+   * and packs them. The input is kept, so only what changes is validated: this runs once per
+   * group per inference.
    */
   setWeights(p: ConvProblem): void {
     const a = this.problem.shape;
     const b = p.shape;
     const same = (Object.keys(a) as (keyof ConvShape)[]).every((k) => a[k] === b[k]);
-    if (!same || p.requant.mode !== this.problem.requant.mode) {
-      throw new InputError(`setWeights needs a problem of the runner's shape and requantization mode (${this.variant.name})`);
+    if (!same || p.requant.mode !== this.problem.requant.mode || p.inputZeroPoint !== this.problem.inputZeroPoint) {
+      throw new InputError(`setWeights needs a problem of the runner's shape, input zero point and requantization mode (${this.variant.name})`);
     }
-    if ('schemes' in this.variant) validatePackedProblem({ ...p, input: this.problem.input }, this.dsp!);
-    else validateProblem({ ...p, input: this.problem.input }, this.variant.weightRange);
+    validateLayerParameters(p, 'schemes' in this.variant ? getScheme(this.dsp!.scheme).weightRange : this.variant.weightRange);
     this.loadWeights(p);
   }
 

@@ -115,11 +115,12 @@ export function registerQuantizeCommand(program: Command): void {
       const convNames = new Set(model.nodes.filter((n) => n.op === 'conv').map((n) => n.name));
       const unknown = Object.keys(layerBits).filter((n) => !convNames.has(n));
       if (unknown.length) throw new InputError(`--layer-bits names no convolution of the model: ${unknown.join(', ')}`);
+      const weightBits: Record<string, number> = { ...Object.fromEntries([...convNames].map((n) => [n, o.bits])), ...layerBits };
       const r = measureFidelity(model, calibrationInputs, inputs.slice(calibrationCount), {
         ...(pruned ? { reference: graph } : {}),
         calibration: { observer: o.calibration },
         intGraph: {
-          weightBits: { ...Object.fromEntries([...convNames].map((n) => [n, o.bits])), ...layerBits },
+          weightBits,
           ...(o.onnx ? { requantMode: 'fp32' as const } : {}),
         },
         backends: o.backends,
@@ -127,8 +128,7 @@ export function registerQuantizeCommand(program: Command): void {
         scoreThreshold: logit(o.minScore),
       });
       const { intGraph, ...fidelity } = r;
-      const weightBits = { ...Object.fromEntries([...convNames].map((n) => [n, o.bits])), ...layerBits };
-      const fpga = fpgaEstimate(graphLayers(model, (name) => ({ wBits: weightBits[name] ?? o.bits, aBits: 8 })));
+      const fpga = fpgaEstimate(graphLayers(model, (name) => ({ wBits: weightBits[name]!, aBits: 8 })));
       const summary = {
         ...fidelity,
         fpga,
