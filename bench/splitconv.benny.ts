@@ -12,15 +12,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { referenceLayer } from '../harness/bench/shapes.ts';
 import { SPLITCONV_VARIANTS } from '../harness/registry/splitconv.ts';
-import { SplitConvTester, compareOutputs } from '../harness/testers/splitconv-tester.ts';
-import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { KernelTester, compareOutputs } from '../harness/testers/kernel-tester.ts';
+import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
 import { ensureBuilt } from '../harness/wasm/build.ts';
 
 ensureBuilt();
 
 const folder = join(dirname(fileURLToPath(import.meta.url)), 'results', 'benny');
 const layer = referenceLayer();
-const tester = new SplitConvTester().shape(layer.shape).inputZeroPoint(-5).mode('fp32').scales(2e-4, 2e-3);
+const tester = new KernelTester().shape(layer.shape).inputZeroPoint(-5).mode('fp32').scales(2e-4, 2e-3);
 
 // Each case sets up its runner when benny starts it, checks it against the scalar output,
 // and returns the timed call.
@@ -30,7 +30,7 @@ const oracle = new Map<string, Int8Array | Int32Array>();
 function expected(range: readonly [number, number]) {
   const key = range.join(',');
   if (!oracle.has(key)) {
-    const r = new SplitConvRunner(scalar, scalarKernel, tester.problem(range));
+    const r = new KernelRunner(scalar, scalarKernel, tester.problem(range));
     r.run();
     oracle.set(key, r.output());
   }
@@ -43,7 +43,7 @@ const cases = SPLITCONV_VARIANTS.flatMap((v) =>
     .map((kernel) =>
       b.add(`${v.name} [${kernel.name}]`, () => {
         const p = tester.problem(v.weightRange);
-        const runner = new SplitConvRunner(v, kernel, p);
+        const runner = new KernelRunner(v, kernel, p);
         runner.run();
         compareOutputs(v.name, layer.name, p, runner.output(), expected(v.weightRange));
         return () => runner.run();

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { browserCases, digest } from '../harness/browser/cases.ts';
-import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -65,7 +65,7 @@ test('browser outputs are bit-identical to Node for every variant; the page veri
       for (const kernel of modulesFor(c.variant)) {
         const b = browserResults.get(`${c.key} [${kernel.name}]`);
         if (!b) continue; // a module this browser does not run
-        const r = new SplitConvRunner(c.variant, kernel, c.problem, c.dsp);
+        const r = new KernelRunner(c.variant, kernel, c.problem, c.dsp);
         r.run();
         assert.is(b.digest, digest(r.output()), `${c.key} [${kernel.name}]: browser and Node outputs differ`);
         compared++;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compressModel } from '../harness/compress/compress.ts';
+import { compressModel } from '../harness/pipelines/compress.ts';
 
 const IMAGES = 400;
 const int8 = compressModel({ images: IMAGES, backends: ['reference', 'wasm', 'dsp'] });

@@ -20,9 +20,10 @@ import {
   chainReport, decodeChain, emptyChain, findBound, stepChain, type ChainState,
 } from '../harness/dsp/bounds.ts';
 import {
-  checkDatapath, formatFirstMismatch, formatOperands, goldenInt4NaiveMismatches, int4NaiveExhaustive, laneName,
+  checkDatapath, formatFirstMismatch, goldenInt4NaiveMismatches, int4NaiveExhaustive,
   sampleTuples, verifyExhaustive, wasmDecode, wasmPackedP, type ExhaustiveResult,
-} from '../harness/dsp/exactness.ts';
+} from '../harness/exactness/datapath.ts';
+import { formatOperands, laneName } from '../harness/dsp/operand-names.ts';
 import {
   accumulationBound, decodeInt4Naive, decodeLanes, getScheme, SCHEME_NAMES, SCHEMES,
 } from '../harness/dsp/schemes.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GOLDEN_DIR } from '../harness/dsp/exactness.ts';
+import { GOLDEN_DIR } from '../harness/exactness/datapath.ts';
 import { decodeInt4Naive, decodeLanes, SCHEMES, type PackingScheme } from '../harness/dsp/schemes.ts';
 import { bits, sext, stepSlice, toHex48, wrap, type SlicePorts } from '../harness/dsp/slice.ts';
 import { parseTrace, readTrace, replayTrace, TraceFormatError } from '../harness/dsp/trace.ts';

@@ -19,7 +19,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ConvProblem, type ConvShape, describeShape } from '../harness/conv/layer.ts';
-import { fitToScheme, requantizePacked, slicePackedAccumulators } from '../harness/dsp/packed-conv.ts';
+import { requantizePacked, slicePackedAccumulators } from '../harness/dsp/packed-conv.ts';
+import { fitToScheme } from '../harness/problems/scheme-problem.ts';
 import { SCHEMES, SCHEME_NAMES, accumulationBound } from '../harness/dsp/schemes.ts';
 import { getDevice } from '../harness/fpga/devices.ts';
 import { MODELS, modelEvaluator } from '../harness/fpga/models/index.ts';
@@ -32,7 +33,7 @@ import {
   simulateSplitConv,
 } from '../harness/fpga/sim/splitconv-sim.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
-import { type Operands, SplitConvTester, compareOutputs } from '../harness/testers/splitconv-tester.ts';
+import { type Operands, KernelTester, compareOutputs } from '../harness/testers/kernel-tester.ts';
 import { InputError } from '../harness/util/errors.ts';
 
 const ENGINE_SCHEMES: EngineScheme[] = ['unpacked', ...SCHEME_NAMES];
@@ -77,7 +78,7 @@ const operandScheme = (s: EngineScheme) => (s === 'unpacked' ? 'int8x8' : s);
 
 function problem(sh: ConvShape, scheme: EngineScheme, operands: Operands, seed: number): ConvProblem {
   const ops = operandScheme(scheme);
-  const t = new SplitConvTester().shape(sh).inputZeroPoint(-5).outputZeroPoint(3).mode('gemmlowp').scales(1e-4, 3e-3).operands(operands).seed(seed);
+  const t = new KernelTester().shape(sh).inputZeroPoint(-5).outputZeroPoint(3).mode('gemmlowp').scales(1e-4, 3e-3).operands(operands).seed(seed);
   return fitToScheme(t.problem(SCHEMES[ops].weightRange), ops);
 }
 
@@ -167,7 +168,7 @@ test('cycles == model (a) computeCycles and outputs == the packed engine, every 
 test('past the accumulation bound the simulator reproduces the packed engine\'s corruption (max operands, L = 16)', () => {
   const sh = shape(2, 3, 20, 5, 3, 1, 1);
   for (const scheme of SCHEME_NAMES) {
-    const t = new SplitConvTester().shape(sh).inputZeroPoint(0).operands('max').mode('gemmlowp').seed(9);
+    const t = new KernelTester().shape(sh).inputZeroPoint(0).operands('max').mode('gemmlowp').seed(9);
     const p = fitToScheme(t.problem(SCHEMES[scheme].weightRange), scheme);
     const arch = { L: 16, Po: 2, Pp: 2 };
     const where = `${describeShape(sh)} ${archLabel(arch)} ${scheme} operands=max seed=9`;

@@ -7,22 +7,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConvProblem, RequantMode } from '../harness/conv/layer.ts';
-import {
-  DECODE_POINTS,
-  type PackedConvConfig,
-  compareWithExact,
-  fitToScheme,
-  identityPackedAccumulators,
-  requantizePacked,
-} from '../harness/dsp/packed-conv.ts';
+import { DECODE_POINTS, type PackedConvConfig, compareWithExact, identityPackedAccumulators, requantizePacked } from '../harness/dsp/packed-conv.ts';
+import { fitToScheme } from '../harness/problems/scheme-problem.ts';
 import { SCHEMES, type SchemeName } from '../harness/dsp/schemes.ts';
 import { DSPCONV_VARIANTS } from '../harness/registry/dspconv.ts';
-import { type Operands, SplitConvTester, compareOutputs } from '../harness/testers/splitconv-tester.ts';
+import { type Operands, KernelTester, compareOutputs } from '../harness/testers/kernel-tester.ts';
 import { InputError } from '../harness/util/errors.ts';
-import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
 
 /** A seeded problem whose operands lie in the scheme's ranges (int4: codes in [-8, 7]). */
-function problemFor(scheme: SchemeName, t: SplitConvTester): ConvProblem {
+function problemFor(scheme: SchemeName, t: KernelTester): ConvProblem {
   return fitToScheme(t.problem(SCHEMES[scheme].weightRange), scheme);
 }
 
@@ -32,14 +26,14 @@ function label(v: { name: string }, module: string, cfg: PackedConvConfig, what:
 
 const shapes = (seed: number, operands: Operands, mode: RequantMode = 'raw') => [
   // odd output widths (idle second pixel), channel counts that are not multiples of the chain or 8
-  new SplitConvTester().image(5, 7).channels(21, 11).kernel(3).pad(1).inputZeroPoint(5).operands(operands).mode(mode).seed(seed),
-  new SplitConvTester().image(4, 4).channels(16, 8).kernel(1).pad(0).inputZeroPoint(-128).operands(operands).mode(mode).seed(seed + 1),
-  new SplitConvTester().image(6, 5).channels(35, 17).kernel(3, 5).stride(2, 1).pad(1, 0, 2, 1).inputZeroPoint(127).operands(operands).mode(mode).seed(seed + 2),
+  new KernelTester().image(5, 7).channels(21, 11).kernel(3).pad(1).inputZeroPoint(5).operands(operands).mode(mode).seed(seed),
+  new KernelTester().image(4, 4).channels(16, 8).kernel(1).pad(0).inputZeroPoint(-128).operands(operands).mode(mode).seed(seed + 1),
+  new KernelTester().image(6, 5).channels(35, 17).kernel(3, 5).stride(2, 1).pad(1, 0, 2, 1).inputZeroPoint(127).operands(operands).mode(mode).seed(seed + 2),
 ];
 
 /** The engine model's accumulators, computed once per problem and shared by every kernel. */
 const cache = new Map<string, { p: ConvProblem; want: Int32Array; corrupted: boolean }>();
-function modelled(scheme: SchemeName, cfg: PackedConvConfig, t: SplitConvTester) {
+function modelled(scheme: SchemeName, cfg: PackedConvConfig, t: KernelTester) {
   const key = `${scheme} ${cfg.chain} ${cfg.decode} ${t.describe()}`;
   let hit = cache.get(key);
   if (!hit) {
@@ -61,7 +55,7 @@ for (const v of DSPCONV_VARIANTS) {
             const cfg = { scheme, chain, decode };
             for (const [i, t] of shapes(100 + chain, 'extremes').entries()) {
               const { p, want, corrupted: bad } = modelled(scheme, cfg, t);
-              const r = new SplitConvRunner(v, kernel, p, cfg);
+              const r = new KernelRunner(v, kernel, p, cfg);
               r.run();
               assert.equal(r.guardViolations(), [], label(v, kernel.name, cfg, 'guard bytes'));
               compareOutputs(label(v, kernel.name, cfg, `shape ${i}`), t.describe(), p, r.output(), want);
@@ -83,7 +77,7 @@ test('requantized outputs of the packed kernels equal the requantized engine mod
       const cfg: PackedConvConfig = { scheme: v.schemes[0]!, chain: 16, decode: 'cascade' };
       for (const t of shapes(300, 'random', mode)) {
         const p = problemFor(cfg.scheme, t.outputZeroPoint(-3).clamp(-100, 110));
-        const r = new SplitConvRunner(v, kernel, p, cfg);
+        const r = new KernelRunner(v, kernel, p, cfg);
         r.run();
         compareOutputs(label(v, 'simd', cfg, mode), t.describe(), p, r.output(), requantizePacked(p, identityPackedAccumulators(p, cfg)));
       }
@@ -95,15 +89,15 @@ test('bad packed-DSP input is rejected naming the setting', () => {
   const v = DSPCONV_VARIANTS.find((x) => x.schemes.length === 1)!;
   const general = DSPCONV_VARIANTS.find((x) => x.schemes.length > 1)!;
   const k = modulesFor(general).find((m) => m.name === 'simd')!;
-  const p = () => new SplitConvTester().image(4).channels(3, 2).kernel(3).pad(1).problem();
+  const p = () => new KernelTester().image(4).channels(3, 2).kernel(3).pad(1).problem();
   const rejects = (fn: () => unknown, re: RegExp) =>
     assert.throws(fn, (e: unknown) => e instanceof InputError && re.test((e as Error).message));
-  rejects(() => new SplitConvRunner(general, k, p()), /packed-DSP kernel: it needs a scheme/);
-  rejects(() => new SplitConvRunner(v, k, p(), { scheme: 'int4', chain: 16, decode: 'cascade' }), /computes the schemes int8x8, not int4/);
-  rejects(() => new SplitConvRunner(general, k, p(), { scheme: 'int8x8', chain: 0, decode: 'cascade' }), /chain must be an integer in \[1, 65536\], got 0/);
-  rejects(() => new SplitConvRunner(general, k, p(), { scheme: 'int9' as SchemeName, chain: 16, decode: 'cascade' }), /unknown packing scheme 'int9'/);
-  rejects(() => new SplitConvRunner(general, k, p(), { scheme: 'int8x8', chain: 16, decode: 'sometimes' as 'tap' }), /decode must be one of cascade, tap, window/);
-  rejects(() => new SplitConvRunner(general, k, p(), { scheme: 'int4', chain: 16, decode: 'cascade' }), /int4 activation range|outside the allowed range \[-8, 7\]/);
+  rejects(() => new KernelRunner(general, k, p()), /packed-DSP kernel: it needs a scheme/);
+  rejects(() => new KernelRunner(v, k, p(), { scheme: 'int4', chain: 16, decode: 'cascade' }), /computes the schemes int8x8, not int4/);
+  rejects(() => new KernelRunner(general, k, p(), { scheme: 'int8x8', chain: 0, decode: 'cascade' }), /chain must be an integer in \[1, 65536\], got 0/);
+  rejects(() => new KernelRunner(general, k, p(), { scheme: 'int9' as SchemeName, chain: 16, decode: 'cascade' }), /unknown packing scheme 'int9'/);
+  rejects(() => new KernelRunner(general, k, p(), { scheme: 'int8x8', chain: 16, decode: 'sometimes' as 'tap' }), /decode must be one of cascade, tap, window/);
+  rejects(() => new KernelRunner(general, k, p(), { scheme: 'int4', chain: 16, decode: 'cascade' }), /int4 activation range|outside the allowed range \[-8, 7\]/);
 });
 
 test.run();

@@ -15,7 +15,7 @@ import {
   saturatingRoundingDoublingHighMul,
 } from '../harness/reference/requant.ts';
 import { SPLITCONV_VARIANTS } from '../harness/registry/splitconv.ts';
-import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
 
 test('QuantizeMultiplier: significand, exponent, flush and saturation', () => {
   assert.equal(quantizeMultiplier(0.5, 'gemmlowp'), { multiplier: 2 ** 30, shift: 0 });
@@ -104,7 +104,7 @@ for (const variant of SPLITCONV_VARIANTS) {
   for (const kernel of modulesFor(variant)) {
     test(`hand vectors on ${variant.name} [${kernel.name}]`, () => {
       for (const [mode, column] of [['gemmlowp', 2], ['single', 3], ['fp32', 4]] as const) {
-        const r = new SplitConvRunner(variant, kernel, vectorProblem(mode));
+        const r = new KernelRunner(variant, kernel, vectorProblem(mode));
         r.run();
         const got = Array.from(r.output());
         const want = VECTORS.map((v) => v[column]);

@@ -10,10 +10,10 @@ import * as assert from 'uvu/assert';
 import { REQUANT_MODES, type RequantMode } from '../harness/conv/layer.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
 import { SPLITCONV_VARIANTS } from '../harness/registry/splitconv.ts';
-import { type KernelTarget, SplitConvTester, compareOutputs, targetLabel } from '../harness/testers/splitconv-tester.ts';
+import { type KernelTarget, KernelTester, compareOutputs, targetLabel } from '../harness/testers/kernel-tester.ts';
 import { Rng } from '../harness/util/rng.ts';
 import { loadModules } from '../harness/wasm/modules.ts';
-import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
 
 const targets: KernelTarget[] = SPLITCONV_VARIANTS.flatMap((variant) => modulesFor(variant).map((kernel) => ({ variant, kernel })));
 const label = targetLabel;
@@ -24,7 +24,7 @@ for (const [name, status] of loadModules()) {
 
 /** References are computed once per problem and shared by every target. */
 const wantCache = new Map<string, Int8Array | Int32Array>();
-function want(t: SplitConvTester, target: KernelTarget): Int8Array | Int32Array {
+function want(t: KernelTester, target: KernelTarget): Int8Array | Int32Array {
   const range = target.variant.weightRange;
   const key = `${t.describe()} w=${range.join(',')}`;
   let w = wantCache.get(key);
@@ -36,7 +36,7 @@ function want(t: SplitConvTester, target: KernelTarget): Int8Array | Int32Array 
 }
 
 let simdRuns = 0;
-function check(target: KernelTarget, cases: SplitConvTester[]): void {
+function check(target: KernelTarget, cases: KernelTester[]): void {
   for (const c of cases) {
     c.test(target, want(c, target));
     if (target.variant.module !== 'scalar') simdRuns++;
@@ -45,29 +45,29 @@ function check(target: KernelTarget, cases: SplitConvTester[]): void {
 
 const modes: readonly RequantMode[] = REQUANT_MODES;
 
-function tileCases(t: KernelTarget): SplitConvTester[] {
+function tileCases(t: KernelTarget): KernelTester[] {
   const { cb, nr } = t.variant;
   const cs = [...new Set([1, cb - 1, cb, cb + 1, 2 * cb, 3 * cb + 5].filter((c) => c >= 1))];
   const ocs = [...new Set([1, nr - 1, nr, nr + 1, 2 * nr + 3].filter((c) => c >= 1))];
-  const out: SplitConvTester[] = [];
+  const out: KernelTester[] = [];
   let seed = 100;
   for (const c of cs) {
     for (const oc of ocs) {
       // 7 output columns leave a remainder for every MR in 2..4.
-      out.push(new SplitConvTester().image(4, 7).channels(c, oc).kernel(3).pad(1).inputZeroPoint(-3).seed(seed++));
+      out.push(new KernelTester().image(4, 7).channels(c, oc).kernel(3).pad(1).inputZeroPoint(-3).seed(seed++));
     }
   }
   return out;
 }
 
-function geometryCases(): SplitConvTester[] {
-  const out: SplitConvTester[] = [];
+function geometryCases(): KernelTester[] {
+  const out: KernelTester[] = [];
   let seed = 200;
   for (const k of [1, 3, 5, 7]) {
     for (const s of [1, 2, 3]) {
       for (const p of [0, 1, 2]) {
         out.push(
-          new SplitConvTester()
+          new KernelTester()
             .image(9, 11)
             .channels(19, 6)
             .kernel(k)
@@ -82,32 +82,32 @@ function geometryCases(): SplitConvTester[] {
     }
   }
   // Non-square kernels and strides, asymmetric padding.
-  out.push(new SplitConvTester().image(6, 9).channels(5, 5).kernel(1, 3).stride(1, 2).pad(0, 0, 1, 1).seed(seed++));
-  out.push(new SplitConvTester().image(9, 6).channels(5, 5).kernel(5, 1).stride(2, 1).pad(2, 1, 0, 0).seed(seed++));
-  out.push(new SplitConvTester().image(8, 8).channels(9, 3).kernel(3, 5).stride(3, 1).pad(0, 2, 1, 2).mode('fp32').seed(seed++));
+  out.push(new KernelTester().image(6, 9).channels(5, 5).kernel(1, 3).stride(1, 2).pad(0, 0, 1, 1).seed(seed++));
+  out.push(new KernelTester().image(9, 6).channels(5, 5).kernel(5, 1).stride(2, 1).pad(2, 1, 0, 0).seed(seed++));
+  out.push(new KernelTester().image(8, 8).channels(9, 3).kernel(3, 5).stride(3, 1).pad(0, 2, 1, 2).mode('fp32').seed(seed++));
   return out;
 }
 
-function tinyImageCases(): SplitConvTester[] {
+function tinyImageCases(): KernelTester[] {
   let seed = 300;
   return [
-    new SplitConvTester().image(1, 1).channels(3, 5).kernel(1).pad(0).seed(seed++),
-    new SplitConvTester().image(1, 1).channels(17, 9).kernel(3).pad(1).seed(seed++),
-    new SplitConvTester().image(1, 1).channels(4, 4).kernel(3).pad(2).mode('gemmlowp').seed(seed++),
-    new SplitConvTester().image(2, 2).channels(7, 5).kernel(5).pad(2).seed(seed++),
-    new SplitConvTester().image(3, 3).channels(33, 5).kernel(7).pad(2).stride(2).mode('single').seed(seed++),
-    new SplitConvTester().image(1, 5).channels(16, 8).kernel(1, 3).pad(0, 0, 1, 1).seed(seed++),
-    new SplitConvTester().image(2, 3).channels(2, 1).kernel(3).pad(1).stride(3).mode('fp32').seed(seed++),
+    new KernelTester().image(1, 1).channels(3, 5).kernel(1).pad(0).seed(seed++),
+    new KernelTester().image(1, 1).channels(17, 9).kernel(3).pad(1).seed(seed++),
+    new KernelTester().image(1, 1).channels(4, 4).kernel(3).pad(2).mode('gemmlowp').seed(seed++),
+    new KernelTester().image(2, 2).channels(7, 5).kernel(5).pad(2).seed(seed++),
+    new KernelTester().image(3, 3).channels(33, 5).kernel(7).pad(2).stride(2).mode('single').seed(seed++),
+    new KernelTester().image(1, 5).channels(16, 8).kernel(1, 3).pad(0, 0, 1, 1).seed(seed++),
+    new KernelTester().image(2, 3).channels(2, 1).kernel(3).pad(1).stride(3).mode('fp32').seed(seed++),
   ];
 }
 
-function zeroPointCases(): SplitConvTester[] {
-  const out: SplitConvTester[] = [];
+function zeroPointCases(): KernelTester[] {
+  const out: KernelTester[] = [];
   let seed = 400;
   for (const xzp of [-128, -1, 0, 1, 127]) {
     for (const yzp of [-128, 0, 127]) {
       out.push(
-        new SplitConvTester().image(5, 6).channels(20, 6).kernel(3).pad(1).inputZeroPoint(xzp).outputZeroPoint(yzp)
+        new KernelTester().image(5, 6).channels(20, 6).kernel(3).pad(1).inputZeroPoint(xzp).outputZeroPoint(yzp)
           .mode(modes[1 + (seed % 3)]!).scales(1e-3, 5e-2).seed(seed++),
       );
     }
@@ -115,15 +115,15 @@ function zeroPointCases(): SplitConvTester[] {
   return out;
 }
 
-function clampCases(): SplitConvTester[] {
-  const out: SplitConvTester[] = [];
+function clampCases(): KernelTester[] {
+  const out: KernelTester[] = [];
   let seed = 500;
   const clamps: [number, number][] = [[-128, 127], [-20, 127], [0, 6], [-5, -5], [-128, -100], [90, 127]];
   for (const [lo, hi] of clamps) {
     for (const m of ['gemmlowp', 'single', 'fp32'] as const) {
       out.push(
         // 37 output channels: the 16-wide, 4-wide and scalar requantization paths.
-        new SplitConvTester().image(4, 5).channels(12, 37).kernel(3).pad(1).outputZeroPoint(-20).clamp(lo, hi).mode(m)
+        new KernelTester().image(4, 5).channels(12, 37).kernel(3).pad(1).outputZeroPoint(-20).clamp(lo, hi).mode(m)
           .scales(1e-3, 0.2).seed(seed++),
       );
     }
@@ -132,43 +132,43 @@ function clampCases(): SplitConvTester[] {
 }
 
 /** Multipliers from 2^-33 (flushed to zero) through exponents 0 and > 0 (left shifts). */
-function multiplierCases(): SplitConvTester[] {
-  const out: SplitConvTester[] = [];
+function multiplierCases(): KernelTester[] {
+  const out: KernelTester[] = [];
   let seed = 550;
   const ranges: [number, number][] = [[1e-11, 1e-8], [1e-6, 1e-3], [0.25, 1], [0.5, 0.5], [1, 64], [1000, 2 ** 29]];
   for (const [lo, hi] of ranges) {
     for (const m of ['gemmlowp', 'single', 'fp32'] as const) {
-      out.push(new SplitConvTester().image(3, 5).channels(9, 11).kernel(1).pad(0).outputZeroPoint(3).mode(m).scales(lo, hi).seed(seed++));
+      out.push(new KernelTester().image(3, 5).channels(9, 11).kernel(1).pad(0).outputZeroPoint(3).mode(m).scales(lo, hi).seed(seed++));
     }
   }
   return out;
 }
 
-function boundaryCases(): SplitConvTester[] {
-  const out: SplitConvTester[] = [];
+function boundaryCases(): KernelTester[] {
+  const out: KernelTester[] = [];
   let seed = 600;
   for (const xzp of [-128, 127]) {
     for (const [xi, wi] of [['min', 'min'], ['max', 'max'], ['min', 'max'], ['max', 'min'], ['extremes', 'extremes']] as const) {
-      out.push(new SplitConvTester().image(4, 5).channels(37, 9).kernel(3).pad(1).inputZeroPoint(xzp).operands(xi, wi).seed(seed++));
+      out.push(new KernelTester().image(4, 5).channels(37, 9).kernel(3).pad(1).inputZeroPoint(xzp).operands(xi, wi).seed(seed++));
     }
   }
   return out;
 }
 
-function deepCases(): SplitConvTester[] {
+function deepCases(): KernelTester[] {
   let seed = 700;
   return [
     // C_in*K*K = 9216 and 12800 with the largest products, and 32760 at the accumulator bound.
-    new SplitConvTester().image(3, 3).channels(1024, 5).kernel(3).pad(1).inputZeroPoint(127).operands('min', 'min').seed(seed++),
-    new SplitConvTester().image(3, 3).channels(1024, 5).kernel(3).pad(1).inputZeroPoint(-128).operands('max', 'min').seed(seed++),
-    new SplitConvTester().image(2, 3).channels(512, 4).kernel(5).pad(2).inputZeroPoint(-128).operands('extremes').mode('gemmlowp').seed(seed++),
-    new SplitConvTester().image(1, 2).channels(3640, 4).kernel(3).pad(1).inputZeroPoint(127).operands('min', 'min').seed(seed++),
+    new KernelTester().image(3, 3).channels(1024, 5).kernel(3).pad(1).inputZeroPoint(127).operands('min', 'min').seed(seed++),
+    new KernelTester().image(3, 3).channels(1024, 5).kernel(3).pad(1).inputZeroPoint(-128).operands('max', 'min').seed(seed++),
+    new KernelTester().image(2, 3).channels(512, 4).kernel(5).pad(2).inputZeroPoint(-128).operands('extremes').mode('gemmlowp').seed(seed++),
+    new KernelTester().image(1, 2).channels(3640, 4).kernel(3).pad(1).inputZeroPoint(127).operands('min', 'min').seed(seed++),
   ];
 }
 
-function randomCases(count: number, seed0: number): SplitConvTester[] {
+function randomCases(count: number, seed0: number): KernelTester[] {
   const rng = new Rng(seed0);
-  const out: SplitConvTester[] = [];
+  const out: KernelTester[] = [];
   for (let i = 0; i < count; i++) {
     const kh = rng.int(1, 5);
     const kw = rng.int(1, 5);
@@ -179,7 +179,7 @@ function randomCases(count: number, seed0: number): SplitConvTester[] {
     const h = rng.int(Math.max(1, kh - pt - pb), 12);
     const w = rng.int(Math.max(1, kw - pl - pr), 12);
     out.push(
-      new SplitConvTester()
+      new KernelTester()
         .image(h, w)
         .channels(rng.int(1, 70), rng.int(1, 21))
         .kernel(kh, kw)
@@ -194,7 +194,7 @@ function randomCases(count: number, seed0: number): SplitConvTester[] {
   return out;
 }
 
-const groups: [string, (t: KernelTarget) => SplitConvTester[]][] = [
+const groups: [string, (t: KernelTarget) => KernelTester[]][] = [
   ['channel tiling', tileCases],
   ['kernel x stride x pad', () => geometryCases()],
   ['tiny images', () => tinyImageCases()],
@@ -217,22 +217,22 @@ test('SIMD equals scalar exactly on random shapes', () => {
   assert.ok(scalar, 'the scalar module must load');
   for (const c of randomCases(12, 77)) {
     const p = c.problem();
-    const sr = new SplitConvRunner(scalar.variant, scalar.kernel, p);
+    const sr = new KernelRunner(scalar.variant, scalar.kernel, p);
     sr.run();
     const base = sr.output();
     for (const t of targets.filter((x) => x.variant.module !== 'scalar')) {
       const q = c.problem(t.variant.weightRange);
       if (t.variant.weightRange[0] !== -128) {
         // Restricted-domain variants are compared with scalar on their own weights.
-        const s2 = new SplitConvRunner(scalar.variant, scalar.kernel, q);
+        const s2 = new KernelRunner(scalar.variant, scalar.kernel, q);
         s2.run();
         const b2 = s2.output();
-        const r = new SplitConvRunner(t.variant, t.kernel, q);
+        const r = new KernelRunner(t.variant, t.kernel, q);
         r.run();
         compareOutputs(`${label(t)} vs scalar`, c.describe(), q, r.output(), b2);
         continue;
       }
-      const r = new SplitConvRunner(t.variant, t.kernel, p);
+      const r = new KernelRunner(t.variant, t.kernel, p);
       r.run();
       compareOutputs(`${label(t)} vs scalar`, c.describe(), p, r.output(), base);
     }

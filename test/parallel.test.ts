@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BenchLayer } from '../harness/bench/shapes.ts';
-import { verifyLayers, verifyTasks } from '../harness/verify/splitconv-verify.ts';
-import { benchmarkLayers } from '../harness/bench/splitconv-bench.ts';
+import { verifyLayers, verifyTasks } from '../harness/verify/verify-kernels.ts';
+import { benchmarkLayers } from '../harness/bench/bench-kernels.ts';
 import { getDevice } from '../harness/fpga/devices.ts';
 import { sweep, sweepThreaded } from '../harness/fpga/sweep.ts';
 import { loadNetwork } from '../harness/networks/index.ts';

@@ -22,8 +22,8 @@ import { referenceConv } from '../harness/reference/conv.ts';
 import { requantize } from '../harness/reference/requant.ts';
 import { findVariant } from '../harness/registry/splitconv.ts';
 import { Rng } from '../harness/util/rng.ts';
-import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
-import { SplitConvTester } from '../harness/testers/splitconv-tester.ts';
+import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
+import { KernelTester } from '../harness/testers/kernel-tester.ts';
 import { throwsInput } from './helpers.ts';
 
 const SEED = 2026;
@@ -210,17 +210,17 @@ test('zeros read by anything but a concat, a concat of zeros only, softmax: Inpu
   throwsInput(() => buildIntGraph(sm, cal), "'probs'", 'softmax');
 });
 
-test('SplitConvRunner.setWeights: the next group gives what a fresh runner gives; another shape is an InputError', () => {
+test('KernelRunner.setWeights: the next group gives what a fresh runner gives; another shape is an InputError', () => {
   const v = findVariant('qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8')!;
   const kernel = modulesFor(v).find((k) => k.name === 'simd')!;
-  const a = new SplitConvTester().image(5).channels(3, 4).kernel(3).pad(1).mode('gemmlowp').seed(1).problem();
-  const b = new SplitConvTester().image(5).channels(3, 4).kernel(3).pad(1).mode('gemmlowp').seed(2).problem();
-  const r = new SplitConvRunner(v, kernel, a);
+  const a = new KernelTester().image(5).channels(3, 4).kernel(3).pad(1).mode('gemmlowp').seed(1).problem();
+  const b = new KernelTester().image(5).channels(3, 4).kernel(3).pad(1).mode('gemmlowp').seed(2).problem();
+  const r = new KernelRunner(v, kernel, a);
   r.setWeights(b);
   r.setInput(b.input);
   r.run();
   assert.equal([...r.output()], [...referenceConv(b)]);
-  const other = new SplitConvTester().image(5).channels(3, 8).kernel(3).pad(1).mode('gemmlowp').problem();
+  const other = new KernelTester().image(5).channels(3, 8).kernel(3).pad(1).mode('gemmlowp').problem();
   throwsInput(() => r.setWeights(other), "runner's shape");
 });
 

@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIT_LADDER, allocateBits, sensitivity } from '../harness/quant/mixed.ts';
+import { BIT_LADDER, allocateBits, sensitivity } from '../harness/pipelines/mixed-precision.ts';
 import { throwsInput } from './helpers.ts';
 import { FASHION_MNIST_MODEL, readEvalSet } from '../harness/model/fashion-mnist.ts';
 import { importOnnxFile } from '../harness/model/onnx-import.ts';

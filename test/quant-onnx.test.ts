@@ -19,7 +19,7 @@ import { ADD_LEFT_SHIFT, type IntGraph, type IntNode, buildIntGraph, calibratedT
 import { multiplyGemmlowp } from '../harness/reference/requant.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
 import { exportIntGraphOnnx, onnxOutputDims } from '../harness/quant/onnx-export.ts';
-import { compressModel } from '../harness/compress/compress.ts';
+import { compressModel } from '../harness/pipelines/compress.ts';
 import { throwsInput } from './helpers.ts';
 import { BLAZEFACE_CALIBRATION_IMAGES, BLAZEFACE_INPUTS, BLAZEFACE_MODEL, BLAZEFACE_RANGE, readUint8Images } from '../harness/model/image-inputs.ts';
 import { calibrate, quantizeTensor } from '../harness/quant/calibrate.ts';

@@ -16,13 +16,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { BenchReport, Measurement } from '../harness/bench/splitconv-bench.ts';
+import type { BenchReport, Measurement } from '../harness/bench/bench-kernels.ts';
 import type { ModelReport } from '../harness/cli/commands/model.ts';
-import type { LayerExactness } from '../harness/dsp/layer-report.ts';
+import type { LayerExactness } from '../harness/exactness/layer-exactness.ts';
 import { chartSpecs, escapeHtml, jsonForScript, renderReportHtml, shortKernel, writeReport } from '../harness/report/html.ts';
 import { type QuantizeSummary, type ReportData, collectReportData, summarizeVerification } from '../harness/report/report-data.ts';
 import { InputError } from '../harness/util/errors.ts';
-import type { VerifyResult } from '../harness/verify/splitconv-verify.ts';
+import type { VerifyResult } from '../harness/verify/verify-kernels.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Debian's Chromium; FKB_CHROMIUM overrides it (used to check the not-installed path). */

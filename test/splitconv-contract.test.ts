@@ -9,11 +9,11 @@ import * as assert from 'uvu/assert';
 import type { ConvProblem, ConvShape } from '../harness/conv/layer.ts';
 import { SPLITCONV_VARIANTS, findVariant } from '../harness/registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../harness/registry/dspconv.ts';
-import { SplitConvTester } from '../harness/testers/splitconv-tester.ts';
+import { KernelTester } from '../harness/testers/kernel-tester.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
 import { InputError } from '../harness/util/errors.ts';
 import { FIELD_COUNT, PARAM_FIELDS } from '../harness/wasm/params.ts';
-import { SplitConvRunner, modulesFor } from '../harness/wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
 import { staleFiles } from '../scripts/gen-kernels.ts';
 
 test('params block: assembly/common/params.ts and harness/wasm/params.ts agree', () => {
@@ -50,12 +50,12 @@ test('the README lists every registered variant, and no other', () => {
 
 const scalar = findVariant('qs8_splitconv_minmax_1x1c1__scalar_loops')!;
 const scalarKernel = modulesFor(scalar).find((m) => m.name === 'scalar')!;
-const base = (): ConvProblem => new SplitConvTester().image(4).channels(3, 2).kernel(3).pad(1).mode('gemmlowp').problem();
+const base = (): ConvProblem => new KernelTester().image(4).channels(3, 2).kernel(3).pad(1).mode('gemmlowp').problem();
 
 function rejects(what: string, mutate: (p: ConvProblem) => void, message: RegExp): void {
   const p = base();
   mutate(p);
-  assert.throws(() => new SplitConvRunner(scalar, scalarKernel, p), (e: unknown) => {
+  assert.throws(() => new KernelRunner(scalar, scalarKernel, p), (e: unknown) => {
     assert.instance(e, InputError, `${what}: want an InputError, got ${String(e)}`);
     assert.match((e as Error).message, message, what);
     return true;
@@ -90,23 +90,23 @@ test('bad operands and quantization are rejected', () => {
 
 test('weights outside a variant domain are rejected by that variant', () => {
   const w7 = SPLITCONV_VARIANTS.find((v) => v.weightRange[0] === -64)!;
-  const p = new SplitConvTester().image(4).channels(3, 2).kernel(3).pad(1).problem(w7.weightRange);
+  const p = new KernelTester().image(4).channels(3, 2).kernel(3).pad(1).problem(w7.weightRange);
   p.weights[5] = -65;
   // Validation runs before the module is touched, so any module object serves here.
-  assert.throws(() => new SplitConvRunner(w7, scalarKernel, p), /weights\[5\]=-65 is outside the allowed range \[-64, 63\]/);
+  assert.throws(() => new KernelRunner(w7, scalarKernel, p), /weights\[5\]=-65 is outside the allowed range \[-64, 63\]/);
 });
 
 test('a layer too large for WASM memory is rejected before anything is allocated', () => {
   const p = base();
   p.shape = { ...p.shape, inH: 20000, inW: 20000, inC: 16, outC: 16 };
-  assert.throws(() => new SplitConvRunner(scalar, scalarKernel, p), /layer too large for WASM memory: .* wasm32 addresses at most 4 GiB/);
+  assert.throws(() => new KernelRunner(scalar, scalarKernel, p), /layer too large for WASM memory: .* wasm32 addresses at most 4 GiB/);
 });
 
 test('runners of the same module have memories of their own', () => {
   const p1 = base();
-  const p2 = new SplitConvTester().image(4).channels(3, 2).kernel(3).pad(1).mode('gemmlowp').seed(99).problem();
-  const a = new SplitConvRunner(scalar, scalarKernel, p1);
-  const b = new SplitConvRunner(scalar, scalarKernel, p2);
+  const p2 = new KernelTester().image(4).channels(3, 2).kernel(3).pad(1).mode('gemmlowp').seed(99).problem();
+  const a = new KernelRunner(scalar, scalarKernel, p1);
+  const b = new KernelRunner(scalar, scalarKernel, p2);
   b.run();
   a.run();
   assert.equal(Array.from(a.output()), Array.from(referenceConv(p1)));

@@ -4,12 +4,13 @@
  * shapes. Kept small: the page also runs the plain-JS reference on each.
  */
 import type { ConvProblem } from '../conv/layer.ts';
-import { type PackedConvConfig, fitToScheme } from '../dsp/packed-conv.ts';
+import { type PackedConvConfig } from '../dsp/packed-conv.ts';
+import { fitToScheme } from '../problems/scheme-problem.ts';
 import { SCHEMES } from '../dsp/schemes.ts';
 import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
-import { SplitConvTester } from '../testers/splitconv-tester.ts';
-import type { KernelVariant } from '../wasm/splitconv-runner.ts';
+import { KernelTester } from '../testers/kernel-tester.ts';
+import type { KernelVariant } from '../wasm/kernel-runner.ts';
 
 export interface BrowserCase {
   /** `<variant> <case>`: the key both sides report results under (the module is added). */
@@ -20,10 +21,10 @@ export interface BrowserCase {
 }
 
 const shapes = () => [
-  new SplitConvTester().image(7, 9).channels(19, 13).kernel(3).pad(1).inputZeroPoint(-7).mode('gemmlowp').seed(11),
-  new SplitConvTester().image(9, 6).channels(33, 6).kernel(5, 3).stride(2, 1).pad(2, 1, 0, 1).mode('fp32').outputZeroPoint(4).seed(12),
-  new SplitConvTester().image(14, 14).channels(32, 32).kernel(3).pad(1).operands('extremes').mode('raw').seed(13),
-  new SplitConvTester().image(5, 5).channels(8, 24).kernel(1).pad(0).mode('single').seed(14),
+  new KernelTester().image(7, 9).channels(19, 13).kernel(3).pad(1).inputZeroPoint(-7).mode('gemmlowp').seed(11),
+  new KernelTester().image(9, 6).channels(33, 6).kernel(5, 3).stride(2, 1).pad(2, 1, 0, 1).mode('fp32').outputZeroPoint(4).seed(12),
+  new KernelTester().image(14, 14).channels(32, 32).kernel(3).pad(1).operands('extremes').mode('raw').seed(13),
+  new KernelTester().image(5, 5).channels(8, 24).kernel(1).pad(0).mode('single').seed(14),
 ];
 
 export function browserCases(): BrowserCase[] {

@@ -8,9 +8,9 @@ import { Bench } from 'tinybench';
 import { macs } from '../conv/layer.ts';
 import { identityPackedAccumulators, requantizePacked } from '../dsp/packed-conv.ts';
 import { referenceConv } from '../reference/conv.ts';
-import { SplitConvTester } from '../testers/splitconv-tester.ts';
+import { KernelTester } from '../testers/kernel-tester.ts';
 import { type LoadedModuleName, MODULE_NAMES, loadModules, setModuleBytesProvider } from '../wasm/modules.ts';
-import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 import { browserCases, digest } from './cases.ts';
 
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       wants.set(wantKey, c.dsp ? requantizePacked(c.problem, identityPackedAccumulators(c.problem, c.dsp)) : referenceConv(c.problem));
     }
     for (const kernel of modulesFor(c.variant)) {
-      const r = new SplitConvRunner(c.variant, kernel, c.problem, c.dsp);
+      const r = new KernelRunner(c.variant, kernel, c.problem, c.dsp);
       r.run();
       const out = r.output();
       const want = wants.get(wantKey)!;
@@ -95,11 +95,11 @@ async function main(): Promise<void> {
   );
 
   status('benchmarking on the reference layer ...');
-  const t = new SplitConvTester().image(56).channels(64, 64).kernel(3).pad(1).mode('fp32');
+  const t = new KernelTester().image(56).channels(64, 64).kernel(3).pad(1).mode('fp32');
   const ms = Number(new URLSearchParams(location.search).get('time') ?? 200);
   for (const v of SPLITCONV_VARIANTS) {
     for (const kernel of modulesFor(v).filter((k) => k.name !== 'debug')) {
-      const r = new SplitConvRunner(v, kernel, t.problem(v.weightRange));
+      const r = new KernelRunner(v, kernel, t.problem(v.weightRange));
       const bench = new Bench({ time: ms, iterations: 3, warmupIterations: 1 });
       bench.add(v.name, () => r.run());
       await bench.run();

@@ -17,7 +17,7 @@
  * chainReport() shows that corruption for a chain length, computed with the slice model.
  */
 import { VerificationError } from '../util/errors.ts';
-import { formatOperands, laneName } from './exactness.ts';
+import { formatOperands, laneName } from './operand-names.ts';
 import { accumulationBound, decodeLanes, type PackingScheme, type SchemeName } from './schemes.ts';
 import { stepSlice, toHex48, wrap } from './slice.ts';
 

@@ -19,7 +19,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchReport, Measurement } from '../bench/splitconv-bench.ts';
+import type { BenchReport, Measurement } from '../bench/bench-kernels.ts';
 import { describeShape, type ConvShape } from '../conv/layer.ts';
 import { InputError } from '../util/errors.ts';
 import type { Device } from './devices.ts';

@@ -1,8 +1,8 @@
 /** The worker side of pool.ts: runs each job it is sent and posts the result back by id. */
 import { parentPort } from 'node:worker_threads';
 import type { BenchLayer } from '../bench/shapes.ts';
-import { type BenchOptions, benchmarkLayers } from '../bench/splitconv-bench.ts';
-import { type VerifyTask, runVerifyTask } from '../verify/splitconv-verify.ts';
+import { type BenchOptions, benchmarkLayers } from '../bench/bench-kernels.ts';
+import { type VerifyTask, runVerifyTask } from '../verify/verify-kernels.ts';
 import { type SweepOptions, sweepShare } from '../fpga/sweep.ts';
 
 export type Job =

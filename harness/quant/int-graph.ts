@@ -62,7 +62,7 @@ import { type QuantizedMultiplier, multiplyGemmlowp, quantizeMultiplier, roundHa
 import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
 import { type SplitConvVariant, findVariant } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
-import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import { type Calibration, type QuantParams, QMAX, QMIN } from './calibrate.ts';
 import { quantizeBias, quantizeConvWeights } from './weights.ts';
 
@@ -435,12 +435,12 @@ function dspVariant(): DspConvVariant {
 function kernelRunner(variant: SplitConvVariant | DspConvVariant, dsp?: PackedConvConfig): GroupRun {
   const kernel = modulesFor(variant).find((k) => k.name === 'simd');
   if (!kernel) throw new InputError(`${variant.name}: the 'simd' WASM module is not usable on this engine (run 'npm run build')`);
-  const runners = new Map<IntConv, { runner: SplitConvRunner; group: number }>();
+  const runners = new Map<IntConv, { runner: KernelRunner; group: number }>();
   return (node, group, input) => {
     const problem = node.perGroup[group]!;
     let r = runners.get(node);
     if (!r) {
-      r = { runner: new SplitConvRunner(variant, kernel, { ...problem, input }, dsp), group };
+      r = { runner: new KernelRunner(variant, kernel, { ...problem, input }, dsp), group };
       runners.set(node, r);
     } else {
       if (r.group !== group) r.runner.setWeights(problem);

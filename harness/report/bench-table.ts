@@ -1,6 +1,6 @@
 /** Terminal tables of benchmark results (cli-table3). */
 import Table from 'cli-table3';
-import type { BenchReport, Measurement } from '../bench/splitconv-bench.ts';
+import type { BenchReport, Measurement } from '../bench/bench-kernels.ts';
 
 const fmt = (x: number | undefined, digits = 2) => (x === undefined ? '-' : x.toFixed(digits));
 

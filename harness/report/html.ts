@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Measurement } from '../bench/splitconv-bench.ts';
+import type { Measurement } from '../bench/bench-kernels.ts';
 import { InputError } from '../util/errors.ts';
 import type { CompressionResults, DspExactnessSet, FpgaSection, ReportData, VerificationSummary } from './report-data.ts';
 

@@ -14,12 +14,12 @@
  * the block embedded in `report.html` are the same object.
  */
 import { readFileSync } from 'node:fs';
-import type { BenchReport, Measurement } from '../bench/splitconv-bench.ts';
+import type { BenchReport, Measurement } from '../bench/bench-kernels.ts';
 import type { ModelReport } from '../cli/commands/model.ts';
-import type { LayerExactness } from '../dsp/layer-report.ts';
+import type { LayerExactness } from '../exactness/layer-exactness.ts';
 import { getDevice } from '../fpga/devices.ts';
 import { InputError } from '../util/errors.ts';
-import type { VerifyResult } from '../verify/splitconv-verify.ts';
+import type { VerifyResult } from '../verify/verify-kernels.ts';
 import type { FidelityReport } from '../quant/fidelity.ts';
 
 /** `fkb quantize --json`: SQNR per output and detection agreement of an integer model. */

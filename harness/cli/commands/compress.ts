@@ -5,10 +5,10 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import Table from 'cli-table3';
-import { type CompressResult, ORDERS, compressModel } from '../../compress/compress.ts';
+import { type CompressResult, ORDERS, compressModel } from '../../pipelines/compress.ts';
 import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
 import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
-import { allocateBits } from '../../quant/mixed.ts';
+import { allocateBits } from '../../pipelines/mixed-precision.ts';
 import { InputError } from '../../util/errors.ts';
 import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
 import { writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';

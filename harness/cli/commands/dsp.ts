@@ -16,9 +16,10 @@ import { toHex48 } from '../../dsp/slice.ts';
 import { formatPorts, readTrace, replayTrace, type ReplayedRow } from '../../dsp/trace.ts';
 import { SCHEME_NAMES, SCHEMES, getScheme, type PackingScheme } from '../../dsp/schemes.ts';
 import {
-  ensureDatapathChecked, formatFirstMismatch, formatOperands, goldenInt4NaiveMismatches, int4NaiveExhaustive,
+  ensureDatapathChecked, formatFirstMismatch, goldenInt4NaiveMismatches, int4NaiveExhaustive,
   verifyExhaustive, type ExhaustiveResult,
-} from '../../dsp/exactness.ts';
+} from '../../exactness/datapath.ts';
+import { formatOperands } from '../../dsp/operand-names.ts';
 import { chainReport, findBound, formatCorruption, type ChainReport } from '../../dsp/bounds.ts';
 
 /** Longest chain `fkb dsp bound --chain` drives through the BigInt slice model. */

@@ -10,8 +10,8 @@ import { BLAZEFACE_CALIBRATION_IMAGES, BLAZEFACE_INPUTS, BLAZEFACE_MODEL, BLAZEF
 import { importOnnxFile } from '../../model/onnx-import.ts';
 import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
 import { pruneGraph } from '../../prune/prune.ts';
-import { fpgaEstimate, graphLayers } from '../../compress/fpga.ts';
-import { BLAZEFACE_MIN_SCORE, BLAZEFACE_SCORES, logit } from '../../quant/blazeface.ts';
+import { fpgaEstimate, graphLayers } from '../../fpga/graph-layers.ts';
+import { BLAZEFACE_MIN_SCORE, BLAZEFACE_SCORES, logit } from '../../pipelines/blazeface.ts';
 import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { type FidelityReport, measureFidelity } from '../../quant/fidelity.ts';
 import { BACKENDS, type Backend } from '../../quant/int-graph.ts';

@@ -60,12 +60,13 @@
  * (issues * DSPs of them); simulateLayerReport refuses layers beyond a limit (maxDspOps).
  */
 import { type ConvProblem, type ConvShape, type RequantMode, describeShape, outputSize } from '../../conv/layer.ts';
-import { activationOffset, foldedBias, requantizePacked, schemeProblem, validatePackedProblem } from '../../dsp/packed-conv.ts';
+import { activationOffset, foldedBias, requantizePacked, validatePackedProblem } from '../../dsp/packed-conv.ts';
+import { schemeProblem } from '../../problems/scheme-problem.ts';
 import { type SchemeName, SCHEMES, accumulationBound, decodeLanes } from '../../dsp/schemes.ts';
 import { type SlicePorts, sext, stepSlice, wrap } from '../../dsp/slice.ts';
 import type { NetworkLayer } from '../../networks/network.ts';
 import { referenceConv } from '../../reference/conv.ts';
-import type { Operands } from '../../testers/splitconv-tester.ts';
+import type { Operands } from '../../problems/problem-builder.ts';
 import { InputError, requireInt } from '../../util/errors.ts';
 import { getDevice, type Device } from '../devices.ts';
 import { resolveParams, type LayerSpec } from '../models/common.ts';

@@ -15,8 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { InputError, VerificationError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadModules, type KernelExports } from '../wasm/modules.ts';
-import { decodeInt4Naive, decodeLanes, getScheme, SCHEMES, type PackingScheme, type SchemeName } from './schemes.ts';
-import { stepSlice, toHex48 } from './slice.ts';
+import { decodeInt4Naive, decodeLanes, getScheme, SCHEMES, type PackingScheme, type SchemeName } from '../dsp/schemes.ts';
+import { stepSlice, toHex48 } from '../dsp/slice.ts';
+import { formatOperands, laneName } from '../dsp/operand-names.ts';
 
 /** Port layout ids of assembly/dsp/exhaustive.ts. */
 const LAYOUT: Record<SchemeName, number> = { int8x8: 0, int8xu8: 0, wp487u8: 1, int4: 2 };
@@ -53,26 +54,6 @@ export interface ExhaustiveResult {
   first?: FirstMismatch;
   /** Wall time of the WebAssembly enumeration. */
   ms: number;
-}
-
-/** Operand names of a scheme, in `ports(w, a)` order. */
-export function operandNames(s: PackingScheme): { w: string[]; a: string[] } {
-  const w = s.weights === 1 ? ['w'] : ['w1', 'w2'];
-  const a = s.activations === 1 ? ['a'] : s.name === 'wp487u8' ? ['u1', 'u2'] : ['a1', 'a2'];
-  return { w, a };
-}
-
-/** "w2*a": the product lane i holds. */
-export function laneName(s: PackingScheme, lane: number): string {
-  const l = s.lanes[lane]!;
-  const n = operandNames(s);
-  return `${n.w[l.w]}*${n.a[l.a]}`;
-}
-
-/** "w1=-128 w2=127 a=-128". */
-export function formatOperands(s: PackingScheme, w: readonly number[], a: readonly number[]): string {
-  const n = operandNames(s);
-  return [...w.map((v, i) => `${n.w[i]}=${v}`), ...a.map((v, i) => `${n.a[i]}=${v}`)].join(' ');
 }
 
 function schemeOf(scheme: PackingScheme | string): PackingScheme {

@@ -37,16 +37,16 @@
  * 15 516 cycles with all layers at 8 bits, 15 192 with all at 2 bits. Steps that save no cycles are
  * never taken under a cycle budget.
  */
-import { type CompressResult, compressModel } from '../compress/compress.ts';
-import { fpgaEstimate, graphLayers } from '../compress/fpga.ts';
+import { type CompressResult, compressModel } from './compress.ts';
+import { fpgaEstimate, graphLayers } from '../fpga/graph-layers.ts';
 import { FASHION_MNIST_MODEL, type EvalSet, evalInput, readEvalSet } from '../model/fashion-mnist.ts';
 import { foldBatchNorm } from '../model/fold.ts';
 import type { ConvNode, Graph } from '../model/graph.ts';
 import { importOnnxFile } from '../model/onnx-import.ts';
 import { InputError, requireInt } from '../util/errors.ts';
-import { CALIBRATION_IMAGES, type Observer, OBSERVERS, calibrate } from './calibrate.ts';
-import { calibrationIndices, evaluateFloat, evaluateInt, sqnrDb } from './evaluate.ts';
-import { buildIntGraph, calibratedTensors } from './int-graph.ts';
+import { CALIBRATION_IMAGES, type Observer, OBSERVERS, calibrate } from '../quant/calibrate.ts';
+import { calibrationIndices, evaluateFloat, evaluateInt, sqnrDb } from '../quant/evaluate.ts';
+import { buildIntGraph, calibratedTensors } from '../quant/int-graph.ts';
 
 /** The bit widths a layer steps through, highest first. */
 export const BIT_LADDER = [8, 6, 4, 3, 2] as const;

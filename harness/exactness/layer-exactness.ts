@@ -8,8 +8,8 @@ import { type ConvProblem, describeShape } from '../conv/layer.ts';
 import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
-import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
-import { type ExactnessReport, type PackedConvConfig, exactnessReport, groupProducts, validatePackedProblem } from './packed-conv.ts';
+import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
+import { type ExactnessReport, type PackedConvConfig, exactnessReport, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
 
 /** The exactness report of one named layer, with the kernel that computed the packed side. */
 export interface LayerExactness extends ExactnessReport {
@@ -31,7 +31,7 @@ export function packedKernelFor(p: ConvProblem, c: PackedConvConfig): DspConvVar
 function run(variant: DspConvVariant | (typeof SPLITCONV_VARIANTS)[number], p: ConvProblem, c?: PackedConvConfig): Int8Array | Int32Array {
   const kernel = modulesFor(variant).find((k) => k.name === variant.module);
   if (!kernel) throw new InputError(`the ${variant.module} module is not usable on this engine, needed for ${variant.name}`);
-  const r = new SplitConvRunner(variant, kernel, p, c);
+  const r = new KernelRunner(variant, kernel, p, c);
   r.run();
   return r.output();
 }

@@ -15,11 +15,12 @@ import { referenceAccumulators } from '../reference/conv.ts';
 import { requantize } from '../reference/requant.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
-import { DEFAULT_PACKED_CONFIG, type PackedConvConfig, identityPackedAccumulators, requantizePacked, schemeProblem } from '../dsp/packed-conv.ts';
+import { DEFAULT_PACKED_CONFIG, type PackedConvConfig, identityPackedAccumulators, requantizePacked } from '../dsp/packed-conv.ts';
+import { schemeProblem } from '../problems/scheme-problem.ts';
 import { SCHEME_NAMES, type SchemeName } from '../dsp/schemes.ts';
-import { type KernelTarget, SplitConvTester, compareOutputs, targetLabel } from '../testers/splitconv-tester.ts';
+import { type KernelTarget, KernelTester, compareOutputs, targetLabel } from '../testers/kernel-tester.ts';
 import { VerificationError } from '../util/errors.ts';
-import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import type { BenchLayer } from '../bench/shapes.ts';
 
 export interface VerifyResult {
@@ -89,7 +90,7 @@ function check(results: VerifyResult[], row: Omit<VerifyResult, 'ok' | 'error'>,
 }
 
 function runKernel(t: KernelTarget, p: ConvProblem, dsp?: PackedConvConfig): { out: Int8Array | Int32Array; guards: string[] } {
-  const r = new SplitConvRunner(t.variant, t.kernel, p, dsp);
+  const r = new KernelRunner(t.variant, t.kernel, p, dsp);
   r.run();
   return { out: r.output(), guards: r.guardViolations() };
 }
@@ -97,7 +98,7 @@ function runKernel(t: KernelTarget, p: ConvProblem, dsp?: PackedConvConfig): { o
 export async function runVerifyTask(layers: BenchLayer[], task: VerifyTask, seed = 1): Promise<VerifyResult[]> {
   const layer = layers[task.layer]!;
   const shape = describeShape(layer.shape);
-  const tester = new SplitConvTester().shape(layer.shape).inputZeroPoint(-7).outputZeroPoint(5).clamp(-120, 120).seed(seed).scales(1e-4, 5e-3);
+  const tester = new KernelTester().shape(layer.shape).inputZeroPoint(-7).outputZeroPoint(5).clamp(-120, 120).seed(seed).scales(1e-4, 5e-3);
   const results: VerifyResult[] = [];
   if (task.kind === 'split') {
     const key = task.range.join(',');

@@ -4,7 +4,7 @@
  */
 import { BLAZEFACE_CALIBRATION_IMAGES, BLAZEFACE_INPUTS, BLAZEFACE_MODEL, BLAZEFACE_RANGE, readUint8Images } from '../model/image-inputs.ts';
 import { importOnnxFile } from '../model/onnx-import.ts';
-import { type FidelityOptions, type FidelityReport, measureFidelity } from './fidelity.ts';
+import { type FidelityOptions, type FidelityReport, measureFidelity } from '../quant/fidelity.ts';
 
 /** BlazeFace's two score heads (16x16x2 and 8x8x6 anchors), as logits. */
 export const BLAZEFACE_SCORES = ['Identity:0', 'Identity_1:0'];

@@ -2,8 +2,8 @@
  * What a (compressed) model would cost on the FPGA: its convolutions as layer specs for the
  * analytical models of harness/fpga/, with each layer's bit widths.
  */
-import { getDevice } from '../fpga/devices.ts';
-import { MODELS, type LayerEstimate, modelEvaluator } from '../fpga/models/index.ts';
+import { getDevice } from './devices.ts';
+import { MODELS, type LayerEstimate, modelEvaluator } from './models/index.ts';
 import { type Graph, inferShapes } from '../model/graph.ts';
 import type { NetworkLayer } from '../networks/network.ts';
 

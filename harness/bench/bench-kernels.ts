@@ -12,13 +12,14 @@ import { Bench } from 'tinybench';
 import { type ConvProblem, type RequantMode, describeShape, macs } from '../conv/layer.ts';
 import { SPLITCONV_VARIANTS, type SplitConvVariant } from '../registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
-import { DEFAULT_PACKED_CONFIG, type PackedConvConfig, fitToScheme } from '../dsp/packed-conv.ts';
+import { DEFAULT_PACKED_CONFIG, type PackedConvConfig } from '../dsp/packed-conv.ts';
+import { fitToScheme } from '../problems/scheme-problem.ts';
 import { SCHEMES, SCHEME_NAMES } from '../dsp/schemes.ts';
-import { verifyExhaustive } from '../dsp/exactness.ts';
-import { SplitConvTester, compareOutputs } from '../testers/splitconv-tester.ts';
+import { verifyExhaustive } from '../exactness/datapath.ts';
+import { KernelTester, compareOutputs } from '../testers/kernel-tester.ts';
 import { InputError, VerificationError } from '../util/errors.ts';
 import { type LoadedModuleName, loadModules } from '../wasm/modules.ts';
-import { SplitConvRunner, modulesFor } from '../wasm/splitconv-runner.ts';
+import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import type { BenchLayer } from './shapes.ts';
 
 export interface BenchOptions {
@@ -138,7 +139,7 @@ async function measure(name: string, fn: () => unknown, timeMs: number, minItera
 
 /** Problems of one layer: the general one, and one per restricted weight domain. */
 function problemsFor(layer: BenchLayer, mode: Exclude<RequantMode, 'raw'>, seed: number) {
-  const tester = new SplitConvTester().shape(layer.shape).inputZeroPoint(-5).outputZeroPoint(3).mode(mode).seed(seed).scales(2e-4, 2e-3);
+  const tester = new KernelTester().shape(layer.shape).inputZeroPoint(-5).outputZeroPoint(3).mode(mode).seed(seed).scales(2e-4, 2e-3);
   const cache = new Map<string, ConvProblem>();
   return (range: readonly [number, number]): ConvProblem => {
     const key = range.join(',');
@@ -153,7 +154,7 @@ function problemsFor(layer: BenchLayer, mode: Exclude<RequantMode, 'raw'>, seed:
  * the kernels measured before it (seen: the same kernel 25 % slower in a run that imported ORT).
  */
 async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<void> {
-  const p = new SplitConvTester().image(28).channels(32, 32).kernel(3).pad(1).mode('fp32').problem();
+  const p = new KernelTester().image(28).channels(32, 32).kernel(3).pad(1).mode('fp32').problem();
   for (const activations of ['uint8', 'int8'] as const) {
     const conv = await ort.createOrtQLinearConv(p, { activations });
     const x = conv.toNCHW(p.input);
@@ -237,11 +238,11 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
       if (!oracles.has(key) && !general(t.v)) {
         // A restricted domain: its oracle is the first general SIMD variant, run on the same problem.
         const ref = ordered.find((x) => general(x.v) && x.v.module !== 'scalar') ?? ordered[0]!;
-        const r = new SplitConvRunner(ref.v, ref.kernel, p);
+        const r = new KernelRunner(ref.v, ref.kernel, p);
         r.run();
         oracles.set(key, { who: ref.v.name, out: r.output() });
       }
-      const runner = new SplitConvRunner(t.v, t.kernel, p);
+      const runner = new KernelRunner(t.v, t.kernel, p);
       runner.run();
       const out = runner.output();
       const oracle = oracles.get(key);
@@ -266,9 +267,9 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
     for (const t of packedTargets) {
       options.onTask?.(`${layer.name}: ${t.v.name}`, index++, total);
       const p = fitToScheme(problem(SCHEMES[opts.dsp.scheme].weightRange), opts.dsp.scheme);
-      let runner: SplitConvRunner;
+      let runner: KernelRunner;
       try {
-        runner = new SplitConvRunner(t.v, t.kernel, p, opts.dsp);
+        runner = new KernelRunner(t.v, t.kernel, p, opts.dsp);
       } catch (e) {
         if (e instanceof InputError) continue; // e.g. a decode group longer than this kernel computes exactly
         throw e;
@@ -312,7 +313,7 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
           const x = conv.toNCHW(p.input);
           const got = conv.fromNCHW(await conv.runNCHW(x));
           const scalar = targets.find((t) => t.v.module === 'scalar')!;
-          const r = new SplitConvRunner(scalar.v, scalar.kernel, fp32);
+          const r = new KernelRunner(scalar.v, scalar.kernel, fp32);
           r.run();
           compareOutputs(`onnxruntime-web (${activations})`, `${layer.name} ${base.shape}`, fp32, got, r.output());
           const s = await measure(`ort ${activations}`, () => conv.runNCHW(x), opts.timeMs, opts.minIterations);

@@ -37,7 +37,7 @@ interface Region {
   bytes: number;
 }
 
-export class SplitConvRunner {
+export class KernelRunner {
   readonly outputLength: number;
   readonly outputIsInt32: boolean;
   private readonly regions = new Map<string, Region>();

@@ -22,7 +22,7 @@ import { type Backend, type IntConv, type IntGraph, runIntGraphTensors } from '.
 import { calibrationIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
 import { dequantizeWeights, quantizeConvWeights } from '../quant/weights.ts';
 import { InputError, requireInt } from '../util/errors.ts';
-import { fpgaEstimate, graphLayers, type FpgaEstimate } from './fpga.ts';
+import { fpgaEstimate, graphLayers, type FpgaEstimate } from '../fpga/graph-layers.ts';
 
 export const ORDERS = ['prune-quantize', 'quantize-prune'] as const;
 export type Order = (typeof ORDERS)[number];
