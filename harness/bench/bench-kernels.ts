@@ -170,7 +170,7 @@ async function benchmarkInWorkers(layers: BenchLayer[], options: BenchOptions, t
   const { onTask, threads: _t, ...rest } = options;
   const parts: BenchReport[] = new Array(layers.length);
   let done = 0;
-  await runInWorkers(threads, layers.map((layer, id) => ({ id, job: { kind: 'bench' as const, layer, options: rest } })), (id, r) => {
+  await runInWorkers(new URL('./bench-job.ts', import.meta.url), threads, layers.map((layer, id) => ({ id, job: { layer, options: rest } })), (id, r) => {
     parts[id] = r as BenchReport;
     onTask?.(`${layers[id]!.name} done`, ++done, layers.length);
   });

@@ -592,10 +592,11 @@ export async function sweepThreaded(opts: SweepOptions, threads: number): Promis
   const shares: SweepShare[] = new Array(n);
   let done = 0;
   await runInWorkers(
+    new URL('./sweep-job.ts', import.meta.url),
     n,
     Array.from({ length: n }, (_, id) => ({
       id,
-      job: { kind: 'sweep' as const, opts: { ...plain, slice: { from: Math.floor((id * count) / n), to: Math.floor(((id + 1) * count) / n) } } },
+      job: { ...plain, slice: { from: Math.floor((id * count) / n), to: Math.floor(((id + 1) * count) / n) } },
     })),
     (id, share) => {
       shares[id] = share as SweepShare;

@@ -1,8 +1,11 @@
 /**
  * A small worker_threads pool for independent tasks (`--threads N`): each worker takes the next
  * task when it finishes one, results come back by task id, so the caller can put them in task
- * order and get the same answer as the single-threaded run. Workers run TypeScript through tsx
- * (worker-entry.mjs registers it), and load their own WebAssembly instances.
+ * order and get the same answer as the single-threaded run.
+ *
+ * The pool knows nothing of what it runs: the caller names a job module, a file whose
+ * `runJob(job)` export computes one task. Workers load it through tsx (worker-entry.mjs) and keep
+ * their own WebAssembly instances.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -11,10 +14,18 @@ export interface PoolTask<J> {
   job: J;
 }
 
-export async function runInWorkers<J>(threads: number, tasks: PoolTask<J>[], onResult: (id: number, result: unknown) => void): Promise<void> {
+/** What a job module exports. */
+export type JobRunner<J, R> = (job: J) => R | Promise<R>;
+
+export async function runInWorkers<J>(
+  jobModule: URL,
+  threads: number,
+  tasks: PoolTask<J>[],
+  onResult: (id: number, result: unknown) => void,
+): Promise<void> {
   const queue = [...tasks];
   const entry = new URL('./worker-entry.mjs', import.meta.url);
-  const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => new Worker(entry));
+  const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => new Worker(entry, { workerData: { jobModule: jobModule.href } }));
   try {
     await Promise.all(
       workers.map(

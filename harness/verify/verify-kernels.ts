@@ -162,8 +162,9 @@ export async function verifyLayers(layers: BenchLayer[], options: VerifyOptions 
     const { runInWorkers } = await import('../parallel/pool.ts');
     let done = 0;
     await runInWorkers(
+      new URL('./verify-job.ts', import.meta.url),
       threads,
-      tasks.map((task, i) => ({ id: i, job: { kind: 'verify' as const, layers, task, seed: options.seed ?? 1 } })),
+      tasks.map((task, i) => ({ id: i, job: { layers, task, seed: options.seed ?? 1 } })),
       (id, result) => {
         perTask[id] = result as VerifyResult[];
         options.onStep?.(describeTask(layers, tasks[id]!), ++done, tasks.length);
