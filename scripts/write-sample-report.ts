@@ -14,7 +14,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeReport } from '../harness/report/html.ts';
-import { type ReportInputs, collectReportData } from '../harness/report/report-data.ts';
+import { type ReportInputs, type RunOutput, collectReportData } from '../harness/report/report-data.ts';
+import { fpgaSection } from '../harness/fpga/compare.ts';
+import type { BenchReport, ModelReport } from '../harness/results/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -52,7 +54,8 @@ inputs.dspConv = [
   { label: 'extreme operands', rows: fkb(['dsp', 'conv', '--json', '--layers', net, '--operands', 'extremes']) },
   { label: 'random operands', rows: fkb(['dsp', 'conv', '--json', '--layers', net, '--scheme', 'int4']) },
 ];
-inputs.model = fkb(['model', '--arch', 'a', '--device', values.device, '--layers', net, '--json']);
+const benchmark = (inputs.bench ?? (inputs.run as RunOutput).benchmark) as BenchReport;
+inputs.fpga = fpgaSection(fkb<ModelReport>(['model', '--arch', 'a', '--device', values.device, '--layers', net, '--json']), benchmark);
 if (values.compression) inputs.compression = resolve(values.compression);
 inputs.sources = sources;
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { BenchReport, Measurement } from '../harness/bench/bench-kernels.ts';
+import { type BenchReport, type Measurement } from '../harness/results/index.ts';
 import { formatCompare, registerCompareCommand, runCompare } from '../harness/cli/commands/compare.ts';
 import { describeShape } from '../harness/conv/layer.ts';
 import { asBenchReport, compareBench, latestBenchReport, parseShape } from '../harness/fpga/compare.ts';

@@ -16,13 +16,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { BenchReport, Measurement } from '../harness/bench/bench-kernels.ts';
-import type { ModelReport } from '../harness/cli/commands/model.ts';
-import type { LayerExactness } from '../harness/exactness/layer-exactness.ts';
+import { type BenchReport, type Measurement } from '../harness/results/index.ts';
+import { type ModelReport } from '../harness/results/index.ts';
+import { type LayerExactness } from '../harness/results/index.ts';
 import { chartSpecs, escapeHtml, jsonForScript, renderReportHtml, shortKernel, writeReport } from '../harness/report/html.ts';
-import { type QuantizeSummary, type ReportData, collectReportData, summarizeVerification } from '../harness/report/report-data.ts';
+import { collectReportData, summarizeVerification } from '../harness/report/report-data.ts';
+import { type QuantizeSummary, type ReportData } from '../harness/results/index.ts';
 import { InputError } from '../harness/util/errors.ts';
-import type { VerifyResult } from '../harness/verify/verify-kernels.ts';
+import { type VerifyResult } from '../harness/results/index.ts';
+import { fpgaSection } from '../harness/fpga/compare.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Debian's Chromium; FKB_CHROMIUM overrides it (used to check the not-installed path). */
@@ -113,16 +115,17 @@ function syntheticModel(): ModelReport {
 }
 
 function syntheticData(): ReportData {
+  const bench = syntheticBench();
   return collectReportData({
     title: `Synthetic report ${HOSTILE_LAYER}`,
-    bench: syntheticBench(),
+    bench,
     verification: syntheticVerification(),
     dspConv: [
       { label: 'random operands', rows: exactnessRows('int8x8', 7, [0, 120, 5000, 0]) },
       { label: 'extreme operands', rows: exactnessRows('int8x8', 7, [0, 34000, 20000, 300]) },
       exactnessRows('int4', 8, [0, 0, 10, 2]),
     ],
-    model: syntheticModel(),
+    fpga: fpgaSection(syntheticModel(), bench),
     compression: {
       network: 'resnet18', dataset: 'synthetic <set>', metric: 'top-1 accuracy',
       points: [
@@ -395,7 +398,7 @@ test('browser: a report of a real fkb bench run, with dsp conv and model results
     title: 'fkb bench --reference (report-browser test)',
     bench,
     dspConv: [fkbJson<LayerExactness[]>(['dsp', 'conv', '--json', '--layers', 'reference'])],
-    model: fkbJson<ModelReport>(['model', '--arch', 'a', '--device', 'zcu104', '--layers', 'resnet18', '--json']),
+    fpga: fpgaSection(fkbJson<ModelReport>(['model', '--arch', 'a', '--device', 'zcu104', '--layers', 'resnet18', '--json']), bench),
     sources: ['fkb bench --reference --no-ort --time 100 --json', 'fkb dsp conv --json --layers reference', 'fkb model --arch a --device zcu104 --layers resnet18 --json'],
   });
   assert.ok(data.fpga!.layers.some((l) => l.wasm), 'the reference layer shape occurs in ResNet-18');

@@ -21,6 +21,7 @@ import { InputError, VerificationError } from '../util/errors.ts';
 import { type LoadedModuleName, loadModules } from '../wasm/modules.ts';
 import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import type { BenchLayer } from './shapes.ts';
+import type { BenchReport, ExhaustiveTiming, MachineInfo, Measurement } from '../results/index.ts';
 
 export interface BenchOptions {
   /** Minimum measuring time per task, ms. @default 400 */
@@ -48,54 +49,8 @@ export interface BenchOptions {
   onTask?: (label: string, index: number, total: number) => void;
 }
 
-export interface Measurement {
-  layer: string;
-  shape: string;
-  macs: number;
-  /** Variant name, or 'onnxruntime-web QLinearConv (int8|uint8)'. */
-  kernel: string;
-  module: LoadedModuleName | 'onnxruntime-web';
-  p50Ms: number;
-  madMs: number;
-  samples: number;
-  gmacs: number;
-  /** p50 of the scalar variant on this layer / this p50. */
-  speedupVsScalar?: number;
-  /** p50 of the fastest onnxruntime configuration on this layer / this p50. */
-  speedupVsOrt?: number;
-  /** What the output was checked against before timing. */
-  verifiedAgainst: string;
-  /** Packed-DSP kernels: the engine configuration and how its outputs compare with the exact convolution. */
-  dsp?: { config: PackedConvConfig; outputsDifferingFromExact: number; maxOutputError: number };
-}
 
-export interface MachineInfo {
-  cpu: string;
-  cores: number;
-  avxVnni: boolean;
-  node: string;
-  v8: string;
-}
 
-/** One exhaustive check of every single packed multiply of a scheme, timed. */
-export interface ExhaustiveTiming {
-  scheme: string;
-  cases: number;
-  mismatches: number;
-  p50Ms: number;
-  madMs: number;
-  samples: number;
-}
-
-export interface BenchReport {
-  date: string;
-  machine: MachineInfo;
-  /** The exhaustive packed-multiply checks (fkb dsp exhaustive), when measured. */
-  exhaustive?: ExhaustiveTiming[];
-  options: Required<Omit<BenchOptions, 'onTask' | 'filter' | 'threads'>> & { filter: string[]; threads: number };
-  modules: { name: LoadedModuleName; used: boolean; reason?: string }[];
-  measurements: Measurement[];
-}
 
 export function machineInfo(): MachineInfo {
   let flags = '';

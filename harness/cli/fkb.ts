@@ -1,15 +1,19 @@
 /**
- * The `fkb` command line. Each command family lives in commands/<name>.ts and adds itself
- * through a `register<Name>Command(program)` function.
+ * The `fkb` command line. Each command lives in commands/<name>.ts and adds itself through a
+ * `register<Name>Command(program)` function; commands parse options, call one library function
+ * and print.
  * Exit codes: 0 ok, 1 a verification failed, 2 bad input or usage.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError, VerificationError } from '../util/errors.ts';
+import { registerBenchCommand } from './commands/bench.ts';
 import { registerDspCommand } from './commands/dsp.ts';
-import { registerSplitconvCommands } from './commands/splitconv.ts';
+import { registerDspConvCommands } from './commands/dsp-conv.ts';
 import { registerModelCommand } from './commands/model.ts';
-import { registerDspConvCommands } from './commands/dspconv.ts';
+import { registerRunCommand } from './commands/run.ts';
+import { registerVariantsCommand } from './commands/variants.ts';
+import { registerVerifyCommand } from './commands/verify.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerSweepCommand } from './commands/sweep.ts';
 import { registerCompareCommand } from './commands/compare.ts';
@@ -27,7 +31,10 @@ const program = new Command('fkb')
   // Throw instead of exiting, so usage errors become exit code 2 below (set before adding commands: inherited).
   .exitOverride();
 
-registerSplitconvCommands(program);
+registerVariantsCommand(program);
+registerVerifyCommand(program);
+registerBenchCommand(program);
+registerRunCommand(program);
 registerDspCommand(program);
 registerDspConvCommands(program.commands.find((c) => c.name() === 'dsp')!);
 registerModelCommand(program);

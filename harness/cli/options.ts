@@ -1,8 +1,30 @@
 /** Option parsers shared by the `fkb` commands; each throws an InputError naming the option. */
+import { fileURLToPath } from 'node:url';
 import { InputError } from '../util/errors.ts';
 
 /** Accumulates a repeatable option. */
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** `--threads`-style counts: an integer in [1, max]. */
+export function positiveInt(name: string, max = 64) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InputError(`${name} must be an integer in [1, ${max}], got '${v}'`);
+    return n;
+  };
+}
+
+/** A finite number above 0. */
+export function positiveNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InputError(`${name} must be a positive number, got '${v}'`);
+    return n;
+  };
+}
+
+/** Thousands separators and a fixed number of decimals, for terminal tables. */
+export const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** A number (or integer) in [lo, hi]. */
 export function numberIn(name: string, lo: number, hi: number, integer: boolean) {
@@ -26,3 +48,9 @@ export function parseLayerBits(pairs: readonly string[]): Record<string, number>
   }
   return out;
 }
+
+/** Where `fkb bench` and `fkb run` write their JSON, and `fkb compare --bench latest` reads it. */
+export const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+/** An ISO date as a file-name part (no ':' or '.'). */
+export const stamp = (isoDate: string): string => isoDate.replace(/[:.]/g, '-');

@@ -34,6 +34,10 @@ export interface ConvShape {
 export const REQUANT_MODES = ['raw', 'gemmlowp', 'single', 'fp32'] as const;
 export type RequantMode = (typeof REQUANT_MODES)[number];
 
+/** The modes that produce int8 codes: what the integer graph, the benchmark and the main job take. */
+export const CODE_MODES = ['gemmlowp', 'single', 'fp32'] as const;
+export type CodeMode = (typeof CODE_MODES)[number];
+
 export interface Requant {
   mode: RequantMode;
   /** Real multiplier per output channel (input scale * weight scale / output scale). */

@@ -31,6 +31,7 @@ import { requantize } from '../reference/requant.ts';
 import { InputError, requireInt } from '../util/errors.ts';
 import { type PackingScheme, type SchemeName, SCHEME_NAMES, accumulationBound, decodeLanes, getScheme } from './schemes.ts';
 import { stepSlice } from './slice.ts';
+import type { ExactnessReport } from '../results/index.ts';
 
 export const DECODE_POINTS = ['cascade', 'tap', 'window'] as const;
 export type DecodePoint = (typeof DECODE_POINTS)[number];
@@ -258,25 +259,6 @@ export function requantizePacked(p: ConvProblem, acc: Int32Array): Int8Array | I
   );
 }
 
-export interface ExactnessReport {
-  scheme: SchemeName;
-  chain: number;
-  decode: DecodePoint;
-  /** Products one P sums, and the scheme's worst-case bound. */
-  productsPerDecode: number;
-  bound: number;
-  /** True when productsPerDecode <= bound: no operands can corrupt a lane. */
-  safeInWorstCase: boolean;
-  outputs: number;
-  /** Accumulators that differ from the exact convolution's, and the largest difference. */
-  accumulatorsDiffering: number;
-  maxAccumulatorError: number;
-  /** Outputs (after requantization) that differ, and the largest difference in output codes. */
-  outputsDiffering: number;
-  maxOutputError: number;
-  /** The first differing output, as (oh, ow, oc) with got/want, when any differs. */
-  firstDifference?: { oh: number; ow: number; oc: number; got: number; want: number };
-}
 
 /** The report from the packed engine's and the exact convolution's accumulators and outputs. */
 export function exactnessReport(

@@ -9,14 +9,9 @@ import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
 import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
-import { type ExactnessReport, type PackedConvConfig, exactnessReport, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
-
-/** The exactness report of one named layer, with the kernel that computed the packed side. */
-export interface LayerExactness extends ExactnessReport {
-  layer: string;
-  shape: string;
-  kernel: string;
-}
+import { type PackedConvConfig, exactnessReport, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
+import { type ExactnessReport } from '../results/index.ts';
+import type { LayerExactness } from '../results/index.ts';
 
 /** The fastest registered packed kernel that computes this configuration exactly. */
 export function packedKernelFor(p: ConvProblem, c: PackedConvConfig): DspConvVariant {

@@ -19,10 +19,10 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchReport, Measurement } from '../bench/bench-kernels.ts';
+import type { BenchReport, FpgaLayerComparison, FpgaSection, Measurement, ModelReport } from '../results/index.ts';
 import { describeShape, type ConvShape } from '../conv/layer.ts';
 import { InputError } from '../util/errors.ts';
-import type { Device } from './devices.ts';
+import { type Device, getDevice } from './devices.ts';
 import { InfeasibleError, type LayerEstimate, type LayerSpec } from './models/common.ts';
 import { modelEvaluator, requireModel } from './models/index.ts';
 
@@ -240,5 +240,65 @@ export function compareBench(opts: CompareOptions): CompareReport {
     params,
     rows,
     totals: { macs, fpgaTimeMs, wasmTimeMs, fpgaGmacs, wasmGmacs, ratio: fpgaGmacs / wasmGmacs, memoryBoundLayers: rows.filter((x) => x.fpga.bound === 'memory').length },
+  };
+}
+
+/** Board memory bandwidth: from the device catalogue, else the largest rate the layers imply. */
+function bandwidthOf(model: ModelReport): { gbps: number; source: string } {
+  const name = model.device.replace(/\s*\(.*$/, '');
+  try {
+    const d = getDevice(name);
+    return { gbps: d.offChipGBps, source: `${d.name} (${d.board}): ${d.memory}` };
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+  }
+  // memoryCycles = ceil(bytes / bytesPerCycle): bytes / memoryCycles is at most bytesPerCycle.
+  const perCycle = Math.max(0, ...model.layers.filter((l) => l.memoryCycles > 0).map((l) => l.offChipBytes / l.memoryCycles));
+  return { gbps: (perCycle * model.clockMHz) / 1e3, source: `implied by the layers' memory cycles (device '${model.device}' not in the catalogue)` };
+}
+
+/** The FPGA model per layer next to the fastest WASM kernel measured on the same shape. */
+export function fpgaSection(model: ModelReport, bench: BenchReport): FpgaSection {
+  if (typeof model !== 'object' || model === null) throw new InputError('model report must be an object (fkb model --json)');
+  if (!Array.isArray(model.layers)) throw new InputError('model report .layers must be an array');
+  const byShape = groupByShape(bench.measurements);
+  const layers = model.layers.map((l): FpgaLayerComparison => {
+    const ours = byShape.get(l.shape)?.ours ?? [];
+    const w = ours.length ? best(ours) : undefined;
+    const given = (l as { operationalIntensity?: unknown }).operationalIntensity;
+    const oi = typeof given === 'number' ? given : l.offChipBytes > 0 ? l.ops / l.offChipBytes : null;
+    return {
+      layer: l.name,
+      shape: l.shape,
+      macs: l.macs,
+      cycles: l.cycles,
+      timeNs: l.timeNs,
+      bound: l.bound,
+      peakGops: l.peakGops,
+      fpgaGops: l.attainableGops,
+      offChipBytes: l.offChipBytes,
+      operationalIntensity: oi,
+      utilization: l.utilization,
+      ...(w ? { wasm: { kernel: w.kernel, module: w.module, gops: 2 * w.gmacs, p50Ms: w.p50Ms, measuredAs: w.layer } } : {}),
+    };
+  });
+  const bw = bandwidthOf(model);
+  return {
+    model: model.model,
+    device: model.device,
+    clockMHz: model.clockMHz,
+    network: model.network,
+    params: model.params,
+    roof: { peakGops: Math.max(0, ...model.layers.map((l) => l.peakGops)), bandwidthGBps: bw.gbps, bandwidthSource: bw.source },
+    layers,
+    totals: {
+      gops: model.totals.gops,
+      timeNs: model.totals.timeNs,
+      macs: model.totals.macs,
+      dsp: model.totals.dsp,
+      bram: model.totals.bram,
+      memoryBoundLayers: model.totals.memoryBoundLayers,
+    },
+    warnings: model.warnings ?? [],
   };
 }

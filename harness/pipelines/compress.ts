@@ -16,20 +16,44 @@ import { pruneToMacs } from '../prune/budget.ts';
 import { type ConvNode, type Graph, graphMacs } from '../model/graph.ts';
 import { importOnnxFile } from '../model/onnx-import.ts';
 import { foldBatchNorm } from '../model/fold.ts';
-import { DEBIAN_FASHION_MNIST, FASHION_MNIST_MODEL, evalInput, readDebianTestSet, readEvalSet } from '../model/fashion-mnist.ts';
+import { DEBIAN_FASHION_MNIST, FASHION_MNIST_MODEL, type EvalSet, evalInput, readDebianTestSet, readEvalSet } from '../model/fashion-mnist.ts';
 import type { Observer } from '../quant/calibrate.ts';
 import { type Backend, type IntConv, type IntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
-import { calibrationIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
+import { type FloatResult, calibrationIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
 import { dequantizeWeights, quantizeConvWeights } from '../quant/weights.ts';
 import { InputError, requireInt } from '../util/errors.ts';
 import { fpgaEstimate, graphLayers, type FpgaEstimate } from '../fpga/graph-layers.ts';
+import type { CodeMode } from '../conv/layer.ts';
 
 export const ORDERS = ['prune-quantize', 'quantize-prune'] as const;
 export type Order = (typeof ORDERS)[number];
 
+/** A model and evaluation set loaded once and shared by several compressModel calls. */
+export interface LoadedModel {
+  /** Where the model came from (reported as CompressResult.model). */
+  path: string;
+  graph: Graph;
+  set: EvalSet;
+  /** The float model on the measured images, when already evaluated there. */
+  float?: FloatResult;
+}
+
+/** Loads a model (default the embedded Fashion-MNIST CNN) and the evaluation set it is measured on. */
+export function loadModel(path = FASHION_MNIST_MODEL, fullTestSet = false): LoadedModel {
+  const set = fullTestSet ? readDebianTestSet() : readEvalSet();
+  if (!set) throw new InputError(`the full test set needs Debian's dataset-fashion-mnist (${DEBIAN_FASHION_MNIST}): apt-get install dataset-fashion-mnist`);
+  const graph = importOnnxFile(path);
+  if (graph.input.shape.h !== set.rows || graph.input.shape.w !== set.cols || graph.input.shape.c !== 1) {
+    throw new InputError(`${path}: its input is ${graph.input.shape.h}x${graph.input.shape.w}x${graph.input.shape.c}; the evaluation set has ${set.rows}x${set.cols}x1 images`);
+  }
+  return { path, graph, set };
+}
+
 export interface CompressOptions {
   /** An .onnx file; default the embedded Fashion-MNIST model. */
   model?: string;
+  /** The model already loaded (overrides `model` and `fullTestSet`). */
+  loaded?: LoadedModel;
   /** Weight bits of every convolution. @default 8 */
   bits?: number;
   /** Weight bits per layer (node name), overriding `bits`. */
@@ -53,7 +77,7 @@ export interface CompressOptions {
    * committed 2,000-image subset (its first 2,000 images). @default false
    */
   fullTestSet?: boolean;
-  /** Images on which per-layer DSP exactness is measured. @default 20 */
+  /** Images on which per-layer DSP exactness is measured; 0 skips it. @default 20 */
   dspImages?: number;
   /** Backends the integer model runs on. @default wasm and dsp ('reference' is the slow TS oracle) */
   backends?: readonly Backend[];
@@ -61,9 +85,9 @@ export interface CompressOptions {
    * Requantization of every layer (harness/reference/requant.ts). 'fp32' is onnxruntime's
    * QLinearConv arithmetic, needed to export the model as int8 ONNX. @default 'gemmlowp'
    */
-  requantMode?: 'gemmlowp' | 'single' | 'fp32';
-  /** FPGA model a parameters (L, Po, Pp, scheme, ...) and device. */
-  fpga?: { device?: string; params?: Record<string, unknown> };
+  requantMode?: CodeMode;
+  /** FPGA model a parameters (L, Po, Pp, scheme, ...) and device; false skips the estimate. */
+  fpga?: { device?: string; params?: Record<string, unknown> } | false;
 }
 
 export interface LayerSummary {
@@ -78,14 +102,15 @@ export interface LayerSummary {
 
 export interface CompressResult {
   model: string;
-  options: Required<Omit<CompressOptions, 'model' | 'layerBits' | 'fpga' | 'backends'>> & { layerBits: Record<string, number>; backends: Backend[] };
+  options: Required<Omit<CompressOptions, 'model' | 'loaded' | 'layerBits' | 'fpga' | 'backends'>> & { layerBits: Record<string, number>; backends: Backend[] };
   images: number;
   float: { top1: number; sizeBits: number; macs: number };
   /** The pruned float model, before quantization (equal to float when nothing is pruned). */
   pruned: { top1: number; macs: number };
   compressed: { top1: Partial<Record<Backend, number>>; sqnrDb: Partial<Record<Backend, number>>; sizeBits: number; macs: number };
   layers: LayerSummary[];
-  fpga: Pick<FpgaEstimate, 'model' | 'device' | 'clockMHz' | 'cycles' | 'timeUs' | 'framesPerSecond'> & { params: Record<string, unknown> };
+  /** Absent when the caller skipped it (`fpga: false`). */
+  fpga?: Pick<FpgaEstimate, 'model' | 'device' | 'clockMHz' | 'cycles' | 'timeUs' | 'framesPerSecond'> & { params: Record<string, unknown> };
   intGraph: IntGraph;
 }
 
@@ -125,15 +150,10 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   for (const [name, b] of Object.entries(o.layerBits)) requireInt(`bits of layer ${name}`, b, 2, 8);
   if (!(CRITERIA as readonly string[]).includes(o.criterion)) throw new InputError(`criterion must be one of ${CRITERIA.join(', ')}, got '${o.criterion}'`);
   if (!(ORDERS as readonly string[]).includes(o.order)) throw new InputError(`order must be one of ${ORDERS.join(', ')}, got '${o.order}'`);
-  const modelPath = options.model ?? FASHION_MNIST_MODEL;
-  const set = o.fullTestSet ? readDebianTestSet() : readEvalSet();
-  if (!set) throw new InputError(`the full test set needs Debian's dataset-fashion-mnist (${DEBIAN_FASHION_MNIST}): apt-get install dataset-fashion-mnist`);
+  const loaded = options.loaded ?? loadModel(options.model, o.fullTestSet);
+  const { path: modelPath, graph, set } = loaded;
   requireInt('images', o.images, 1, set.count - calibrationIndices(set).length);
-  requireInt('dsp images', o.dspImages, 1, o.images);
-  const graph = importOnnxFile(modelPath);
-  if (graph.input.shape.h !== set.rows || graph.input.shape.w !== set.cols || graph.input.shape.c !== 1) {
-    throw new InputError(`${modelPath}: its input is ${graph.input.shape.h}x${graph.input.shape.w}x${graph.input.shape.c}; the evaluation set has ${set.rows}x${set.cols}x1 images`);
-  }
+  requireInt('dsp images', o.dspImages, 0, o.images);
   for (const name of Object.keys(o.layerBits)) {
     const folded = foldBatchNorm(graph).graph;
     const known = [...graph.nodes, ...folded.nodes].filter((n) => n.op === 'conv').map((n) => n.name);
@@ -161,8 +181,11 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   for (const n of folded.nodes) if (n.op === 'conv') weightBits[n.name] = o.layerBits[n.name] ?? bitsOf(n.name.split('+')[0]!);
   const intGraph = quantizeModel(prunedGraph, set, calib, { observer: o.calibration }, { weightBits, requantMode: o.requantMode });
 
-  const report = evaluateQuantized(prunedGraph, intGraph, set, measure, o.backends);
-  const floatOriginal = pruned || o.order === 'quantize-prune' ? evaluateFloat(graph, set, measure) : report.float;
+  // The original float model on the measured images: given by the caller, else evaluated here.
+  const floatGiven = loaded.float && loaded.float.images === measure.length ? loaded.float : undefined;
+  const floatOriginal = floatGiven ?? evaluateFloat(graph, set, measure);
+  const prunedFloat = pruned || o.order === 'quantize-prune' ? undefined : floatOriginal;
+  const report = evaluateQuantized(prunedGraph, intGraph, set, measure, o.backends, prunedFloat);
 
   // Per-layer exactness of the packed-DSP kernels: every conv output, DSP vs exact kernels.
   const convs = intGraph.nodes.filter((n): n is IntConv => n.op === 'conv');
@@ -194,10 +217,13 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     dspOutputs: outputs.get(c.output)!,
   }));
 
-  const fpga = fpgaEstimate(
-    graphLayers(folded, (name) => ({ wBits: intGraph.nodes.find((n): n is IntConv => n.op === 'conv' && n.name === name)?.weightBits ?? o.bits, aBits: 8 })),
-    options.fpga ?? {},
-  );
+  const fpga =
+    options.fpga === false
+      ? undefined
+      : fpgaEstimate(
+          graphLayers(folded, (name) => ({ wBits: intGraph.nodes.find((n): n is IntConv => n.op === 'conv' && n.name === name)?.weightBits ?? o.bits, aBits: 8 })),
+          options.fpga ?? {},
+        );
   const byBackend = <T>(f: (r: (typeof report.int)[number]) => T) => Object.fromEntries(report.int.map((r) => [r.backend, f(r)])) as Partial<Record<Backend, T>>;
   return {
     model: modelPath,
@@ -207,7 +233,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     pruned: { top1: report.float.top1, macs: graphMacs(prunedGraph) },
     compressed: { top1: byBackend((r) => r.top1), sqnrDb: byBackend((r) => r.sqnrDb), sizeBits: intModelSize(intGraph).bits, macs: report.macs },
     layers,
-    fpga: { model: fpga.model, device: fpga.device, clockMHz: fpga.clockMHz, cycles: fpga.cycles, timeUs: fpga.timeUs, framesPerSecond: fpga.framesPerSecond, params: fpga.params },
+    ...(fpga ? { fpga: { model: fpga.model, device: fpga.device, clockMHz: fpga.clockMHz, cycles: fpga.cycles, timeUs: fpga.timeUs, framesPerSecond: fpga.framesPerSecond, params: fpga.params } } : {}),
     intGraph,
   };
 }

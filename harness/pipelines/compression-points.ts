@@ -1,10 +1,14 @@
 /**
  * The compression settings `fkb run` reports on the embedded model: float, int8 per-channel,
  * pruned to about half the MACs plus int8, mixed 4/8-bit, and 4-bit weights, each measured on
- * the same held-out images.
+ * the same held-out images. The model, the images and the float baseline are loaded and
+ * evaluated once; per setting only what the report shows is computed.
  */
-import type { CompressionResults } from '../report/report-data.ts';
-import { type CompressOptions, compressModel } from './compress.ts';
+import type { RequantMode } from '../conv/layer.ts';
+import { graphMacs } from '../model/graph.ts';
+import { evaluateFloat, floatModelSize, measureIndices } from '../quant/evaluate.ts';
+import type { CompressionResults } from '../results/index.ts';
+import { type CompressOptions, type LoadedModel, compressModel } from './compress.ts';
 
 export const REPORTED_SETTINGS: { setting: string; method: string; options: CompressOptions }[] = [
   { setting: 'int8 per-channel', method: 'quantization', options: {} },
@@ -13,13 +17,25 @@ export const REPORTED_SETTINGS: { setting: string; method: string; options: Comp
   { setting: '4-bit weights', method: 'quantization', options: { bits: 4 } },
 ];
 
-export function compressionResults(images: number, onStep?: (label: string, i: number, n: number) => void): CompressionResults {
-  const points: CompressionResults['points'] = [];
+export interface CompressionPointsOptions {
+  model: LoadedModel;
+  /** Held-out images every setting is measured on. */
+  images: number;
+  requantMode: Exclude<RequantMode, 'raw'>;
+  onStep?: (label: string, i: number, n: number) => void;
+}
+
+export function compressionResults(o: CompressionPointsOptions): CompressionResults {
+  const measure = measureIndices(o.model.set, o.images);
+  const model: LoadedModel = { ...o.model, float: evaluateFloat(o.model.graph, o.model.set, measure) };
+  const points: CompressionResults['points'] = [
+    { setting: 'float32', method: 'baseline', accuracy: model.float!.top1, sizeBytes: floatModelSize(model.graph).bits / 8, macs: graphMacs(model.graph) },
+  ];
   REPORTED_SETTINGS.forEach(({ setting, method, options }, i) => {
-    onStep?.(setting, i, REPORTED_SETTINGS.length);
-    const r = compressModel({ ...options, images, backends: ['wasm'] });
-    if (i === 0) points.push({ setting: 'float32', method: 'baseline', accuracy: r.float.top1, sizeBytes: r.float.sizeBits / 8, macs: r.float.macs });
+    o.onStep?.(setting, i, REPORTED_SETTINGS.length);
+    const r = compressModel({ ...options, loaded: model, images: o.images, backends: ['wasm'], requantMode: o.requantMode, dspImages: 0, fpga: false });
     points.push({ setting, method, accuracy: r.compressed.top1.wasm!, sizeBytes: r.compressed.sizeBits / 8, macs: r.compressed.macs });
   });
-  return { network: 'Fashion-MNIST CNN (models/fashion-mnist/cnn.onnx)', dataset: `Fashion-MNIST test images 200..${199 + images}`, metric: 'top-1 accuracy', points };
+  const first = measure[0]!;
+  return { network: `Fashion-MNIST CNN (${o.model.path.replace(/^.*?(models\/)/, '$1')})`, dataset: `Fashion-MNIST test images ${first}..${first + measure.length - 1}`, metric: 'top-1 accuracy', points };
 }

@@ -47,6 +47,7 @@ import { InputError, requireInt } from '../util/errors.ts';
 import { CALIBRATION_IMAGES, type Observer, OBSERVERS, calibrate } from '../quant/calibrate.ts';
 import { calibrationIndices, evaluateFloat, evaluateInt, sqnrDb } from '../quant/evaluate.ts';
 import { buildIntGraph, calibratedTensors } from '../quant/int-graph.ts';
+import type { CodeMode } from '../conv/layer.ts';
 
 /** The bit widths a layer steps through, highest first. */
 export const BIT_LADDER = [8, 6, 4, 3, 2] as const;
@@ -65,7 +66,7 @@ export interface SensitivityOptions {
   /** Activation calibration, as in compressModel. @default 'minmax' */
   calibration?: Observer;
   /** Requantization of the measured integer graphs, as in compressModel. @default 'gemmlowp' */
-  requantMode?: 'gemmlowp' | 'single' | 'fp32';
+  requantMode?: CodeMode;
 }
 
 export interface SensitivityRow {
@@ -285,7 +286,7 @@ export function allocateBits(options: AllocateOptions): Allocation {
       top1: r.compressed.top1.wasm!,
       sqnrDb: r.compressed.sqnrDb.wasm!,
       sizeBits: r.compressed.sizeBits,
-      fpgaCycles: r.fpga.cycles,
+      fpgaCycles: r.fpga!.cycles,
       result: r,
     };
   }

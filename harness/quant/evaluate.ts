@@ -143,8 +143,11 @@ export interface QuantReport {
 }
 
 /** Float and integer top-1, SQNR, sizes and MACs on `indices` for each backend listed. */
-export function evaluateQuantized(graph: Graph, g: IntGraph, set: EvalSet, indices: readonly number[], backends: readonly Backend[] = ['reference', 'wasm', 'dsp']): QuantReport {
-  const f = evaluateFloat(graph, set, indices);
+/** `float`: the same graph already evaluated on the same images, when the caller has it. */
+export function evaluateQuantized(
+  graph: Graph, g: IntGraph, set: EvalSet, indices: readonly number[], backends: readonly Backend[] = ['reference', 'wasm', 'dsp'], float?: FloatResult,
+): QuantReport {
+  const f = float ?? evaluateFloat(graph, set, indices);
   const results = backends.map((b) => evaluateInt(g, set, indices, b));
   const ref = results.find((r) => r.backend === 'reference') ?? results[0];
   const macs = graphMacs(graph);

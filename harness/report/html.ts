@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Measurement } from '../bench/bench-kernels.ts';
+import { type Measurement } from '../results/index.ts';
 import { InputError } from '../util/errors.ts';
-import type { CompressionResults, DspExactnessSet, FpgaSection, ReportData, VerificationSummary } from './report-data.ts';
+import { type CompressionResults, type DspExactnessSet, type FpgaSection, type ReportData, type VerificationSummary } from '../results/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Escaping

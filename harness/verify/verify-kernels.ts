@@ -22,18 +22,8 @@ import { type KernelTarget, KernelTester, compareOutputs, targetLabel } from '..
 import { VerificationError } from '../util/errors.ts';
 import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import type { BenchLayer } from '../bench/shapes.ts';
+import type { VerifyResult } from '../results/index.ts';
 
-export interface VerifyResult {
-  layer: string;
-  shape: string;
-  kernel: string;
-  module: string;
-  mode: string;
-  outputs: number;
-  ok: boolean;
-  /** The first difference, when not ok. */
-  error?: string;
-}
 
 /** One unit of verification work: a reference and every kernel checked against it. */
 export type VerifyTask =

@@ -3,18 +3,14 @@
  * an analytical FPGA model's on the same shapes, with the roofline position of each FPGA layer
  * (harness/fpga/compare.ts). Bad input throws InputError naming the option (exit code 2).
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { compareBench, latestBenchReport, readBenchReport, type CompareReport } from '../../fpga/compare.ts';
 import { listDevices } from '../../fpga/devices.ts';
 import { MODELS, MODEL_IDS } from '../../fpga/models/index.ts';
 import { InputError } from '../../util/errors.ts';
-import { parseSettings } from './model.ts';
-import { resolveTarget } from './sweep.ts';
-
-export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results');
+import { parseSettings, resolveTarget } from '../../fpga/network.ts';
+import { RESULTS_DIR, collect, fmt } from '../options.ts';
 
 export interface CompareCliOptions {
   bench: string;
@@ -25,9 +21,6 @@ export interface CompareCliOptions {
   json?: boolean;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 /** Runs the comparison behind `fkb compare` (exported for tests). `resultsDir` is where 'latest' looks. */
 export function runCompare(opts: CompareCliOptions, resultsDir = RESULTS_DIR): CompareReport {
@@ -37,7 +30,6 @@ export function runCompare(opts: CompareCliOptions, resultsDir = RESULTS_DIR): C
   return compareBench({ report, file, model: model.id, device, clockMHz, params: parseSettings(opts.set ?? []) });
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function formatCompare(r: CompareReport): string {
   const t = new Table({

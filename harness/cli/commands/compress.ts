@@ -34,10 +34,12 @@ export function formatCompress(r: CompressResult): string {
   const l = new Table({ head: ['layer', 'weight bits', 'channels kept', 'packed-DSP outputs differing'], style: { head: [], border: [] } });
   for (const x of r.layers) l.push([x.name, x.weightBits, `${x.outC} of ${x.keptOf}`, `${x.dspDiffering} of ${x.dspOutputs}`]);
   lines.push(l.toString());
-  lines.push(
-    `FPGA: ${r.fpga.model} on ${r.fpga.device} at ${r.fpga.clockMHz} MHz: ${r.fpga.cycles.toLocaleString('en-US')} cycles = ` +
-      `${r.fpga.timeUs.toFixed(1)} us per image, ${Math.round(r.fpga.framesPerSecond).toLocaleString('en-US')} images/s`,
-  );
+  if (r.fpga) {
+    lines.push(
+      `FPGA: ${r.fpga.model} on ${r.fpga.device} at ${r.fpga.clockMHz} MHz: ${r.fpga.cycles.toLocaleString('en-US')} cycles = ` +
+        `${r.fpga.timeUs.toFixed(1)} us per image, ${Math.round(r.fpga.framesPerSecond).toLocaleString('en-US')} images/s`,
+    );
+  }
   return lines.join('\n');
 }
 

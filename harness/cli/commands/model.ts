@@ -11,13 +11,14 @@
  */
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { describeShape } from '../../conv/layer.ts';
-import { getDevice, listDevices } from '../../fpga/devices.ts';
-import { requireBram, requireDsp } from '../../fpga/models/common.ts';
-import { MODELS, MODEL_IDS, getModel, modelEvaluator, type LayerEstimate } from '../../fpga/models/index.ts';
-import { loadNetwork, BUILTIN_NETWORKS, type NetworkLayer } from '../../networks/index.ts';
-import { InputError } from '../../util/errors.ts';
+import { listDevices } from '../../fpga/devices.ts';
+import { MODELS, MODEL_IDS } from '../../fpga/models/index.ts';
+import { parseSettings, runModel } from '../../fpga/network.ts';
 import { simulateLayerReport } from '../../fpga/sim/splitconv-sim.ts';
+import { BUILTIN_NETWORKS, loadNetwork } from '../../networks/index.ts';
+import type { ModelReport } from '../../results/index.ts';
+import { InputError } from '../../util/errors.ts';
+import { collect, fmt } from '../options.ts';
 
 interface ModelOptions {
   arch: string;
@@ -28,21 +29,6 @@ interface ModelOptions {
   json?: boolean;
   simulate?: boolean;
   maxDspOps?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-/** `key=value` pairs into an object; a repeated key keeps the last value. */
-export function parseSettings(pairs: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const pair of pairs) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*?)\s*$/.exec(pair);
-    if (!m) throw new InputError(`--set expects key=value, got '${pair}'`);
-    out[m[1]!] = m[2]!;
-  }
-  return out;
 }
 
 function modelHelp(): string {
@@ -65,95 +51,6 @@ function modelHelp(): string {
   return lines.join('\n');
 }
 
-export interface ModelReport {
-  model: string;
-  device: string;
-  clockMHz: number;
-  network: string;
-  params: Record<string, number | string>;
-  layers: (LayerEstimate & { name: string; shape: string })[];
-  totals: {
-    macs: number;
-    cycles: number;
-    timeNs: number;
-    gops: number;
-    /** FINN only: pipelined throughput f / slowest layer. */
-    fps?: number;
-    bottleneck?: string;
-    /** DSPs / BRAM36 of the design: the largest layer's for a reused engine, the sum for FINN. */
-    dsp: number;
-    bram: number;
-    resources: 'max' | 'sum';
-    memoryBoundLayers: number;
-  };
-  warnings: string[];
-}
-
-/** Runs the evaluation behind `fkb model` (exported for tests and other front ends). */
-export function runModel(opts: Omit<ModelOptions, 'set'> & { set?: readonly string[] }): ModelReport {
-  const model = getModel(opts.arch);
-  if (!model) {
-    throw new InputError(`--arch must be one of ${MODEL_IDS.map((id) => `${id} (${MODELS[id].name})`).join(', ')}, got '${opts.arch}'`);
-  }
-  const device = getDevice(opts.device);
-  const clockMHz = opts.clockMhz === undefined ? device.typicalClockMHz : Number(opts.clockMhz);
-  if (!Number.isFinite(clockMHz) || clockMHz <= 0 || clockMHz > 2000) {
-    throw new InputError(`--clock-mhz must be a number in (0, 2000], got '${opts.clockMhz}'`);
-  }
-  const net = loadNetwork(opts.layers);
-  const { params, evaluate } = modelEvaluator(model, parseSettings(opts.set ?? []), device, clockMHz);
-
-  const layers = net.layers.map((l: NetworkLayer) => {
-    let e: LayerEstimate;
-    try {
-      e = evaluate(l);
-    } catch (err) {
-      if (err instanceof InputError) throw new InputError(`layer ${l.name}: ${err.message}`);
-      throw err;
-    }
-    return { name: l.name, shape: describeShape(l) + (l.groups > 1 ? ` g${l.groups}` : ''), ...e };
-  });
-
-  const sum = (f: (e: LayerEstimate) => number) => layers.reduce((a, e) => a + f(e), 0);
-  const macs = sum((e) => e.macs);
-  let cycles = sum((e) => e.cycles);
-  let fps: number | undefined;
-  let bottleneck: string | undefined;
-  const pipelined = model.id === 'c';
-  if (pipelined) {
-    // FINN: every layer has its own engine, all run concurrently (Umuroglu et al. 2017, Sec. 4).
-    const slow = layers.reduce((a, e) => (e.computeCycles > a.computeCycles ? e : a));
-    cycles = slow.computeCycles;
-    fps = (clockMHz * 1e6) / cycles;
-    bottleneck = slow.name;
-    requireDsp(sum((e) => e.dsp), () => 'FINN: sum of the per-layer DSPs', device);
-    requireBram(sum((e) => e.bram), () => 'FINN: sum of the per-layer weight memories', device);
-  }
-  const timeNs = (cycles * 1e3) / clockMHz;
-  const warnings = [...new Set(layers.flatMap((e) => e.warnings.map((w) => `${e.name}: ${w}`)))];
-  return {
-    model: `${model.id} (${model.name})`,
-    device: `${device.name} (${device.board})`,
-    clockMHz,
-    network: net.name,
-    params,
-    layers,
-    totals: {
-      macs,
-      cycles,
-      timeNs,
-      gops: (2 * macs) / timeNs,
-      ...(fps !== undefined ? { fps, bottleneck } : {}),
-      dsp: pipelined ? sum((e) => e.dsp) : Math.max(...layers.map((e) => e.dsp)),
-      bram: pipelined ? sum((e) => e.bram) : Math.max(...layers.map((e) => e.bram)),
-      resources: pipelined ? 'sum' : 'max',
-      memoryBoundLayers: layers.filter((e) => e.bound === 'memory').length,
-    },
-    warnings,
-  };
-}
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function formatReport(r: ModelReport): string {
   const t = new Table({

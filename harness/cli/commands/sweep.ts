@@ -6,13 +6,14 @@
  */
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { getDevice, listDevices, type Device } from '../../fpga/devices.ts';
-import { MODELS, MODEL_IDS, requireModel, type ModelInfo } from '../../fpga/models/index.ts';
+import { getDevice, listDevices } from '../../fpga/devices.ts';
+import { MODELS, MODEL_IDS } from '../../fpga/models/index.ts';
 import { DEFAULT_LIMIT, sweep, sweepThreaded, type DimValue, type SweepOptions, type SweepPoint, type SweepResult } from '../../fpga/sweep.ts';
 import { BUILTIN_NETWORKS, loadNetwork } from '../../networks/index.ts';
 import { InputError } from '../../util/errors.ts';
 import { progressBar } from '../progress.ts';
-import { parseSettings } from './model.ts';
+import { parseSettings, resolveTarget } from '../../fpga/network.ts';
+import { collect, fmt } from '../options.ts';
 
 export interface SweepCliOptions {
   arch: string;
@@ -30,9 +31,6 @@ export interface SweepCliOptions {
 const FRONTS = { all: 'front', dsp: 'frontDsp', bram: 'frontBram' } as const;
 const MAX_RANGE_VALUES = 1_000_000;
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function positiveInt(option: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -67,20 +65,6 @@ export function parseRanges(pairs: readonly string[]): Record<string, DimValue[]
   return out;
 }
 
-/**
- * The model, device and clock of --arch, --device and --clock-mhz (default: the device's typical
- * clock); an InputError names the option. Shared by `fkb sweep` and `fkb compare`.
- */
-export function resolveTarget(opts: { arch: string; device: string; clockMhz?: string | undefined }): { model: ModelInfo; device: Device; clockMHz: number } {
-  const model = requireModel(opts.arch);
-  const device = getDevice(opts.device);
-  const clockMHz = opts.clockMhz === undefined ? device.typicalClockMHz : Number(opts.clockMhz);
-  if (!Number.isFinite(clockMHz) || clockMHz <= 0 || clockMHz > 2000) {
-    throw new InputError(`--clock-mhz must be a number in (0, 2000], got '${opts.clockMhz}'`);
-  }
-  return { model, device, clockMHz };
-}
-
 /** The sweep options behind `fkb sweep` (exported for tests and other front ends). */
 export function sweepOptions(opts: SweepCliOptions, onProgress?: (done: number, total: number) => void): SweepOptions {
   const { model, device, clockMHz } = resolveTarget(opts);
@@ -104,7 +88,6 @@ export function runSweep(opts: SweepCliOptions, onProgress?: (done: number, tota
   return sweep(sweepOptions(opts, onProgress));
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** `rows` of `points`, evenly spaced, always the first and the last (0: all). */
 function thin<T>(points: readonly T[], rows: number): T[] {

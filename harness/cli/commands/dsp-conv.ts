@@ -8,21 +8,15 @@ import type { ConvShape, RequantMode } from '../../conv/layer.ts';
 import { referenceLayer } from '../../bench/shapes.ts';
 import { DECODE_POINTS, type DecodePoint } from '../../dsp/packed-conv.ts';
 import { schemeProblem } from '../../problems/scheme-problem.ts';
-import { type LayerExactness, layerExactness } from '../../exactness/layer-exactness.ts';
+import { layerExactness } from '../../exactness/layer-exactness.ts';
+import { type LayerExactness } from '../../results/index.ts';
 import { SCHEME_NAMES, type SchemeName } from '../../dsp/schemes.ts';
 import { loadNetwork } from '../../networks/index.ts';
 import type { Operands } from '../../problems/problem-builder.ts';
 import { InputError, VerificationError } from '../../util/errors.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
+import { positiveInt } from '../options.ts';
 import { progressBar } from '../progress.ts';
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
-}
 
 /** Layers to report on: the reference layer, or a network's (grouped convolutions skipped). */
 function layersOf(spec: string): { name: string; shape: ConvShape }[] {
@@ -53,11 +47,11 @@ export function registerDspConvCommands(dsp: Command): void {
     .description('how many outputs of each layer a packed-DSP engine gets wrong (packed kernel vs exact convolution)')
     .option('--layers <spec>', "'reference', a built-in network (vgg16, resnet18, ...) or a .json/.csv layer file", 'reference')
     .addOption(new Option('--scheme <scheme>', 'packing scheme').choices(SCHEME_NAMES as unknown as string[]).default('int8x8'))
-    .option('--chain <L>', 'DSPs per cascade along input channels', positiveInt('--chain'), 16)
+    .option('--chain <L>', 'DSPs per cascade along input channels', positiveInt('--chain', Number.MAX_SAFE_INTEGER), 16)
     .addOption(new Option('--decode <point>', 'when P is split into lanes').choices(DECODE_POINTS as unknown as string[]).default('cascade'))
     .addOption(new Option('--mode <mode>', 'requantization of the outputs').choices(['gemmlowp', 'single', 'fp32', 'raw']).default('gemmlowp'))
     .addOption(new Option('--operands <kind>', 'seeded data: uniform, or every operand at a range end').choices(['random', 'extremes']).default('random'))
-    .option('--seed <n>', 'seed of the operands', positiveInt('--seed'), 1)
+    .option('--seed <n>', 'seed of the operands', positiveInt('--seed', Number.MAX_SAFE_INTEGER), 1)
     .option('--strict', 'exit 1 when any output differs from the exact convolution')
     .option('--json', 'print the report as JSON')
     .addHelpText(

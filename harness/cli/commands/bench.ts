@@ -1,0 +1,56 @@
+/** `fkb bench`: tinybench over every kernel variant and onnxruntime-web on the layers of a shapes file. */
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { benchmarkExhaustive, benchmarkLayers } from '../../bench/bench-kernels.ts';
+import { loadBenchLayers, referenceLayer } from '../../bench/shapes.ts';
+import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
+import { writeJsonAtomically } from '../../util/files.ts';
+import { ensureBuilt } from '../../wasm/build.ts';
+import { reexecOnNode24 } from '../engines.ts';
+import { reportTables, targetSummary } from '../kernel-tables.ts';
+import { RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
+import { progressBar } from '../progress.ts';
+
+interface BenchCliOptions {
+  reference?: boolean;
+  shapes?: string;
+  filter?: string[];
+  time: number;
+  mode: CodeMode;
+  engine?: string;
+  ort: boolean;
+  threads: number;
+  json?: boolean;
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark every kernel variant and onnxruntime-web (tinybench: p50 ± MAD, GMAC/s, speedups)')
+    .option('--reference', 'only the reference layer')
+    .option('--shapes <file>', 'a shapes file like bench/shapes/default.json')
+    .option('--filter <substring...>', 'only variants whose name contains one of these (the scalar baseline always runs)')
+    .option('--time <ms>', 'minimum measuring time per kernel and layer', positiveNumber('--time'), 400)
+    .addOption(new Option('--mode <mode>', 'requantization mode of the kernels').choices(CODE_MODES).default('fp32'))
+    .addOption(new Option('--engine <engine>', 'run on Node 24 from npm (relaxed SIMD) instead of this Node').choices(['node24']))
+    .option('--no-ort', 'skip onnxruntime-web')
+    .option('--threads <n>', 'worker threads measuring layers at the same time (timings then share the machine)', positiveInt('--threads'), 1)
+    .option('--json', 'print the report as JSON instead of tables')
+    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
+    .action(async (o: BenchCliOptions) => {
+      if (o.engine === 'node24' && process.versions.node.split('.')[0] !== '24') {
+        process.exitCode = reexecOnNode24();
+        return;
+      }
+      ensureBuilt();
+      const layers = o.reference ? [referenceLayer()] : loadBenchLayers(o.shapes);
+      const bar = progressBar(!o.json);
+      const report = await benchmarkLayers(layers, { timeMs: o.time, mode: o.mode, ort: o.ort, filter: o.filter, threads: o.threads, onTask: bar.update });
+      bar.stop();
+      report.exhaustive = await benchmarkExhaustive(o.time);
+      const file = join(RESULTS_DIR, `splitconv-node${process.versions.node.split('.')[0]}-${stamp(report.date)}.json`);
+      writeJsonAtomically(file, report);
+      if (o.json) console.log(JSON.stringify(report, null, 2));
+      else console.log(`${reportTables(report)}\n\n${targetSummary(report).join('\n')}\n\nwrote ${file}`);
+    });
+}

@@ -1,0 +1,71 @@
+/** `fkb run` (`npm start`): the main job (harness/pipelines/run.ts), printed, its results saved and its report written. */
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
+import { runMainJob } from '../../pipelines/run.ts';
+import { writeReport } from '../../report/html.ts';
+import { collectReportData } from '../../report/report-data.ts';
+import { writeJsonAtomically } from '../../util/files.ts';
+import { ensureBuilt } from '../../wasm/build.ts';
+import { reportTables, targetSummary, verifyTable } from '../kernel-tables.ts';
+import { RESULTS_DIR, numberIn, positiveNumber, stamp } from '../options.ts';
+import { progressBar } from '../progress.ts';
+
+interface RunCliOptions {
+  time: number;
+  out: string;
+  images: number;
+  mode: CodeMode;
+  json?: boolean;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'the main job: build; verify every kernel variant and DSP scheme; benchmark; packed-DSP exactness and the FPGA model on ResNet-18; compress the embedded model; BlazeFace int8 vs float; write report/<date>/report.html',
+    )
+    .option('--time <ms>', 'minimum measuring time per kernel', positiveNumber('--time'), 400)
+    .option('--out <dir>', 'where the report folder goes', 'report')
+    .option('--images <n>', 'held-out images (1..1800) the compression settings are measured on', numberIn('--images', 1, 1800, true), 500)
+    .addOption(new Option('--mode <mode>', 'requantization of every step that produces int8 codes').choices(CODE_MODES).default('fp32'))
+    .option('--json', 'print the results as JSON')
+    .addHelpText('after', '\nExample:\n  fkb run\n  fkb run --time 1000 --out /tmp/reports\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
+    .action(async (o: RunCliOptions) => {
+      ensureBuilt();
+      const bar = progressBar(!o.json);
+      const r = await runMainJob({ timeMs: o.time, images: o.images, requantMode: o.mode, onProgress: (step, label, done, total) => bar.update(`${step}: ${label}`, done, total) });
+      bar.stop();
+
+      const file = join(RESULTS_DIR, `run-node${process.versions.node.split('.')[0]}-${stamp(r.benchmark.date)}.json`);
+      writeJsonAtomically(file, { verification: r.verification, benchmark: r.benchmark });
+      const data = collectReportData({
+        run: { verification: r.verification, benchmark: r.benchmark },
+        dspConv: r.dspExactness.map((d) => ({ label: `${d.operands} operands`, rows: d.rows })),
+        fpga: r.fpga,
+        compression: r.compression,
+        quantized: r.quantized,
+        title: 'fkb run',
+        sources: r.sources,
+      });
+      const written = writeReport(join(o.out, stamp(r.benchmark.date)), data);
+      if (o.json) {
+        console.log(JSON.stringify(r, null, 2));
+        return;
+      }
+      const modules = r.modules.map((m) => `${m.name}: ${m.used ? 'used' : `not used (${m.reason})`}`);
+      console.log(`WASM modules on Node ${process.version}:\n  ${modules.join('\n  ')}\n`);
+      console.log(verifyTable(r.verification));
+      console.log(`${r.verification.length} checks on ${r.verifiedLayers.length} layers (${r.verifiedLayers[0]} and the embedded model's convolutions): all bit-exact\n`);
+      console.log(`${reportTables(r.benchmark)}\n\n${targetSummary(r.benchmark).join('\n')}\n\nwrote ${file}`);
+      console.log(`\ncompression of the embedded Fashion-MNIST model, top-1 on ${o.images} held-out images (${r.compression.dataset}):`);
+      for (const p of r.compression.points) console.log(`  ${p.setting.padEnd(40)} ${(100 * p.accuracy).toFixed(2)} %  ${p.sizeBytes} bytes  ${p.macs} MACs`);
+      const q = r.quantized;
+      console.log(
+        `\n${q.model} int8 on the WASM kernels, ${q.measuredInputs} photos: SQNR ` +
+          q.outputs.map((x) => `${x.name} ${x.byBackend.wasm!.sqnrDb.toFixed(1)} dB`).join(', ') +
+          `; face decision as float on ${q.scores!.byBackend.wasm!.decisionAgree} of ${q.measuredInputs}`,
+      );
+      console.log(`report: ${written.html}`);
+    });
+}

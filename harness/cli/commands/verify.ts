@@ -1,0 +1,32 @@
+/** `fkb verify`: every kernel variant (every module this engine accepts) and onnxruntime-web against the reference. */
+import type { Command } from 'commander';
+import { loadBenchLayers, referenceLayer } from '../../bench/shapes.ts';
+import { VerificationError } from '../../util/errors.ts';
+import { verifyLayers } from '../../verify/verify-kernels.ts';
+import { ensureBuilt } from '../../wasm/build.ts';
+import { verifyTable } from '../kernel-tables.ts';
+import { positiveInt } from '../options.ts';
+import { progressBar } from '../progress.ts';
+
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify')
+    .description('check every kernel variant (every module this engine accepts) and onnxruntime-web against the reference')
+    .option('--all-layers', 'every layer of the shapes file, not just the reference layer (slow: the reference is plain JS)')
+    .option('--shapes <file>', 'a shapes file like bench/shapes/default.json')
+    .option('--no-ort', 'skip onnxruntime-web')
+    .option('--threads <n>', 'worker threads sharing the checks (results are the same)', positiveInt('--threads'), 1)
+    .option('--json', 'print the results as JSON')
+    .addHelpText('after', '\nExamples:\n  fkb verify\n  fkb verify --all-layers --no-ort --threads 2\n\nExit code 1 when any output differs.')
+    .action(async (o: { allLayers?: boolean; shapes?: string; ort: boolean; threads: number; json?: boolean }) => {
+      ensureBuilt();
+      const layers = o.allLayers ? loadBenchLayers(o.shapes) : [referenceLayer()];
+      const bar = progressBar(!o.json);
+      const results = await verifyLayers(layers, { ort: o.ort, threads: o.threads, onStep: bar.update });
+      bar.stop();
+      console.log(o.json ? JSON.stringify(results, null, 2) : verifyTable(results));
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length) throw new VerificationError(`${failed.length} of ${results.length} checks failed; first: ${failed[0]!.error}`);
+      if (!o.json) console.log(`${results.length} checks, all bit-exact`);
+    });
+}

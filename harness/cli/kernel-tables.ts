@@ -1,0 +1,78 @@
+/** Terminal tables of verification and benchmark results (cli-table3), and the summary lines under them. */
+import Table from 'cli-table3';
+import type { BenchReport, Measurement, VerifyResult } from '../results/index.ts';
+
+const fmt = (x: number | undefined, digits = 2) => (x === undefined ? '-' : x.toFixed(digits));
+
+/** One table per layer: kernel, p50 ± MAD, GMAC/s, speedups. */
+export function measurementTable(rows: Measurement[]): string {
+  const t = new Table({
+    head: ['kernel', 'module', 'p50 ± MAD (ms)', 'GMAC/s', 'x scalar', 'x ORT', 'n'],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  for (const r of [...rows].sort((a, b) => a.p50Ms - b.p50Ms)) {
+    t.push([r.kernel, r.module, `${fmt(r.p50Ms, 3)} ± ${fmt(r.madMs, 3)}`, fmt(r.gmacs), fmt(r.speedupVsScalar, 1), fmt(r.speedupVsOrt), r.samples]);
+  }
+  return t.toString();
+}
+
+export function reportTables(report: BenchReport): string {
+  const m = report.machine;
+  const lines = [`${m.cpu}, ${m.cores} cores, AVX-VNNI ${m.avxVnni ? 'yes' : 'no'}, Node ${m.node} (V8 ${m.v8}); requantization ${report.options.mode}`];
+  for (const mod of report.modules.filter((x) => !x.used)) lines.push(`module ${mod.name} not used: ${mod.reason}`);
+  const layers = [...new Set(report.measurements.map((r) => r.layer))];
+  for (const layer of layers) {
+    const rows = report.measurements.filter((r) => r.layer === layer);
+    lines.push('', `${layer}  (${rows[0]!.shape}, ${(rows[0]!.macs / 1e6).toFixed(1)} MMAC)`, measurementTable(rows));
+  }
+  if (report.exhaustive?.length) {
+    const t = new Table({ head: ['exhaustive check', 'operand tuples', 'mismatches', 'p50 ± MAD (ms)', 'n'], style: { head: [], border: [] } });
+    for (const e of report.exhaustive) t.push([e.scheme, e.cases, e.mismatches, `${fmt(e.p50Ms, 1)} ± ${fmt(e.madMs, 1)}`, e.samples]);
+    lines.push('', 'Every single packed multiply, enumerated in WebAssembly:', t.toString());
+  }
+  return lines.join('\n');
+}
+
+/** One row per layer, kernel and module: the modes that passed, or FAIL and the modes that failed. */
+export function verifyTable(results: VerifyResult[]): string {
+  const t = new Table({ head: ['layer', 'kernel', 'module', 'modes ok', 'outputs'], style: { head: [], border: [] } });
+  const groups = new Map<string, VerifyResult[]>();
+  for (const r of results) {
+    const key = `${r.layer}|${r.kernel}|${r.module}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const rs of groups.values()) {
+    const ok = rs.filter((r) => r.ok).map((r) => r.mode);
+    const bad = rs.filter((r) => !r.ok).map((r) => r.mode);
+    t.push([rs[0]!.layer, rs[0]!.kernel, rs[0]!.module, bad.length ? `FAIL ${bad.join(',')}` : ok.join(','), rs[0]!.outputs]);
+  }
+  return t.toString();
+}
+
+
+/** Lines comparing the best kernels on the first benchmarked layer, from one run. */
+export function targetSummary(report: BenchReport): string[] {
+  const ref = report.measurements.filter((m) => m.layer === report.measurements[0]?.layer);
+  const best = (pred: (m: (typeof ref)[number]) => boolean) =>
+    ref.filter(pred).sort((a, b) => a.p50Ms - b.p50Ms)[0];
+  const simd = best((m) => m.module === 'simd');
+  const relaxed = best((m) => m.module === 'relaxed');
+  const packed = best((m) => m.dsp !== undefined);
+  const scalar = best((m) => m.module === 'scalar');
+  const ort = best((m) => m.module === 'onnxruntime-web');
+  const lines: string[] = [];
+  if (simd && scalar) lines.push(`best plain SIMD ${simd.kernel}: ${simd.gmacs.toFixed(1)} GMAC/s = ${(scalar.p50Ms / simd.p50Ms).toFixed(1)}x scalar`);
+  if (simd && ort) lines.push(`best plain SIMD vs ${ort.kernel} (${ort.gmacs.toFixed(1)} GMAC/s): ${(ort.p50Ms / simd.p50Ms).toFixed(2)}x`);
+  if (packed && simd) {
+    const d = packed.dsp!;
+    lines.push(
+      `best packed-DSP ${packed.kernel}: ${packed.gmacs.toFixed(1)} GMAC/s = ${(simd.p50Ms / packed.p50Ms).toFixed(2)}x best plain SIMD; ` +
+        `${d.outputsDifferingFromExact} outputs differ from the exact convolution (max ${d.maxOutputError})`,
+    );
+  }
+  if (relaxed && simd) {
+    lines.push(`best relaxed SIMD ${relaxed.kernel}: ${relaxed.gmacs.toFixed(1)} GMAC/s = ${(simd.p50Ms / relaxed.p50Ms).toFixed(2)}x best plain SIMD`);
+  }
+  return lines;
+}

@@ -1,0 +1,66 @@
+/** What a benchmark run measured (`fkb bench`, `fkb run`): plain data, the same as its JSON. */
+import type { RequantMode } from '../conv/layer.ts';
+import type { PackedEngineConfig } from './exactness.ts';
+
+export interface Measurement {
+  layer: string;
+  shape: string;
+  macs: number;
+  /** Variant name, or 'onnxruntime-web QLinearConv (int8|uint8)'. */
+  kernel: string;
+  /** The WASM module ('scalar', 'simd', 'relaxed', 'debug') or 'onnxruntime-web'. */
+  module: string;
+  p50Ms: number;
+  madMs: number;
+  samples: number;
+  gmacs: number;
+  /** p50 of the scalar variant on this layer / this p50. */
+  speedupVsScalar?: number;
+  /** p50 of the fastest onnxruntime configuration on this layer / this p50. */
+  speedupVsOrt?: number;
+  /** What the output was checked against before timing. */
+  verifiedAgainst: string;
+  /** Packed-DSP kernels: the engine configuration and how its outputs compare with the exact convolution. */
+  dsp?: { config: PackedEngineConfig; outputsDifferingFromExact: number; maxOutputError: number };
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  avxVnni: boolean;
+  node: string;
+  v8: string;
+}
+
+/** One exhaustive check of every single packed multiply of a scheme, timed. */
+export interface ExhaustiveTiming {
+  scheme: string;
+  cases: number;
+  mismatches: number;
+  p50Ms: number;
+  madMs: number;
+  samples: number;
+}
+
+/** The settings a benchmark ran with (every option resolved). */
+export interface BenchSettings {
+  timeMs: number;
+  minIterations: number;
+  mode: Exclude<RequantMode, 'raw'>;
+  ort: boolean;
+  filter: string[];
+  seed: number;
+  dsp: PackedEngineConfig;
+  packed: boolean;
+  threads: number;
+}
+
+export interface BenchReport {
+  date: string;
+  machine: MachineInfo;
+  /** The exhaustive packed-multiply checks (fkb dsp exhaustive), when measured. */
+  exhaustive?: ExhaustiveTiming[];
+  options: BenchSettings;
+  modules: { name: string; used: boolean; reason?: string }[];
+  measurements: Measurement[];
+}
