@@ -105,8 +105,8 @@ function problemsFor(layer: BenchLayer, mode: Exclude<RequantMode, 'raw'>, seed:
 
 /**
  * Initializes onnxruntime and runs a small convolution until V8 has compiled its hot functions.
- * Otherwise the background compilation of ORT's large module shares this 2-core machine with
- * the kernels measured before it (seen: the same kernel 25 % slower in a run that imported ORT).
+ * Otherwise the background compilation of ORT's large module competes for the cores with the
+ * kernels measured before it and slows them down.
  */
 async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<void> {
   const p = new KernelTester().image(28).channels(32, 32).kernel(3).pad(1).mode('fp32').problem();

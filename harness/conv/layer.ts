@@ -37,6 +37,8 @@ export type RequantMode = (typeof REQUANT_MODES)[number];
 /** The modes that produce int8 codes: what the integer graph, the benchmark and the main job take. */
 export const CODE_MODES = ['gemmlowp', 'single', 'fp32'] as const;
 export type CodeMode = (typeof CODE_MODES)[number];
+/** The library's default: TFLite's arithmetic. `fkb run` passes its own mode to every step. */
+export const DEFAULT_CODE_MODE: CodeMode = 'gemmlowp';
 
 export interface Requant {
   mode: RequantMode;

@@ -4,7 +4,7 @@
  * what it costs: top-1 on the held-out evaluation images, size in bits, MACs, per-layer bits and
  * kept channels, packed-DSP exactness per layer, FPGA cycles of the split-convolution engine.
  *
- * Orders (the issue's two cascades):
+ * Orders:
  *   prune-quantize  prune the float model (bias compensation, optional reconstruction), then
  *                   calibrate and quantize the pruned model;
  *   quantize-prune  put the weights on their quantization grid first (quantize, dequantize), rank
@@ -23,7 +23,7 @@ import { type FloatResult, calibrationIndices, evaluateFloat, evaluateQuantized,
 import { dequantizeWeights, quantizeConvWeights } from '../quant/weights.ts';
 import { InputError, requireInt } from '../util/errors.ts';
 import { fpgaEstimate, graphLayers, type FpgaEstimate } from '../fpga/graph-layers.ts';
-import type { CodeMode } from '../conv/layer.ts';
+import { type CodeMode, DEFAULT_CODE_MODE } from '../conv/layer.ts';
 
 export const ORDERS = ['prune-quantize', 'quantize-prune'] as const;
 export type Order = (typeof ORDERS)[number];
@@ -141,7 +141,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     layerBits: options.layerBits ?? {},
     backends: [...(options.backends ?? (['wasm', 'dsp'] as const))],
     fullTestSet: options.fullTestSet ?? false,
-    requantMode: options.requantMode ?? 'gemmlowp',
+    requantMode: options.requantMode ?? DEFAULT_CODE_MODE,
   };
   if (o.backends.length === 0 || o.backends.some((b) => !(['reference', 'wasm', 'dsp'] as string[]).includes(b))) {
     throw new InputError(`backends must be some of reference, wasm, dsp, got '${o.backends.join(',')}'`);

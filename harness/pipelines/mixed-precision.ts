@@ -3,8 +3,8 @@
  * gradual allocation that lowers layers one step at a time until a model-size or FPGA-cycle
  * budget is met.
  *
- * The seed's exact algorithm (Sun's gradual allocation) is not available here. What is
- * implemented instead is a greedy, sensitivity-per-cost descent:
+ * The allocation is a greedy, sensitivity-per-cost descent (our formulation; Sun et al.'s
+ * gradual allocation could not be consulted):
  *
  *   1. every layer starts at 8 bits;
  *   2. each layer can step down the ladder 8 -> 6 -> 4 -> 3 -> 2 (BIT_LADDER; `minBits` cuts it);
@@ -31,11 +31,9 @@
  * overlapping counts are an InputError.
  *
  * FPGA cycles come from the same model a estimate as compressModel (graphLayers + fpgaEstimate,
- * 8-bit activations). What was found on the embedded model with the default parameters: the
- * convolutions cost the same cycles at every weight width (int4 packing needs w and a <= 4 bits,
- * and activations stay at 8), only the fully connected layer gets cheaper (weight loading):
- * 15 516 cycles with all layers at 8 bits, 15 192 with all at 2 bits. Steps that save no cycles are
- * never taken under a cycle budget.
+ * 8-bit activations). With activations at 8 bits a convolution costs the same cycles at every
+ * weight width (int4 packing needs w and a <= 4 bits); only weight loading gets cheaper. Steps
+ * that save no cycles are never taken under a cycle budget.
  */
 import { type CompressResult, compressModel } from './compress.ts';
 import { fpgaEstimate, graphLayers } from '../fpga/graph-layers.ts';
@@ -47,7 +45,7 @@ import { InputError, requireInt } from '../util/errors.ts';
 import { CALIBRATION_IMAGES, type Observer, OBSERVERS, calibrate } from '../quant/calibrate.ts';
 import { calibrationIndices, evaluateFloat, evaluateInt, sqnrDb } from '../quant/evaluate.ts';
 import { buildIntGraph, calibratedTensors } from '../quant/int-graph.ts';
-import type { CodeMode } from '../conv/layer.ts';
+import { type CodeMode, DEFAULT_CODE_MODE } from '../conv/layer.ts';
 
 /** The bit widths a layer steps through, highest first. */
 export const BIT_LADDER = [8, 6, 4, 3, 2] as const;
@@ -147,7 +145,7 @@ export function sensitivity(options: SensitivityOptions = {}): SensitivityTable 
   const cal = calibrate(graph, calibrationIndices(set).map((i) => evalInput(set, i)), { observer }, calibratedTensors(graph));
   const float = evaluateFloat(graph, set, search);
   const measure = (weightBits: Record<string, number>) => {
-    const r = evaluateInt(buildIntGraph(graph, cal, { weightBits, requantMode: options.requantMode ?? 'gemmlowp' }), set, search, 'wasm');
+    const r = evaluateInt(buildIntGraph(graph, cal, { weightBits, requantMode: options.requantMode ?? DEFAULT_CODE_MODE }), set, search, 'wasm');
     return { top1: r.top1, sqnrDb: sqnrDb(float.outputs, r.outputs) };
   };
   const int8 = measure({});

@@ -15,9 +15,8 @@
  *            Acceleration", CVPR 2019: filters near the layer's geometric median are the most
  *            replaceable; the paper ranks them by exactly this sum of distances (its eq. 6-7
  *            approximation), smallest first.
- *  - 'global-local': a combined score, this project's own formulation of the issue's "seed's
- *            global+local channel score (Sun)". The seed's exact formula is not available here,
- *            so what is implemented is:
+ *  - 'global-local': a combined global+local channel score, our own formulation of the idea
+ *            (Sun et al.'s exact formula could not be consulted):
  *                m[o]      = sum |W[o]| / fanIn                  (mean |w|: comparable across layers)
  *                local[o]  = m[o] / max over the layer of m      (in (0, 1])
  *                global[o] = rank of m[o] among all channels of all dense convs, ascending,

@@ -5,8 +5,8 @@
  *     global[l][o] = alpha_l * local[l][o] + beta_l,
  *
  * and alpha, beta are found by a black-box search that scores the pruned model at a fixed MACs
- * budget. This is the issue's "seed (Wang)". That paper is not available here, so this is this
- * project's own formulation of the idea as stated in the issue; the same affine form, searched
+ * budget. This is our own formulation of Wang et al.'s dual-coefficient idea (the paper could not
+ * be consulted); the same affine form, searched
  * by an evolutionary algorithm under a FLOPs budget, is published as LeGR (Chin, Ding, Zhang,
  * Marculescu, "Towards Efficient Model Compression via Learned Global Ranking", CVPR 2020, with
  * local = squared filter L2 norm). What is implemented exactly:

@@ -25,6 +25,7 @@ import { InputError } from '../util/errors.ts';
 import { type CalibrationOptions, type Observer, type QuantParams, calibrate, dequantizeValue, quantizeTensor } from './calibrate.ts';
 import { sqnrDb } from './evaluate.ts';
 import { type Backend, type IntGraph, type IntGraphOptions, buildIntGraph, calibratedTensors, intGraphMacs, runIntGraphTensors } from './int-graph.ts';
+import type { BackendFidelity, OutputFidelity, QuantizeSummary, ScoreAgreement } from '../results/index.ts';
 
 export interface FidelityOptions {
   /**
@@ -42,45 +43,9 @@ export interface FidelityOptions {
   scoreThreshold?: number;
 }
 
-export interface ScoreAgreement {
-  outputs: string[];
-  threshold: number;
-  /** Measured inputs where float has a logit above the threshold. */
-  floatPositives: number;
-  byBackend: Partial<Record<Backend, { bestAgree: number; decisionAgree: number; positives: number }>>;
-}
-
-export interface BackendFidelity {
-  sqnrDb: number;
-  maxAbsError: number;
-  argmaxAgree: number;
-}
-
-export interface OutputFidelity {
-  name: string;
-  values: number;
-  /** With `reference`: SQNR of `graph`'s own float outputs against it (what pruning costs). */
-  floatSqnrDb?: number;
-  byBackend: Partial<Record<Backend, BackendFidelity>>;
-}
-
-export interface FidelityReport {
-  model: string;
+/** The summary `fkb quantize --json` prints, plus the integer graph it measured. */
+export interface FidelityReport extends QuantizeSummary {
   observer: Observer;
-  calibrationInputs: number;
-  measuredInputs: number;
-  macs: number;
-  outputs: OutputFidelity[];
-  /** Reference backend, per calibrated tensor in graph order. */
-  tensors: Array<{ name: string; sqnrDb: number }>;
-  /** The backend the others are compared with: 'reference' when it ran, else the first. */
-  comparedWith: Backend;
-  /** Output codes (all outputs, all measured inputs) that differ from `comparedWith`'s. */
-  differingFromReference: Partial<Record<Backend, number>>;
-  outputCodes: number;
-  scores?: ScoreAgreement;
-  /** Mean wall time of one integer inference per backend, ms (first run included). */
-  msPerInput: Partial<Record<Backend, number>>;
   intGraph: IntGraph;
 }
 

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import Table from 'cli-table3';
-import type { ConvShape, RequantMode } from '../../conv/layer.ts';
+import { type ConvShape, type RequantMode, REQUANT_MODES } from '../../conv/layer.ts';
 import { referenceLayer } from '../../bench/shapes.ts';
 import { DECODE_POINTS, type DecodePoint } from '../../dsp/packed-conv.ts';
 import { schemeProblem } from '../../problems/scheme-problem.ts';
@@ -49,7 +49,7 @@ export function registerDspConvCommands(dsp: Command): void {
     .addOption(new Option('--scheme <scheme>', 'packing scheme').choices(SCHEME_NAMES as unknown as string[]).default('int8x8'))
     .option('--chain <L>', 'DSPs per cascade along input channels', positiveInt('--chain', Number.MAX_SAFE_INTEGER), 16)
     .addOption(new Option('--decode <point>', 'when P is split into lanes').choices(DECODE_POINTS as unknown as string[]).default('cascade'))
-    .addOption(new Option('--mode <mode>', 'requantization of the outputs').choices(['gemmlowp', 'single', 'fp32', 'raw']).default('gemmlowp'))
+    .addOption(new Option('--mode <mode>', 'requantization of the outputs').choices(REQUANT_MODES).default('gemmlowp'))
     .addOption(new Option('--operands <kind>', 'seeded data: uniform, or every operand at a range end').choices(['random', 'extremes']).default('random'))
     .option('--seed <n>', 'seed of the operands', positiveInt('--seed', Number.MAX_SAFE_INTEGER), 1)
     .option('--strict', 'exit 1 when any output differs from the exact convolution')
