@@ -13,8 +13,22 @@ import { tiledCore, tiledModel, tiledParams } from './tiled.ts';
 
 export interface ModelInfo {
   id: ModelId;
-  name: string;
+  name: ModelName;
   title: string;
+  /**
+   * How a network's layers share the hardware. 'reused': one engine runs the layers one after
+   * another (cycles per frame = the sum over layers, DSP and BRAM = the largest layer's).
+   * 'pipelined': every layer has its own engine and all run concurrently, FINN's dataflow
+   * (Umuroglu et al., FPGA 2017, Sec. 4): cycles per frame = the slowest layer's, DSP and BRAM =
+   * the sum over layers, and each layer's parallelism is chosen per layer (the folding rule).
+   */
+  dataflow: 'reused' | 'pipelined';
+  /**
+   * Engines that may work on different frames side by side, sharing the off-chip bandwidth
+   * (PG338: up to four DPU cores). 1: the design is one engine; above 1 the design-space sweep
+   * has a `cores` dimension.
+   */
+  maxCores: number;
   params: ParamSchema;
   evaluate: ModelFn;
   /**
@@ -27,13 +41,30 @@ export interface ModelInfo {
 
 export const MODEL_IDS = ['a', 'b', 'c', 'd', 'e'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
+/** The accelerator style; code that depends on the style asks for it by this name, not by id. */
+export type ModelName = 'splitconv' | 'tiled' | 'finn' | 'dpu' | 'systolic';
 
 export const MODELS: Record<ModelId, ModelInfo> = {
-  a: { id: 'a', name: 'splitconv', title: 'split-convolution engine: P_o DSP cascades of length L, P_p pixels', params: splitconvParams, evaluate: splitconvModel },
-  b: { id: 'b', name: 'tiled', title: 'tiled Tm x Tn engine with Tr x Tc tiles (Zhang et al., FPGA 2015)', params: tiledParams, evaluate: tiledModel, core: tiledCore },
-  c: { id: 'c', name: 'finn', title: 'FINN folded dataflow, PE x SIMD per layer (Umuroglu et al. 2017; Blott et al. 2018)', params: finnParams, evaluate: finnModel, core: finnCore },
-  d: { id: 'd', name: 'dpu', title: 'DPUCZDX8G-style PP x ICP x OCP array (PG338)', params: dpuParams, evaluate: dpuModel, core: dpuCore },
-  e: { id: 'e', name: 'systolic', title: 'output-stationary R x C systolic array of packed DSPs', params: systolicParams, evaluate: systolicModel, core: systolicCore },
+  a: {
+    id: 'a', name: 'splitconv', title: 'split-convolution engine: P_o DSP cascades of length L, P_p pixels',
+    dataflow: 'reused', maxCores: 1, params: splitconvParams, evaluate: splitconvModel,
+  },
+  b: {
+    id: 'b', name: 'tiled', title: 'tiled Tm x Tn engine with Tr x Tc tiles (Zhang et al., FPGA 2015)',
+    dataflow: 'reused', maxCores: 1, params: tiledParams, evaluate: tiledModel, core: tiledCore,
+  },
+  c: {
+    id: 'c', name: 'finn', title: 'FINN folded dataflow, PE x SIMD per layer (Umuroglu et al. 2017; Blott et al. 2018)',
+    dataflow: 'pipelined', maxCores: 1, params: finnParams, evaluate: finnModel, core: finnCore,
+  },
+  d: {
+    id: 'd', name: 'dpu', title: 'DPUCZDX8G-style PP x ICP x OCP array (PG338)',
+    dataflow: 'reused', maxCores: 4, params: dpuParams, evaluate: dpuModel, core: dpuCore,
+  },
+  e: {
+    id: 'e', name: 'systolic', title: 'output-stationary R x C systolic array of packed DSPs',
+    dataflow: 'reused', maxCores: 1, params: systolicParams, evaluate: systolicModel, core: systolicCore,
+  },
 };
 
 /** A model by id ('a'..'e') or name ('splitconv', 'tiled', ...). */
