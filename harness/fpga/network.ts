@@ -65,7 +65,7 @@ export function runModel(opts: NetworkModelOptions): ModelReport {
   let cycles = sum((e) => e.cycles);
   let fps: number | undefined;
   let bottleneck: string | undefined;
-  const pipelined = model.id === 'c';
+  const pipelined = model.dataflow === 'pipelined';
   if (pipelined) {
     // FINN: every layer has its own engine, all run concurrently (Umuroglu et al. 2017, Sec. 4).
     const slow = layers.reduce((a, e) => (e.computeCycles > a.computeCycles ? e : a));

@@ -12,7 +12,7 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { listDevices } from '../../fpga/devices.ts';
-import { MODELS, MODEL_IDS } from '../../fpga/models/index.ts';
+import { MODELS, MODEL_IDS, getModel } from '../../fpga/models/index.ts';
 import { parseSettings, runModel } from '../../fpga/network.ts';
 import { simulateLayerReport } from '../../fpga/sim/splitconv-sim.ts';
 import { BUILTIN_NETWORKS, loadNetwork } from '../../networks/index.ts';
@@ -95,7 +95,7 @@ export function registerModelCommand(program: Command): void {
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
         return;
       }
-      if (!report.model.startsWith('a ')) throw new InputError(`--simulate runs the cycle-level simulator of model a, not ${report.model}`);
+      if (getModel(opts.arch)?.name !== 'splitconv') throw new InputError(`--simulate runs the cycle-level simulator of model a, not ${report.model}`);
       const maxDspOps = Number(opts.maxDspOps);
       if (!Number.isInteger(maxDspOps) || maxDspOps < 1) throw new InputError(`--max-dsp-ops must be a positive integer, got '${opts.maxDspOps}'`);
       const params = parseSettings(opts.set ?? []);
