@@ -1,26 +1,27 @@
 /**
- * One self-contained HTML report: inline CSS, Chart.js inlined from node_modules at render time,
- * the report data embedded as JSON, no network access. Tables are rendered here (every string
- * escaped); charts are described here as plain specs (`ChartSpec`) and drawn in the page by a
- * small script, which sets `window.__fkbChartsRendered` to the number of charts drawn.
+ * One self-contained HTML report: the CSS, Chart.js and the page script inlined (inline.ts), the
+ * report data embedded as JSON, no network access. Tables are rendered here (every string
+ * escaped); charts are described in charts.ts as plain specs and drawn in the page by
+ * assets/page.js, which sets `window.__fkbChartsRendered` to the number of charts drawn.
  *
  *   const html = renderReportHtml(data);
  *   writeReport('report/2026-11-26', data);   // report.json + report.html, atomically
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Measurement, type ReportData, type VerificationSummary } from '../results/index.ts';
 import { InputError } from '../util/errors.ts';
 import { type ChartSpec, chartSpecs, layersOf } from './charts.ts';
 import { escapeHtml, fmt, jsonForScript, shortKernel, sig, wrapName } from './escape.ts';
+import { chartJsSource, pageScript, reportCss } from './inline.ts';
 
 export {
   type AxisSpec, type ChartSpec, type DatasetSpec, type PointSpec,
   chartSpecs, compressionChart, dspExactnessChart, fpgaVsWasmChart, rooflineChart, speedupChart, throughputChart,
 } from './charts.ts';
 export { escapeHtml, jsonForScript, shortKernel } from './escape.ts';
+export { chartJsSource } from './inline.ts';
 
 // ---------------------------------------------------------------------------------------------
 // HTML
@@ -324,201 +325,6 @@ function quantizedSection(data: ReportData): string {
   return parts.join('\n');
 }
 
-const CSS = `
-:root { --fg: #1b1f24; --muted: #5b6470; --line: #d8dde3; --bg-alt: #f5f7f9; --ok: #1a7f37; --bad: #c62828; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); margin: 0; background: #fff; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
-header h1 { font-size: 24px; margin: 0 0 4px; }
-header .meta { color: var(--muted); margin: 0; }
-nav { margin: 14px 0 8px; display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 13px; }
-nav a { color: #0b5cad; text-decoration: none; }
-section { margin-top: 30px; }
-h2 { font-size: 18px; border-bottom: 2px solid var(--line); padding-bottom: 4px; margin: 0 0 12px; }
-h3 { font-size: 15px; margin: 18px 0 8px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 10px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; background: var(--bg-alt); }
-.card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
-.card .v { font-size: 22px; font-weight: 600; margin: 2px 0; }
-.card .s { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
-figure.chart { margin: 12px 0 18px; }
-.chart-box { position: relative; width: 100%; }
-figcaption { color: var(--muted); font-size: 12.5px; margin-top: 6px; }
-.two { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
-.table-wrap { overflow-x: auto; margin: 8px 0 16px; }
-table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
-caption { text-align: left; font-weight: 600; padding: 4px 0 6px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: var(--bg-alt); font-weight: 600; }
-.nowrap { white-space: nowrap; }
-.right { text-align: right; font-variant-numeric: tabular-nums; }
-th.num { white-space: normal; }
-tbody tr:nth-child(even) td { background: #fafbfc; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; overflow-wrap: break-word; }
-td.kernel { min-width: 15em; }
-.small { font-size: 12px; color: var(--muted); }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; background: var(--bg-alt); padding: 1px 4px; border-radius: 3px; }
-.na { border-left: 4px solid #b0b8c1; background: var(--bg-alt); padding: 8px 12px; color: var(--muted); }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
-.badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); }
-.chart-error { color: var(--bad); }
-footer { margin-top: 36px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 10px; }
-@media (max-width: 800px) { .two { grid-template-columns: 1fr; } }
-@media print {
-  @page { size: A4; margin: 12mm; }
-  body { font-size: 11px; }
-  main { max-width: none; padding: 0; }
-  nav { display: none; }
-  section { break-inside: auto; margin-top: 18px; }
-  h2, h3, caption { break-after: avoid; }
-  figure.chart, .card, tr { break-inside: avoid; }
-  .table-wrap { overflow: visible; }
-  th, td { padding: 3px 5px; }
-  .mono, code { font-size: 10px; }
-  td.kernel { min-width: 11em; }
-  tbody tr:nth-child(even) td { background: none; }
-  details.warnings { display: none; }
-}
-`;
-
-/**
- * The page script: plain ES5-style JavaScript (it runs as written, never transpiled). Reads the
- * chart specs, draws each chart without animation, reports failures in the figure and on the
- * console, and sets window.__fkbChartsRendered to the number of charts drawn.
- */
-const CLIENT_JS = String.raw`
-(function () {
-  'use strict';
-  var specs = JSON.parse(document.getElementById('fkb-charts').textContent);
-  var drawn = 0;
-  function num(v, unit) {
-    var a = Math.abs(v), s;
-    if (a === 0) s = '0';
-    else if (a >= 1e4) s = v.toExponential(1);
-    else if (a >= 100) s = v.toFixed(0);
-    else if (a >= 10) s = trim(v.toFixed(1));
-    else if (a >= 1) s = trim(v.toFixed(2));
-    else if (a >= 0.01) s = trim(v.toPrecision(2));
-    else s = v.toExponential(0);
-    return s + (unit || '');
-  }
-  function trim(t) { return t.indexOf('.') < 0 ? t : t.replace(/\.?0+$/, ''); }
-  function axis(a, isValueAxis, isLog) {
-    var o = {
-      type: isLog ? 'logarithmic' : (isValueAxis ? 'linear' : 'category'),
-      title: { display: !!a.title, text: a.title },
-      grid: { color: '#e3e7eb' }
-    };
-    if (isValueAxis) {
-      o.ticks = { maxRotation: 0, callback: function (v) { return isLog && !isNiceLog(v) ? '' : num(Number(v), a.unit); } };
-      if (typeof a.min === 'number') o.min = a.min;
-      if (typeof a.max === 'number') o.max = a.max;
-      if (typeof a.suggestedMax === 'number') o.suggestedMax = a.suggestedMax;
-    } else {
-      o.ticks = { autoSkip: false, maxRotation: 60, minRotation: 0 };
-      o.grid = { display: false };
-    }
-    return o;
-  }
-  function isNiceLog(v) {
-    var m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
-    return Math.abs(m - 1) < 1e-6 || Math.abs(m - 2) < 1e-6 || Math.abs(m - 5) < 1e-6;
-  }
-  function config(s) {
-    var bar = s.type === 'bar';
-    var datasets = s.datasets.map(function (d) {
-      var o = { label: d.label, data: d.data, backgroundColor: d.color, borderColor: d.color };
-      if (bar) {
-        o.skipNull = true;
-        if (s.minBarLength) o.minBarLength = s.minBarLength;
-        o.maxBarThickness = 56;
-        o.barPercentage = 0.9;
-        o.categoryPercentage = 0.85;
-      } else if (d.line) {
-        o.showLine = true; o.pointRadius = 0; o.pointHitRadius = 6; o.borderWidth = 2; o.fill = false;
-        if (d.dashed) o.borderDash = [6, 4];
-      } else {
-        o.pointRadius = 5; o.pointHoverRadius = 7; o.backgroundColor = d.color + 'cc';
-      }
-      return o;
-    });
-    var valueAxis = s.horizontal ? 'x' : 'y';
-    var scales = {};
-    scales.x = axis(s.x, !bar || valueAxis === 'x', !!s.x.log);
-    scales.y = axis(s.y, !bar || valueAxis === 'y', !!s.y.log);
-    return {
-      type: s.type,
-      data: { labels: s.labels, datasets: datasets },
-      options: {
-        indexAxis: s.horizontal ? 'y' : 'x',
-        animation: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        devicePixelRatio: Math.max(2, window.devicePixelRatio || 1),
-        interaction: { mode: 'nearest', intersect: true },
-        plugins: {
-          legend: { position: 'top', labels: { boxWidth: 14 } },
-          tooltip: {
-            callbacks: {
-              title: function (items) {
-                if (!items.length) return '';
-                var it = items[0];
-                if (bar) return (s.fullLabels && s.fullLabels[it.dataIndex]) || it.label;
-                return it.dataset.label;
-              },
-              label: function (it) {
-                var d = s.datasets[it.datasetIndex];
-                if (!bar) return d.data[it.dataIndex].label;
-                var unit = (s.horizontal ? s.x.unit : s.y.unit) || '';
-                return d.label + ': ' + num(it.parsed[s.horizontal ? 'x' : 'y'], unit);
-              },
-              afterLabel: function (it) {
-                var d = s.datasets[it.datasetIndex];
-                return bar && d.notes ? d.notes[it.dataIndex] || '' : '';
-              }
-            }
-          }
-        },
-        scales: scales
-      }
-    };
-  }
-  Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif';
-  Chart.defaults.color = '#3a424c';
-  specs.forEach(function (s) {
-    var canvas = document.querySelector('canvas[data-chart="' + s.id + '"]');
-    if (!canvas) return;
-    try {
-      new Chart(canvas, config(s));
-      drawn++;
-    } catch (e) {
-      var p = document.createElement('p');
-      p.className = 'chart-error';
-      p.textContent = 'This chart could not be drawn: ' + (e && e.message ? e.message : String(e));
-      canvas.parentNode.parentNode.appendChild(p);
-      console.error('chart ' + s.id + ': ' + (e && e.stack ? e.stack : e));
-    }
-  });
-  window.addEventListener('beforeprint', function () {
-    Object.keys(Chart.instances).forEach(function (k) { Chart.instances[k].resize(); });
-  });
-  window.__fkbChartsRendered = drawn;
-})();
-`;
-
-let chartJsCache: string | undefined;
-
-/** Chart.js's UMD build from node_modules, safe to inline in a <script> element. */
-export function chartJsSource(): string {
-  if (chartJsCache === undefined) {
-    const require = createRequire(import.meta.url);
-    const file = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
-    chartJsCache = readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script');
-  }
-  return chartJsCache;
-}
-
 /** The whole report as one HTML document that needs no network. */
 export function renderReportHtml(data: ReportData): string {
   const specs = chartSpecs(data);
@@ -558,7 +364,7 @@ export function renderReportHtml(data: ReportData): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <title>${escapeHtml(m.title)}</title>
-<style>${CSS}</style>
+<style>${reportCss()}</style>
 </head>
 <body>
 <main>
@@ -573,7 +379,7 @@ ${body}
 <script type="application/json" id="fkb-report-data">${jsonForScript(data)}</script>
 <script type="application/json" id="fkb-charts">${jsonForScript(specs)}</script>
 <script>${chartJsSource()}</script>
-<script>${CLIENT_JS}</script>
+<script>${pageScript()}</script>
 </body>
 </html>
 `;
