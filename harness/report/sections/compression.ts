@@ -1,0 +1,23 @@
+/** Accuracy against size and MACs of the compressed model, one point per setting. */
+import { type ReportData } from '../../results/index.ts';
+import { type ChartSpec } from '../charts.ts';
+import { escapeHtml, fmt } from '../escape.ts';
+import { figure, note, table } from './parts.ts';
+
+export function compressionSection(data: ReportData, specs: Map<string, ChartSpec>): string {
+  const c = data.compression;
+  const size = specs.get('compression-size');
+  const macs = specs.get('compression-macs');
+  if (!c || !size || !macs) return note('Not available in this run: no compression results (accuracy vs size) were given.');
+  return (
+    `<p>${escapeHtml(c.network)} on ${escapeHtml(c.dataset)}, ${escapeHtml(c.metric)}; ${c.points.length} settings.</p>` +
+    `<div class="two">${figure(size, `${c.metric} against model size.`)}${figure(macs, `${c.metric} against MACs per inference.`)}</div>` +
+    table(c.points, [
+      { head: 'setting', cell: (p) => p.setting },
+      { head: 'method', cell: (p) => p.method ?? 'other' },
+      { head: c.metric, cell: (p) => `${fmt(100 * p.accuracy, 2)} %`, num: true },
+      { head: 'size (MB)', cell: (p) => fmt(p.sizeBytes / 1e6, 2), num: true },
+      { head: 'GMAC', cell: (p) => fmt(p.macs / 1e9, 3), num: true },
+    ])
+  );
+}
