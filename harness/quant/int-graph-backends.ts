@@ -1,0 +1,84 @@
+/**
+ * The convolution backends of integer-graph inference: the exact reference, the SIMD
+ * split-convolution kernel, and the packed-DSP kernel (int-graph.ts says what each computes).
+ * A graph's kernel runners are built on first use and kept with it.
+ */
+import type { PackedConvConfig } from '../dsp/packed-conv.ts';
+import { referenceConv } from '../reference/conv.ts';
+import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
+import { type SplitConvVariant, findVariant } from '../registry/splitconv.ts';
+import { InputError } from '../util/errors.ts';
+import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
+import type { IntConv, IntGraph } from './int-graph-nodes.ts';
+
+export const BACKENDS = ['reference', 'wasm', 'dsp'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const WASM_VARIANT = 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8';
+export const DSP_VARIANT = 'qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8';
+export const DSP_CONFIG: PackedConvConfig = { scheme: 'int8x8', chain: 16, decode: 'cascade' };
+
+/** Runs group `group` of a convolution (its perGroup problem) on that group's input channels. */
+export type GroupRun = (node: IntConv, group: number, input: Int8Array) => Int8Array;
+
+/** Kernel runners per integer graph and backend, built on first use (weights packed once). */
+const sessions = new WeakMap<IntGraph, Map<Backend, GroupRun>>();
+
+function wasmVariant(): SplitConvVariant {
+  const v = findVariant(WASM_VARIANT);
+  if (!v) throw new Error(`${WASM_VARIANT} is not registered`);
+  return v;
+}
+
+function dspVariant(): DspConvVariant {
+  const v = DSPCONV_VARIANTS.find((x) => x.name === DSP_VARIANT);
+  if (!v) throw new Error(`${DSP_VARIANT} is not registered`);
+  return v;
+}
+
+/**
+ * One WASM instance per layer. A grouped layer's groups share it: each group re-loads its
+ * weights (setWeights), which costs a pack of kH*kW*inC/groups bytes per output channel.
+ */
+function kernelRunner(variant: SplitConvVariant | DspConvVariant, dsp?: PackedConvConfig): GroupRun {
+  const kernel = modulesFor(variant).find((k) => k.name === 'simd');
+  if (!kernel) throw new InputError(`${variant.name}: the 'simd' WASM module is not usable on this engine (run 'npm run build')`);
+  const runners = new Map<IntConv, { runner: KernelRunner; group: number }>();
+  return (node, group, input) => {
+    const problem = node.perGroup[group]!;
+    let r = runners.get(node);
+    if (!r) {
+      r = { runner: new KernelRunner(variant, kernel, { ...problem, input }, dsp), group };
+      runners.set(node, r);
+    } else {
+      if (r.group !== group) r.runner.setWeights(problem);
+      r.group = group;
+      r.runner.setInput(input);
+    }
+    r.runner.run();
+    return r.runner.output() as Int8Array;
+  };
+}
+
+/** The backend's runner for this graph, built on first use. */
+export function groupRunner(g: IntGraph, backend: Backend): GroupRun {
+  let perGraph = sessions.get(g);
+  if (!perGraph) sessions.set(g, (perGraph = new Map()));
+  let run = perGraph.get(backend);
+  if (run) return run;
+  switch (backend) {
+    case 'reference':
+      run = (node, group, input) => referenceConv({ ...node.perGroup[group]!, input }) as Int8Array;
+      break;
+    case 'wasm':
+      run = kernelRunner(wasmVariant());
+      break;
+    case 'dsp':
+      run = kernelRunner(dspVariant(), DSP_CONFIG);
+      break;
+    default:
+      throw new InputError(`backend must be one of ${BACKENDS.join(', ')}, got '${String(backend)}'`);
+  }
+  perGraph.set(backend, run);
+  return run;
+}
