@@ -1,28 +1,49 @@
 /**
- * Contracts around the kernels: the params block agrees between AssemblyScript and TypeScript,
- * generated kernels are up to date with the registry, names follow the naming scheme, and bad
- * input gets an InputError naming the parameter and its allowed range (never a WASM trap).
+ * Contracts around the kernels: the codes that cross the WASM boundary (params fields, modes,
+ * packed-DSP codes) are the same on both sides, generated files are up to date with the
+ * registry, names follow the naming scheme, and bad input gets an InputError naming the
+ * parameter and its allowed range (never a WASM trap).
  */
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConvProblem, ConvShape } from '../harness/conv/layer.ts';
+import { SCHEMES } from '../harness/dsp/schemes.ts';
+import { DSP_LAYOUT_CODES, DSP_SCHEME_CODES, FIELD_COUNT, PARAM_FIELDS, SCHEME_LAYOUT, asCodes } from '../harness/registry/codes.ts';
 import { SPLITCONV_VARIANTS, findVariant } from '../harness/registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../harness/registry/dspconv.ts';
 import { KernelTester } from '../harness/testers/kernel-tester.ts';
 import { referenceConv } from '../harness/reference/conv.ts';
 import { InputError } from '../harness/util/errors.ts';
-import { FIELD_COUNT, PARAM_FIELDS } from '../harness/wasm/params.ts';
 import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
+import { loadModules } from '../harness/wasm/modules.ts';
 import { staleFiles } from '../scripts/gen-kernels.ts';
 
-test('params block: assembly/common/params.ts and harness/wasm/params.ts agree', () => {
-  const src = readFileSync(new URL('../assembly/common/params.ts', import.meta.url), 'utf8');
-  const asFields = new Map([...src.matchAll(/export const (\w+): i32 = (\d+);/g)].map((m) => [m[1]!, Number(m[2])]));
-  for (const [name, index] of Object.entries(PARAM_FIELDS)) {
-    assert.is(asFields.get(name), index, `field ${name}`);
+test('codes: every module exports the codes of harness/registry/codes.ts, by name, with the same values', () => {
+  const codes = asCodes();
+  const checked: string[] = [];
+  for (const [name, status] of loadModules()) {
+    if (!status.kernel) continue;
+    const ex = status.kernel.instantiate();
+    for (const c of codes) {
+      const g = ex[c.name];
+      assert.instance(g, WebAssembly.Global, `the ${name} module exports no ${c.name} (npm run gen, npm run build)`);
+      assert.is((g as WebAssembly.Global).value, c.value, `${name} module: ${c.name}`);
+    }
+    checked.push(name);
   }
-  assert.is(asFields.get('FIELD_COUNT'), FIELD_COUNT);
+  // scalar (the exhaustive datapath), simd (the packed kernels) and debug run on every engine here.
+  for (const m of ['scalar', 'simd', 'debug']) assert.ok(checked.includes(m), `the ${m} module was not checked`);
+});
+
+test('codes: the params fields are 0..FIELD_COUNT-1; every scheme has a code and a port layout', () => {
+  assert.equal(Object.values(PARAM_FIELDS).sort((a, b) => a - b), Array.from({ length: FIELD_COUNT }, (_, i) => i));
+  for (const s of Object.keys(SCHEMES)) {
+    assert.type(DSP_SCHEME_CODES[s as keyof typeof DSP_SCHEME_CODES], 'number', s);
+    assert.type(DSP_LAYOUT_CODES[SCHEME_LAYOUT[s as keyof typeof SCHEME_LAYOUT]], 'number', s);
+  }
+  const names = asCodes().map((c) => c.name);
+  assert.is(new Set(names).size, names.length, 'AssemblyScript names are unique');
 });
 
 test('generated kernels are up to date with the registry (npm run gen)', () => {

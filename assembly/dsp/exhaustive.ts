@@ -2,15 +2,16 @@
  * Exhaustive exactness of the DSP48E2 packing schemes: every operand tuple of one packed
  * multiply goes through the slice datapath (written in i64, mirroring harness/dsp/slice.ts for
  * the ports these layouts produce) and its lanes are decoded and compared with the exact products.
- * Driven by harness/dsp/exactness.ts, which first checks dsp_packed_p against the BigInt slice
+ * Driven by harness/exactness/datapath.ts, which first checks dsp_packed_p against the BigInt slice
  * model (stepSlice) and the golden rows before trusting any count this file returns.
  *
- * Port layouts (harness/dsp/schemes.ts is the definition; ids fixed by harness/dsp/exactness.ts):
+ * Port layouts (harness/dsp/schemes.ts is the definition; the DSP_LAYOUT_* ids come from
+ * harness/registry/codes.ts through ../common/codes):
  *
- *   0 INT8   int8x8, int8xu8  A = w0 << 18, D = w1, B = a0, INMODE 00100 (D + A)
- *   1 WP487  wp487u8          A = {a0, 11'b0, a1}, B = w0, INMODE 00000 (A),
- *                             C = w0 << 27 through W (OPMODE W = 11) when a0[7] = 1
- *   2 INT4   int4             A = w0, D = w1 << 22, B = a0 | a1 << 11, INMODE 00100 (D + A)
+ *   INT8   int8x8, int8xu8  A = w0 << 18, D = w1, B = a0, INMODE 00100 (D + A)
+ *   WP487  wp487u8          A = {a0, 11'b0, a1}, B = w0, INMODE 00000 (A),
+ *                           C = w0 << 27 through W (OPMODE W = 11) when a0[7] = 1
+ *   INT4   int4             A = w0, D = w1 << 22, B = a0 | a1 << 11, INMODE 00100 (D + A)
  *
  * The lane rule and the operand ranges are not repeated here: the harness writes them from the
  * scheme into a descriptor, so the decode is the scheme's own. Descriptor (i32 words):
@@ -27,9 +28,7 @@
  *       + 32  i32 its first wrong lane   + 40  i64 its P   + 48  i64 got   + 56  i64 want
  */
 
-const LAYOUT_INT8: i32 = 0;
-const LAYOUT_WP487: i32 = 1;
-const LAYOUT_INT4: i32 = 2;
+import { DSP_LAYOUT_INT8, DSP_LAYOUT_WP487 } from '../common/codes';
 
 const MASK18: i64 = (1 << 18) - 1;
 const MASK27: i64 = (1 << 27) - 1;
@@ -67,10 +66,10 @@ const MAX_LANES: i32 = 4;
 /** P of one packed multiply (the scheme's ports with accumulate = 'first'). */
 // @ts-ignore: decorator
 @inline function packedP(layout: i32, w0: i32, w1: i32, a0: i32, a1: i32): i64 {
-  if (layout == LAYOUT_INT8) {
+  if (layout == DSP_LAYOUT_INT8) {
     return sliceP((<i64>w0 << 18) & MASK30, <i64>a0 & MASK18, 0, <i64>w1 & MASK27, INMODE_D_PLUS_A, false);
   }
-  if (layout == LAYOUT_WP487) {
+  if (layout == DSP_LAYOUT_WP487) {
     const fix = (a0 & 0x80) != 0;
     const c: i64 = fix ? (<i64>w0 << 27) & MASK48 : 0;
     return sliceP(((<i64>a0 << 19) | <i64>a1) & MASK30, <i64>w0 & MASK18, c, 0, INMODE_A, fix);

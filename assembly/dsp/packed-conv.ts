@@ -26,26 +26,19 @@
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   X_ZP, X_PTR, W_PTR, W_RAW_PTR, B_PTR, SCRATCH_PTR, DSP_SCHEME, DSP_CHAIN, DSP_DECODE,
+  DSP_SCHEME_INT8X8, DSP_SCHEME_WP487U8, DSP_SCHEME_INT4, DSP_DECODE_CASCADE, DSP_DECODE_WINDOW,
 } from '../common/params';
 import { finishRow, gemmlowpConstantsBytes } from '../common/finish-row';
 
-const SCHEME_INT8X8: i32 = 0;
-const SCHEME_INT8XU8: i32 = 1;
-const SCHEME_WP487U8: i32 = 2;
-const SCHEME_INT4: i32 = 3;
-const DECODE_CASCADE: i32 = 0;
-const DECODE_TAP: i32 = 1;
-const DECODE_WINDOW: i32 = 2;
-
 /** The activation code offset of a scheme (x + offset is what the DSP multiplies). */
 function activationOffset(scheme: i32): i32 {
-  return scheme == SCHEME_INT8X8 ? 0 : scheme == SCHEME_INT4 ? 8 : 128;
+  return scheme == DSP_SCHEME_INT8X8 ? 0 : scheme == DSP_SCHEME_INT4 ? 8 : 128;
 }
 
 /** Input channels per decode group within one tap (the whole tap for 'tap' and 'window'). */
 function groupLength(p: usize): i32 {
   const c = field(p, IN_C);
-  return field(p, DSP_DECODE) == DECODE_CASCADE ? min(field(p, DSP_CHAIN), c) : c;
+  return field(p, DSP_DECODE) == DSP_DECODE_CASCADE ? min(field(p, DSP_CHAIN), c) : c;
 }
 
 /** Channels per pixel in the group-padded layout. */
@@ -197,7 +190,7 @@ function tile2(
   let c00 = i32x4.splat(0); let c01 = i32x4.splat(0); let c10 = i32x4.splat(0); let c11 = i32x4.splat(0);
   let t00 = i32x4.splat(0); let t01 = i32x4.splat(0); let t10 = i32x4.splat(0); let t11 = i32x4.splat(0);
   let wp = w;
-  const perGroup = decode != DECODE_WINDOW;
+  const perGroup = decode != DSP_DECODE_WINDOW;
   for (let r = 0; r < kh; r++) {
     let p0 = x0 + <usize>r * rowStride;
     let p1 = x1 + <usize>r * rowStride;
@@ -219,7 +212,7 @@ function tile2(
         }
         if (perGroup || (r == kh - 1 && t == kw - 1 && gi == groups - 1)) {
           // Decode the group's P of every DSP, lane by lane (see the file comment).
-          if (scheme == SCHEME_INT4) {
+          if (scheme == DSP_SCHEME_INT4) {
             // DSP (w1 = even channel, w2 = odd; a1 = pixel 0, a2 = pixel 1): lanes w1a1, w1a2, w2a1, w2a2.
             const l0 = sext(c00, 11);
             const T1 = i32x4.add(c10, i32x4.shr_s(c00, 11));
@@ -231,7 +224,7 @@ function tile2(
             t10 = i32x4.add(t10, i32x4.add(f1, borrow(l0)));
             t01 = i32x4.add(t01, i32x4.add(f2, borrow(f1)));
             t11 = i32x4.add(t11, i32x4.add(sext(T3, 15), borrow(f2)));
-          } else if (scheme == SCHEME_WP487U8) {
+          } else if (scheme == DSP_SCHEME_WP487U8) {
             // DSP per channel: u1 = pixel 0 (high lane, 29 bits), u2 = pixel 1 (low lane, 19 bits).
             const lo0 = sext(c10, 19);
             t10 = i32x4.add(t10, lo0);
@@ -280,7 +273,7 @@ function tile3int8(
   let c0 = HALF; let c1 = HALF; let c2 = HALF;
   let l0 = i32x4.splat(0); let l1 = i32x4.splat(0); let l2 = i32x4.splat(0);
   let wp = w;
-  const perGroup = decode != DECODE_WINDOW;
+  const perGroup = decode != DSP_DECODE_WINDOW;
   for (let r = 0; r < kh; r++) {
     let p0 = x0 + <usize>r * rowStride;
     let p1 = x1 + <usize>r * rowStride;
@@ -351,7 +344,7 @@ function tile2x16int8(
   const o1 = out + outStride;
   v128.store(out, lowStart); v128.store(out, lowStart, 32); v128.store(o1, lowStart); v128.store(o1, lowStart, 32);
   let pa = w;
-  const perGroup = decode != DECODE_WINDOW;
+  const perGroup = decode != DSP_DECODE_WINDOW;
   for (let r = 0; r < kh; r++) {
     let p0 = x0 + <usize>r * rowStride;
     let p1 = x1 + <usize>r * rowStride;
@@ -434,7 +427,7 @@ function run(p: usize, fast: bool, nb: i32): void {
   const consts = rowAcc + <usize>((outW + 1) * ocp * 4);
   const scheme = field(p, DSP_SCHEME);
   const decode = field(p, DSP_DECODE);
-  const decodes = decode == DECODE_WINDOW ? 1 : kh * kw * groups;
+  const decodes = decode == DSP_DECODE_WINDOW ? 1 : kh * kw * groups;
   packActivations(p, act, ghost);
   for (let oh = 0; oh < outH; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;

@@ -2,6 +2,8 @@
 
 // The debug module: the scalar and simd variants, with assertions on of harness/registry/splitconv.ts.
 export { heapBase } from '../common/params';
+// The codes shared with the harness, exported so that a test can compare them with its table.
+export * from '../common/codes';
 export * from '../splitconv/qs8-splitconv-minmax-1x1c1--scalar-loops';
 export * from '../splitconv/gen/qs8-splitconv-minmax-1x4c8--wasmsimd-dot16x8-u2';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c8--wasmsimd-dot16x8';

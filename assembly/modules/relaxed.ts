@@ -2,6 +2,8 @@
 
 // The relaxed module: the relaxed variants of harness/registry/splitconv.ts.
 export { heapBase } from '../common/params';
+// The codes shared with the harness, exported so that a test can compare them with its table.
+export * from '../common/codes';
 export { relaxedDotProbe } from '../common/relaxed-probe';
 export * from '../splitconv/gen/qs8-splitconv-minmax-1x4c16--wasmrelaxedsimd-rdot8x16split';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmrelaxedsimd-rdot8x16w7';

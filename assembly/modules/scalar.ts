@@ -2,5 +2,7 @@
 
 // The scalar module: the scalar variants of harness/registry/splitconv.ts.
 export { heapBase } from '../common/params';
+// The codes shared with the harness, exported so that a test can compare them with its table.
+export * from '../common/codes';
 export * from '../splitconv/qs8-splitconv-minmax-1x1c1--scalar-loops';
 export * from '../dsp/exhaustive';

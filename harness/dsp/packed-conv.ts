@@ -26,6 +26,7 @@
  * the result is what the hardware would output: this module reproduces it, it never hides it.
  */
 import { type ConvProblem, type ConvShape, type RequantMode, outputSize, validateProblem } from '../conv/layer.ts';
+import { DECODE_POINTS, type DecodePoint } from '../registry/codes.ts';
 import { referenceConv } from '../reference/conv.ts';
 import { requantize } from '../reference/requant.ts';
 import { InputError, requireInt } from '../util/errors.ts';
@@ -33,8 +34,7 @@ import { type PackingScheme, type SchemeName, SCHEME_NAMES, accumulationBound, d
 import { stepSlice } from './slice.ts';
 import type { ExactnessReport } from '../results/index.ts';
 
-export const DECODE_POINTS = ['cascade', 'tap', 'window'] as const;
-export type DecodePoint = (typeof DECODE_POINTS)[number];
+export { DECODE_POINTS, type DecodePoint };
 
 export interface PackedConvConfig {
   scheme: SchemeName;

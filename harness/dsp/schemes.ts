@@ -18,11 +18,12 @@
  * while each lane's sum stays inside its signed width; past that P is still exact, and the decode
  * moves k*2^width between neighbouring lanes, which the emulation reproduces.
  */
+import { type SchemeName, SCHEME_NAMES } from '../registry/codes.ts';
 import { InputError } from '../util/errors.ts';
 import { type SlicePorts, sext, wrap } from './slice.ts';
 
-export const SCHEME_NAMES = ['int8x8', 'int8xu8', 'wp487u8', 'int4'] as const;
-export type SchemeName = (typeof SCHEME_NAMES)[number];
+// The names (and their codes across the WASM boundary) are listed in the registry.
+export { SCHEME_NAMES, type SchemeName };
 
 /** One product lane of P: the product of weight `w` (0 or 1) and activation `a` (0 or 1). */
 export interface Lane {

@@ -18,9 +18,10 @@ import { loadModules, type KernelExports } from '../wasm/modules.ts';
 import { decodeInt4Naive, decodeLanes, getScheme, SCHEMES, type PackingScheme, type SchemeName } from '../dsp/schemes.ts';
 import { stepSlice, toHex48 } from '../dsp/slice.ts';
 import { formatOperands, laneName } from '../dsp/operand-names.ts';
+import { DSP_LAYOUT_CODES, SCHEME_LAYOUT } from '../registry/codes.ts';
 
-/** Port layout ids of assembly/dsp/exhaustive.ts. */
-const LAYOUT: Record<SchemeName, number> = { int8x8: 0, int8xu8: 0, wp487u8: 1, int4: 2 };
+/** Port layout id of a scheme in assembly/dsp/exhaustive.ts. */
+const LAYOUT = Object.fromEntries(Object.entries(SCHEME_LAYOUT).map(([s, l]) => [s, DSP_LAYOUT_CODES[l]])) as Record<SchemeName, number>;
 
 /**
  * The golden vectors: $FKB_GOLDEN_DIR, else ../shared/golden/dsp48e2/ beside the repo (where

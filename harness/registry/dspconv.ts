@@ -7,8 +7,7 @@
  * Name: qs8_dsppack_conv_<MR>x<NR>c2__wasmsimd_dot16x8[_<scheme>]: MR output pixels x NR output
  * channels per tile, two input channels per step, and the one scheme it is limited to, if any.
  */
-import type { SchemeName } from '../dsp/schemes.ts';
-import { SCHEME_NAMES } from '../dsp/schemes.ts';
+import { SCHEME_NAMES, type SchemeName } from './codes.ts';
 
 export interface DspConvVariant {
   name: string;

@@ -11,16 +11,13 @@ import { type ConvProblem, type ConvShape, outputSize, validateLayerParameters, 
 import { quantizeMultiplier } from '../reference/requant.ts';
 import { type PackedConvConfig, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
 import { getScheme } from '../dsp/schemes.ts';
+import { DSP_DECODE_CODES, DSP_SCHEME_CODES, FIELD_COUNT, MODE_CODES, PARAM_FIELDS } from '../registry/codes.ts';
 import type { DspConvVariant } from '../registry/dspconv.ts';
 import type { SplitConvVariant } from '../registry/splitconv.ts';
+import { InputError } from '../util/errors.ts';
 
 /** What the runner needs of a registered kernel, split-convolution or packed-DSP. */
 export type KernelVariant = SplitConvVariant | DspConvVariant;
-
-const DSP_SCHEME_CODES = { int8x8: 0, int8xu8: 1, wp487u8: 2, int4: 3 } as const;
-const DSP_DECODE_CODES = { cascade: 0, tap: 1, window: 2 } as const;
-import { InputError } from '../util/errors.ts';
-import { FIELD_COUNT, MODE_CODES, PARAM_FIELDS } from './params.ts';
 import { type KernelExports, type KernelModule, loadModules } from './modules.ts';
 
 export const GUARD_BYTES = 64;
