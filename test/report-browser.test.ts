@@ -57,7 +57,7 @@ function syntheticBench(): BenchReport {
       measurement(layer, 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8', 'simd', 3 * s),
       measurement(layer, HOSTILE_KERNEL, 'simd', 5 * s),
       measurement(layer, 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8', 'relaxed', 2.5 * s),
-      measurement(layer, 'qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8 (int8x8, L=16, cascade)', 'simd', 3.8 * s, {
+      measurement(layer, 'qs8_dsppack_minmax_3x8c2__wasmsimd_dot16x8_int8x8 (int8x8, L=16, cascade)', 'simd', 3.8 * s, {
         dsp: { config: { scheme: 'int8x8', chain: 16, decode: 'cascade' }, outputsDifferingFromExact: 3, maxOutputError: 1 },
       }),
       measurement(layer, 'onnxruntime-web QLinearConv (uint8)', 'onnxruntime-web', 4 * s),
@@ -91,7 +91,7 @@ function syntheticVerification(): VerifyResult[] {
 function exactnessRows(scheme: string, bound: number, differing: number[]): LayerExactness[] {
   const layers = ['net/conv1', 'net/conv2', `net/${HOSTILE_LAYER}`, 'net/fc'];
   return layers.map((layer, i) => ({
-    layer, shape: '56x56x64->64 k3x3 s1,1 p1,1,1,1', kernel: `qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_${scheme}`,
+    layer, shape: '56x56x64->64 k3x3 s1,1 p1,1,1,1', kernel: `qs8_dsppack_minmax_3x8c2__wasmsimd_dot16x8_${scheme}`,
     scheme: scheme as LayerExactness['scheme'], chain: 16, decode: 'cascade', productsPerDecode: i === 0 ? 3 : 16, bound, safeInWorstCase: i === 0,
     outputs: 200_704, accumulatorsDiffering: differing[i]!, maxAccumulatorError: differing[i] ? 1 << 18 : 0, outputsDiffering: differing[i]!, maxOutputError: differing[i] ? 7 : 0,
   }));
@@ -238,7 +238,7 @@ test('collectReportData: verification grouped by kernel; FPGA layers matched to 
   assert.throws(() => collectReportData({ bench: join(work, 'missing.json') }), (e: unknown) => e instanceof InputError && (e as Error).message.includes('missing.json'));
   const bad = { network: 'n', dataset: 'd', metric: 'm', points: [{ setting: 's', accuracy: 69.7, sizeBytes: 1, macs: 1 }] };
   assert.throws(() => collectReportData({ bench: syntheticBench(), compression: bad }), (e: unknown) => e instanceof InputError && /fraction/.test((e as Error).message));
-  assert.is(shortKernel('qs8_dsppack_conv_3x8c2__wasmsimd_dot16x8_int8x8 (int8x8, L=16, cascade)'), 'dsppack 3x8c2 wasmsimd_dot16x8_int8x8');
+  assert.is(shortKernel('qs8_dsppack_minmax_3x8c2__wasmsimd_dot16x8_int8x8 (int8x8, L=16, cascade)'), 'dsppack 3x8c2 wasmsimd_dot16x8_int8x8');
 });
 
 test('writeReport writes report.json and report.html and leaves no temporary file', () => {

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConvProblem, ConvShape } from '../harness/conv/layer.ts';
 import { SCHEMES } from '../harness/dsp/schemes.ts';
-import { DSP_LAYOUT_CODES, DSP_SCHEME_CODES, FIELD_COUNT, PARAM_FIELDS, SCHEME_LAYOUT, asCodes } from '../harness/registry/codes.ts';
+import { DSP_LAYOUT_CODES, DSP_SCHEME_CODES, FIELD_COUNT, PARAM_FIELDS, SCHEME_LAYOUT, SCHEME_NAMES, asCodes } from '../harness/registry/codes.ts';
 import { SPLITCONV_VARIANTS, findVariant } from '../harness/registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../harness/registry/dspconv.ts';
 import { KernelTester } from '../harness/testers/kernel-tester.ts';
@@ -59,6 +59,20 @@ test('variant names carry op, tile, ISA and strategy; names are unique', () => {
     assert.ok(m, `${v.name} does not follow qs8_splitconv_minmax_<MR>x<NR>c<CB>__<isa>_<strategy>[_u2]`);
     assert.equal([Number(m[1]), Number(m[2]), Number(m[3]), m[5], m[6] ? 2 : 1], [v.mr, v.nr, v.cb, v.strategy, v.unroll], v.name);
     if (v.module !== 'scalar') assert.is(v.nr % 4, 0, `${v.name}: NR must be a multiple of 4`);
+  }
+});
+
+test('packed-DSP names carry tile, ISA, strategy and the one scheme a kernel is limited to; names are unique', () => {
+  const names = new Set<string>();
+  for (const v of DSPCONV_VARIANTS) {
+    assert.ok(!names.has(v.name), `duplicate ${v.name}`);
+    names.add(v.name);
+    const m = /^qs8_dsppack_minmax_(\d+)x(\d+)c(\d+)__wasmsimd_dot16x8(?:_([a-z0-9]+))?$/.exec(v.name);
+    assert.ok(m, `${v.name} does not follow qs8_dsppack_minmax_<MR>x<NR>c<CB>__wasmsimd_dot16x8[_<scheme>]`);
+    assert.equal([Number(m[1]), Number(m[2]), Number(m[3])], [v.mr, v.nr, v.cb], v.name);
+    assert.equal(m[4] ? [m[4]] : [...SCHEME_NAMES], [...v.schemes], `${v.name}: the name's scheme suffix and the schemes it computes`);
+    assert.is(v.nr % 8, 0, `${v.name}: NR must be a multiple of 8`);
+    if (v.laneDecode === 'full') assert.is(v.mr % 2, 0, `${v.name}: the full lane decode pairs pixels, MR must be even`);
   }
 });
 

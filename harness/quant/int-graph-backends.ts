@@ -15,7 +15,7 @@ export const BACKENDS = ['reference', 'wasm', 'dsp'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export const WASM_VARIANT = 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8';
-export const DSP_VARIANT = 'qs8_dsppack_conv_2x8c2__wasmsimd_dot16x8';
+export const DSP_VARIANT = 'qs8_dsppack_minmax_2x8c2__wasmsimd_dot16x8';
 export const DSP_CONFIG: PackedConvConfig = { scheme: 'int8x8', chain: 16, decode: 'cascade' };
 
 /** Runs group `group` of a convolution (its perGroup problem) on that group's input channels. */

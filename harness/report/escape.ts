@@ -28,7 +28,7 @@ export function shortKernel(name: string): string {
   return name
     .replace(/^qs8_/, '')
     .replace(/^splitconv_minmax_/, 'splitconv ')
-    .replace(/^dsppack_conv_/, 'dsppack ')
+    .replace(/^dsppack_minmax_/, 'dsppack ')
     .replace(/__/, ' ')
     .replace(/ \([^)]*L=\d+[^)]*\)$/, '')
     .replace(/^onnxruntime-web QLinearConv/, 'ORT QLinearConv');
