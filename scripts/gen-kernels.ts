@@ -1,10 +1,11 @@
 /**
  * Writes everything generated from the lists in harness/registry/: the AssemblyScript of every
  * generated split-convolution variant (registry/splitconv.ts) and packed-DSP kernel
- * (registry/dspconv.ts, see ./gen-dsppack.ts), the module entry files, and the AssemblyScript
- * side of the codes shared across the WASM boundary (registry/codes.ts). AssemblyScript needs
- * SIMD lane indices and load offsets as literals, so register tiles are unrolled here rather
- * than written generically.
+ * (registry/dspconv.ts, see ./gen-dsppack.ts), the module entry files, the AssemblyScript side
+ * of the codes shared across the WASM boundary (registry/codes.ts), and the README's variant
+ * tables (between <!-- generated:<name> --> and <!-- /generated -->). AssemblyScript needs SIMD
+ * lane indices and load offsets as literals, so register tiles are unrolled here rather than
+ * written generically.
  *
  *   npm run gen            write the files
  *   npm run gen -- --check exit 1 if any generated file is stale (the tests run this too)
@@ -13,8 +14,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asCodes } from '../harness/registry/codes.ts';
-import { DSPCONV_VARIANTS } from '../harness/registry/dspconv.ts';
-import { SPLITCONV_VARIANTS, STRATEGIES, type SplitConvVariant } from '../harness/registry/splitconv.ts';
+import { DSPCONV_VARIANTS, LANE_DECODES } from '../harness/registry/dspconv.ts';
+import { SPLITCONV_VARIANTS, STRATEGIES, STRATEGY_README, type SplitConvVariant } from '../harness/registry/splitconv.ts';
 import { dspFileStem, dspVariantSource } from './gen-dsppack.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -318,6 +319,56 @@ function codesSource(): string {
   return lines.join('\n') + '\n';
 }
 
+// ---------------------------------------------------------------------------------------------
+// README tables, between <!-- generated:<name> --> and <!-- /generated -->
+
+const code = (s: string) => `\`${s}\``;
+
+function splitconvTable(): string {
+  const seen = new Set<string>();
+  const rows = SPLITCONV_VARIANTS.map((v) => {
+    const first = !seen.has(v.strategy);
+    seen.add(v.strategy);
+    const how = first ? STRATEGY_README[v.strategy] : `same, ${v.mr}x${v.nr} tile`;
+    return `| ${code(v.name)} | ${v.module} | ${how}${v.note ? ` (${v.note})` : ''} |`;
+  });
+  return ['| variant | module | how it multiplies |', '|---|---|---|', ...rows].join('\n');
+}
+
+function dspconvTable(): string {
+  const seen = new Set<string>();
+  const rows = DSPCONV_VARIANTS.map((v) => {
+    const schemes = v.schemes.length === 4 ? 'all four' : v.schemes.join(', ');
+    const first = !seen.has(v.laneDecode);
+    seen.add(v.laneDecode);
+    let how = first ? LANE_DECODES[v.laneDecode].replace(/^[^:]*: /, '') : `same, ${v.mr}x${v.nr} tile`;
+    if (v.laneDecode === 'carry' && v.lowTotals === 'output') {
+      const blocks = v.nr / 8;
+      how += `; the low-lane totals wait in the output rows, so ${2 * v.mr * blocks} accumulator vectors stay live instead of ${3 * v.mr * blocks}`;
+    }
+    return `| ${code(v.name)} | ${v.module} | ${schemes} | ${how} |`;
+  });
+  return ['| variant | module | schemes | how it decodes |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+export const README_TABLES: Record<string, () => string> = {
+  'splitconv-variants': splitconvTable,
+  'dspconv-variants': dspconvTable,
+};
+
+/** The README with every generated table replaced; throws if a table's markers are missing. */
+export function readmeWithTables(text: string): string {
+  let out = text;
+  for (const [name, table] of Object.entries(README_TABLES)) {
+    const open = `<!-- generated:${name} -->`;
+    const start = out.indexOf(open);
+    const end = start < 0 ? -1 : out.indexOf('<!-- /generated -->', start);
+    if (start < 0 || end < 0) throw new Error(`README.md has no ${open} ... <!-- /generated --> block`);
+    out = `${out.slice(0, start + open.length)}\n${table()}\n${out.slice(end)}`;
+  }
+  return out;
+}
+
 const GEN_DIRS = ['assembly/splitconv/gen', 'assembly/dsp/gen'];
 
 /** Every generated file: path relative to the repo root -> contents. */
@@ -331,6 +382,7 @@ export function generatedFiles(): Map<string, string> {
   }
   for (const m of MODULES) files.set(`assembly/modules/${m}.ts`, moduleSource(m));
   files.set('assembly/common/codes.ts', codesSource());
+  files.set('README.md', readmeWithTables(readFileSync(join(root, 'README.md'), 'utf8')));
   return files;
 }
 

@@ -31,6 +31,8 @@ export interface SplitConvVariant {
   weightRange: readonly [number, number];
   /** Written by scripts/gen-kernels.ts (true) or by hand (false). */
   generated: boolean;
+  /** A remark for the README table. */
+  note?: string;
 }
 
 export const STRATEGIES: Record<Strategy, string> = {
@@ -45,12 +47,23 @@ export const STRATEGIES: Record<Strategy, string> = {
     'i32x4.relaxed_dot_i8x16_i7x16_add_s for weights in [-64, 63] (7-bit): w+64 in [0,127] is the i7 operand; one dot per 16 MACs',
 };
 
+/** The README table's description of a strategy (its first variant; later tiles say "same"). */
+export const STRATEGY_README: Record<Strategy, string> = {
+  loops: 'plain loops; the baseline of every speedup',
+  dot16x8: 'activations widened to int16 with the zero point subtracted, `i32x4.dot_i16x8_s` + `i32x4.add`',
+  extmul8x16:
+    'raw int8, `i16x8.extmul_{low,high}_i8x16_s` + `i32x4.extadd_pairwise_i16x8_s`; zero point folded into the bias',
+  rdot8x16split: '`i32x4.relaxed_dot_i8x16_i7x16_add_s`, each weight split as w+128 = 2·hi + lo',
+  rdot8x16w7: '`i32x4.relaxed_dot_i8x16_i7x16_add_s` for 7-bit weights in [-64, 63]',
+};
+
 function simd(
   strategy: Strategy,
   mr: number,
   nr: number,
   unroll: 1 | 2,
   weightRange: readonly [number, number] = [-128, 127],
+  note?: string,
 ): SplitConvVariant {
   const relaxed = strategy.startsWith('rdot');
   const cb = strategy === 'dot16x8' ? 8 : 16;
@@ -64,6 +77,7 @@ function simd(
     cb,
     weightRange,
     generated: true,
+    ...(note ? { note } : {}),
   };
 }
 
@@ -82,7 +96,7 @@ export const SPLITCONV_VARIANTS: readonly SplitConvVariant[] = [
   // Tiles kept for comparison: on the reference layer 2x4 is fastest on Node 20 and 24;
   // 3x4 and 1x8 need more registers than x64 V8 has free, and spill without the unroll.
   simd('dot16x8', 1, 4, 2),
-  simd('dot16x8', 2, 4, 1),
+  simd('dot16x8', 2, 4, 1, undefined, 'fastest plain-SIMD tile here'),
   simd('dot16x8', 3, 4, 2),
   simd('dot16x8', 1, 8, 2),
   simd('extmul8x16', 2, 4, 2),
