@@ -11,8 +11,9 @@ import { InputError } from '../util/errors.ts';
 import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import type { IntConv, IntGraph } from './int-graph-nodes.ts';
 
-export const BACKENDS = ['reference', 'wasm', 'dsp'] as const;
-export type Backend = (typeof BACKENDS)[number];
+import { BACKENDS, type Backend } from '../results/index.ts';
+
+export { BACKENDS, type Backend };
 
 export const WASM_VARIANT = 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8';
 export const DSP_VARIANT = 'qs8_dsppack_minmax_2x8c2__wasmsimd_dot16x8';

@@ -4,7 +4,7 @@
  * quantizer calibrated or inherited, and the int32 bias, requantization multipliers and
  * per-group problems of each convolution computed once.
  */
-import { type ConvProblem, type RequantMode, macs as convMacs, validateProblem } from '../conv/layer.ts';
+import { CODE_MODES, type ConvProblem, DEFAULT_CODE_MODE, type RequantMode, macs as convMacs, validateProblem } from '../conv/layer.ts';
 import { foldBatchNorm } from '../model/fold.ts';
 import { type ConvNode, type Graph, type GraphNode, type TensorShape, consumerCounts, inferShapes, shapeSize } from '../model/graph.ts';
 import { quantizeMultiplier, roundHalfAwayFromZero } from '../reference/requant.ts';
@@ -52,9 +52,9 @@ export function buildIntGraph(graph: Graph, calibration: Calibration, options: I
   const g = foldBatchNorm(graph).graph;
   const shapes = inferShapes(g);
   const readers = consumerCounts(g);
-  const requantMode = options.requantMode ?? 'gemmlowp';
-  if (!(['gemmlowp', 'single', 'fp32'] as const).includes(requantMode)) {
-    throw new InputError(`requantization mode must be gemmlowp, single or fp32, got '${String(requantMode)}'`);
+  const requantMode = options.requantMode ?? DEFAULT_CODE_MODE;
+  if (!(CODE_MODES as readonly string[]).includes(requantMode)) {
+    throw new InputError(`requantization mode must be ${CODE_MODES.join(', ')}, got '${String(requantMode)}'`);
   }
   const bitsFor = (name: string): number => {
     const b = options.weightBits;
