@@ -281,7 +281,8 @@ function carryTile(v: DspConvVariant): string {
 }
 
 export function dspVariantSource(v: DspConvVariant, header: string): string {
-  if (v.nr % 8) throw new Error(`${v.name}: NR must be a multiple of 8 (blocks of even/odd channel vectors)`);
+  // Blocks of even/odd channel vectors need multiples of 8; roundUp (a mask) needs a power of two.
+  if (v.nr < 8 || v.nr & (v.nr - 1)) throw new Error(`${v.name}: NR must be 8, 16, 32, ...`);
   if (v.cb !== 2) throw new Error(`${v.name}: a step takes one DSP channel pair (CB = 2)`);
   const full = v.laneDecode === 'full';
   const n = v.name;

@@ -102,7 +102,7 @@ test('packed-DSP names carry tile, ISA, strategy and the one scheme a kernel is 
     assert.ok(m, `${v.name} does not follow qs8_dsppack_minmax_<MR>x<NR>c<CB>__wasmsimd_dot16x8[_<scheme>]`);
     assert.equal([Number(m[1]), Number(m[2]), Number(m[3])], [v.mr, v.nr, v.cb], v.name);
     assert.equal(m[4] ? [m[4]] : [...SCHEME_NAMES], [...v.schemes], `${v.name}: the name's scheme suffix and the schemes it computes`);
-    assert.is(v.nr % 8, 0, `${v.name}: NR must be a multiple of 8`);
+    assert.ok(v.nr >= 8 && (v.nr & (v.nr - 1)) === 0, `${v.name}: NR must be a power of two from 8`);
     if (v.laneDecode === 'full') assert.is(v.mr % 2, 0, `${v.name}: the full lane decode pairs pixels, MR must be even`);
   }
 });

@@ -30,7 +30,7 @@ export interface DspConvVariant {
   module: 'simd';
   /** Output pixels per register tile (even for the full decode: WP487 and INT4 pair pixels). */
   mr: number;
-  /** Output channels per register tile, a multiple of 8. */
+  /** Output channels per register tile: 8, 16, 32, ... (even/odd vectors of 8-channel blocks). */
   nr: number;
   /** Input channels per step: one DSP channel pair. */
   cb: 2;
