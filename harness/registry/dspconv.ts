@@ -77,4 +77,6 @@ export const DSPCONV_VARIANTS: readonly DspConvVariant[] = [
   dsppack('carry', 3, 8),
   // 16 channels: more outputs per activation load; 12 live vectors with the low totals in memory.
   dsppack('carry', 2, 16, { lowTotals: 'output' }),
+  // Every scheme, 4 pixels: two DSP pixel pairs per weight load.
+  dsppack('full', 4, 8),
 ];
