@@ -1,8 +1,9 @@
 /**
  * The AssemblyScript of one packed-DSP convolution variant of harness/registry/dspconv.ts: its
  * register tile, unrolled (AssemblyScript needs lane indices and load offsets as literals), and
- * the loop over rows, channel blocks and pixel tiles that calls it. The layout, the packing and
- * the requantization they share are hand-written in assembly/dsp/packed-conv.ts.
+ * the loop over rows, channel blocks and pixel tiles that calls it. The layout and the packing
+ * they share are hand-written in assembly/dsp/packed-conv.ts, the requantization of a row in
+ * assembly/common/finish-row.ts.
  *
  * Accumulator names: c<m>_<v> is pixel m's exact sum of weight vector v of a step (v = 2j even
  * channels of 8-channel block j, v = 2j + 1 its odd channels); t<m>_<v> its decoded total. The
@@ -35,7 +36,8 @@ function store(dst: string, value: string, offset: number): string {
 /**
  * One step: one pixel's channel pair (load32_splat, int16 codes) times one channel pair of four
  * output channels per weight vector (dot_i16x8_s). Whichever operand set is smaller stays in
- * registers while the other streams through, so a tile needs one register for the streamed one.
+ * registers while the other streams through, so a tile needs one register for the streamed one
+ * (sets of equal size are both loaded first).
  */
 function stepCode(v: DspConvVariant, acc: (m: number, vec: number) => string, ind: string): string[] {
   const vecs = v.nr / 4;
