@@ -75,7 +75,8 @@ function dsppack(laneDecode: LaneDecode, mr: number, nr: number, opts: { lowTota
 export const DSPCONV_VARIANTS: readonly DspConvVariant[] = [
   dsppack('full', 2, 8),
   dsppack('carry', 3, 8),
-  // 16 channels: more outputs per activation load; 12 live vectors with the low totals in memory.
+  // 16 channels: more outputs per activation load; with the low totals in memory 8 accumulator
+  // vectors stay live instead of 12.
   dsppack('carry', 2, 16, { lowTotals: 'output' }),
   // Every scheme, 4 pixels: two DSP pixel pairs per weight load.
   dsppack('full', 4, 8),
