@@ -56,7 +56,7 @@ export function targetSummary(report: BenchReport): string[] {
   const ref = report.measurements.filter((m) => m.layer === report.measurements[0]?.layer);
   const best = (pred: (m: (typeof ref)[number]) => boolean) =>
     ref.filter(pred).sort((a, b) => a.p50Ms - b.p50Ms)[0];
-  const simd = best((m) => m.module === 'simd');
+  const simd = best((m) => m.module === 'simd' && m.dsp === undefined);
   const relaxed = best((m) => m.module === 'relaxed');
   const packed = best((m) => m.dsp !== undefined);
   const scalar = best((m) => m.module === 'scalar');

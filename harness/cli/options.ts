@@ -5,14 +5,19 @@ import { InputError } from '../util/errors.ts';
 /** Accumulates a repeatable option. */
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-/** `--threads`-style counts: an integer in [1, max]. */
-export function positiveInt(name: string, max = 64) {
+/** An integer from 1, up to `max` when given. */
+export function positiveInt(name: string, max?: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InputError(`${name} must be an integer in [1, ${max}], got '${v}'`);
+    if (!Number.isSafeInteger(n) || n < 1 || (max !== undefined && n > max)) {
+      throw new InputError(`${name} must be ${max === undefined ? 'a positive integer' : `an integer in [1, ${max}]`}, got '${v}'`);
+    }
     return n;
   };
 }
+
+/** `--threads`: worker threads, at most 64. */
+export const MAX_THREADS = 64;
 
 /** A finite number above 0. */
 export function positiveNumber(name: string) {

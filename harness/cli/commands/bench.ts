@@ -8,7 +8,7 @@ import { writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { reexecOnNode24 } from '../engines.ts';
 import { reportTables, targetSummary } from '../kernel-tables.ts';
-import { RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
+import { MAX_THREADS, RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
 interface BenchCliOptions {
@@ -34,7 +34,7 @@ export function registerBenchCommand(program: Command): void {
     .addOption(new Option('--mode <mode>', 'requantization mode of the kernels').choices(CODE_MODES).default('fp32'))
     .addOption(new Option('--engine <engine>', 'run on Node 24 from npm (relaxed SIMD) instead of this Node').choices(['node24']))
     .option('--no-ort', 'skip onnxruntime-web')
-    .option('--threads <n>', 'worker threads measuring layers at the same time (timings then share the machine)', positiveInt('--threads'), 1)
+    .option('--threads <n>', 'worker threads measuring layers at the same time (timings then share the machine)', positiveInt('--threads', MAX_THREADS), 1)
     .option('--json', 'print the report as JSON instead of tables')
     .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
     .action(async (o: BenchCliOptions) => {

@@ -47,11 +47,11 @@ export function registerDspConvCommands(dsp: Command): void {
     .description('how many outputs of each layer a packed-DSP engine gets wrong (packed kernel vs exact convolution)')
     .option('--layers <spec>', "'reference', a built-in network (vgg16, resnet18, ...) or a .json/.csv layer file", 'reference')
     .addOption(new Option('--scheme <scheme>', 'packing scheme').choices(SCHEME_NAMES as unknown as string[]).default('int8x8'))
-    .option('--chain <L>', 'DSPs per cascade along input channels', positiveInt('--chain', Number.MAX_SAFE_INTEGER), 16)
+    .option('--chain <L>', 'DSPs per cascade along input channels', positiveInt('--chain'), 16)
     .addOption(new Option('--decode <point>', 'when P is split into lanes').choices(DECODE_POINTS as unknown as string[]).default('cascade'))
     .addOption(new Option('--mode <mode>', 'requantization of the outputs').choices(REQUANT_MODES).default('gemmlowp'))
     .addOption(new Option('--operands <kind>', 'seeded data: uniform, or every operand at a range end').choices(['random', 'extremes']).default('random'))
-    .option('--seed <n>', 'seed of the operands', positiveInt('--seed', Number.MAX_SAFE_INTEGER), 1)
+    .option('--seed <n>', 'seed of the operands', positiveInt('--seed'), 1)
     .option('--strict', 'exit 1 when any output differs from the exact convolution')
     .option('--json', 'print the report as JSON')
     .addHelpText(

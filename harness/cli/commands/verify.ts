@@ -5,7 +5,7 @@ import { VerificationError } from '../../util/errors.ts';
 import { verifyLayers } from '../../verify/verify-kernels.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { verifyTable } from '../kernel-tables.ts';
-import { positiveInt } from '../options.ts';
+import { MAX_THREADS, positiveInt } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
 export function registerVerifyCommand(program: Command): void {
@@ -15,7 +15,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--all-layers', 'every layer of the shapes file, not just the reference layer (slow: the reference is plain JS)')
     .option('--shapes <file>', 'a shapes file like bench/shapes/default.json')
     .option('--no-ort', 'skip onnxruntime-web')
-    .option('--threads <n>', 'worker threads sharing the checks (results are the same)', positiveInt('--threads'), 1)
+    .option('--threads <n>', 'worker threads sharing the checks (results are the same)', positiveInt('--threads', MAX_THREADS), 1)
     .option('--json', 'print the results as JSON')
     .addHelpText('after', '\nExamples:\n  fkb verify\n  fkb verify --all-layers --no-ort --threads 2\n\nExit code 1 when any output differs.')
     .action(async (o: { allLayers?: boolean; shapes?: string; ort: boolean; threads: number; json?: boolean }) => {
