@@ -66,6 +66,7 @@ export function registerRunCommand(program: Command): void {
           q.outputs.map((x) => `${x.name} ${x.byBackend.wasm!.sqnrDb.toFixed(1)} dB`).join(', ') +
           `; face decision as float on ${q.scores!.byBackend.wasm!.decisionAgree} of ${q.measuredInputs}`,
       );
+      console.log(`\ntime per step: ${r.stepMs.map((s) => `${s.step} ${(s.ms / 1000).toFixed(1)} s`).join(', ')}`);
       console.log(`report: ${written.html}`);
     });
 }
