@@ -168,6 +168,10 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
     (v) => v.module === 'scalar' || opts.filter.length === 0 || opts.filter.some((f) => v.name.includes(f)),
   );
   const targets = variants.flatMap((v) => modulesFor(v).filter((k) => k.name !== 'debug').map((kernel) => ({ v, kernel })));
+  if (opts.filter.length > 0 && variants.every((v) => v.module === 'scalar') && packedTargets.length === 0) {
+    const names = [...SPLITCONV_VARIANTS, ...DSPCONV_VARIANTS].filter((v) => v.module !== 'scalar').map((v) => v.name);
+    throw new InputError(`--filter ${opts.filter.join(' ')} matches no SIMD variant, so only the scalar baseline would run; the SIMD variants are ${names.join(', ')}`);
+  }
   const ortModule = opts.ort ? await import('../ort/qlinearconv.ts') : undefined;
   if (ortModule) await warmUpOrt(ortModule);
   const ortEncodings = ['uint8', 'int8'] as const;
@@ -299,7 +303,12 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
   }
 
   if (!measurements.some((m) => m.module === 'simd' || m.module === 'relaxed')) {
-    throw new VerificationError('no SIMD variant ran: this engine loaded no SIMD module, so there is nothing to compare');
+    const status = loadModules();
+    const needed = [...new Set(variants.map((v) => v.module))].filter((m) => m !== 'scalar' && !status.get(m)?.kernel);
+    const why = needed.map((m) => `${m}: ${status.get(m)?.reason ?? 'not loaded'}`).join('; ');
+    // Asked for by --filter: a usage error; otherwise the engine cannot run what the benchmark is for.
+    if (opts.filter.length) throw new InputError(`no SIMD variant ran: the variants matching --filter ${opts.filter.join(' ')} need modules this engine did not load (${why})`);
+    throw new VerificationError(`no SIMD variant ran: the SIMD variants need modules this engine did not load (${why})`);
   }
   return {
     date: new Date().toISOString(),

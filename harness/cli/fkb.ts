@@ -2,7 +2,8 @@
  * The `fkb` command line. Each command lives in commands/<name>.ts and adds itself through a
  * `register<Name>Command(program)` function; commands parse options, call one library function
  * and print.
- * Exit codes: 0 ok, 1 a verification failed, 2 bad input or usage.
+ * Exit codes (EXIT): 0 ok, 1 a verification failed, 2 bad input or usage, 3 an internal error
+ * (a bug: no input a user can type should reach it; it prints the stack for the report).
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
@@ -44,19 +45,33 @@ registerCompressCommand(program);
 registerQuantizeCommand(program);
 registerServeCommand(program);
 
+const EXIT = { ok: 0, verificationFailed: 1, badInput: 2, internalError: 3 } as const;
+
+/** The exit code of an error, after telling the user what went wrong. */
+function report(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.badInput; // commander printed it
+  if (err instanceof InputError) {
+    console.error(`fkb: ${err.message}`);
+    return EXIT.badInput;
+  }
+  if (err instanceof VerificationError) {
+    console.error(`fkb: ${err.message}`);
+    return EXIT.verificationFailed;
+  }
+  console.error(`fkb: internal error (a bug in fpga-kernel-bench; please report it with the command line):\n${err instanceof Error ? err.stack : String(err)}`);
+  return EXIT.internalError;
+}
+
+// Errors raised after the command returned (a server's request handler, a timer) end the same way.
+const fatal = (err: unknown) => {
+  process.exitCode = report(err);
+  process.exit();
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
-    // Commander has already printed help, the version or the usage error.
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof InputError) {
-    console.error(`fkb: ${err.message}`);
-    process.exitCode = 2;
-  } else if (err instanceof VerificationError) {
-    console.error(`fkb: ${err.message}`);
-    process.exitCode = 1;
-  } else {
-    throw err;
-  }
+  process.exitCode = report(err);
 }

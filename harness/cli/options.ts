@@ -1,14 +1,18 @@
 /** Option parsers shared by the `fkb` commands; each throws an InputError naming the option. */
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../util/errors.ts';
+import { setOwn } from '../util/records.ts';
 
 /** Accumulates a repeatable option. */
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** The number a user typed; blank text is NaN (Number('') would be 0). */
+export const toNumber = (v: string): number => (v.trim() === '' ? NaN : Number(v));
+
 /** An integer from 1, up to `max` when given. */
 export function positiveInt(name: string, max?: number) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = toNumber(v);
     if (!Number.isSafeInteger(n) || n < 1 || (max !== undefined && n > max)) {
       throw new InputError(`${name} must be ${max === undefined ? 'a positive integer' : `an integer in [1, ${max}]`}, got '${v}'`);
     }
@@ -19,14 +23,19 @@ export function positiveInt(name: string, max?: number) {
 /** `--threads`: worker threads, at most 64. */
 export const MAX_THREADS = 64;
 
-/** A finite number above 0. */
-export function positiveNumber(name: string) {
+/** A finite number above 0, up to `max` when given. */
+export function positiveNumber(name: string, max?: number) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InputError(`${name} must be a positive number, got '${v}'`);
+    const n = toNumber(v);
+    if (!Number.isFinite(n) || n <= 0 || (max !== undefined && n > max)) {
+      throw new InputError(`${name} must be a positive number${max === undefined ? '' : ` up to ${max}`}, got '${v}'`);
+    }
     return n;
   };
 }
+
+/** `--time`: measuring time per kernel, ms; ten minutes at most, so no typo runs for days. */
+export const MAX_TIME_MS = 600_000;
 
 /** Thousands separators and a fixed number of decimals, for terminal tables. */
 export const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -34,7 +43,7 @@ export const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', 
 /** A number (or integer) in [lo, hi]. */
 export function numberIn(name: string, lo: number, hi: number, integer: boolean) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = toNumber(v);
     if (!Number.isFinite(n) || n < lo || n > hi || (integer && !Number.isInteger(n))) {
       throw new InputError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`);
     }
@@ -49,7 +58,7 @@ export function parseLayerBits(pairs: readonly string[]): Record<string, number>
     const i = p.lastIndexOf('=');
     const bits = Number(p.slice(i + 1));
     if (i <= 0 || !Number.isInteger(bits) || bits < 2 || bits > 8) throw new InputError(`--layer-bits takes name=bits with bits in 2..8, got '${p}'`);
-    out[p.slice(0, i)] = bits;
+    setOwn(out, p.slice(0, i), bits);
   }
   return out;
 }

@@ -86,13 +86,21 @@ export function dspTypeInfo(t: DspType): DspTypeInfo {
 }
 
 /** A device by catalogue key, part name or board alias (case-insensitive). */
+/**
+ * A device by name, board, alias or part number, case-insensitive. A part number may be given
+ * by a prefix (xczu7ev for xczu7ev-ffvc1156-2-e) when exactly one device starts with it.
+ */
 export function getDevice(name: string): Device {
   const n = name.trim().toLowerCase();
-  for (const d of load().devices.values()) {
-    if (d.name === n || d.part.toLowerCase().startsWith(n) || d.board.toLowerCase() === n || d.aliases.includes(n)) return d;
-  }
-  const known = listDevices().map((d) => `${d.name} (${d.board})`).join(', ');
-  throw new InputError(`unknown device '${name}'; known devices: ${known}`);
+  const describe = (ds: readonly Device[]) => ds.map((d) => `${d.name} (${d.board})`).join(', ');
+  if (n === '') throw new InputError(`the device name is empty; known devices: ${describe(listDevices())}`);
+  const devices = [...load().devices.values()];
+  const exact = devices.filter((d) => d.name === n || d.part.toLowerCase() === n || d.board.toLowerCase() === n || d.aliases.includes(n));
+  if (exact.length === 1) return exact[0]!;
+  const byPrefix = exact.length ? exact : devices.filter((d) => d.part.toLowerCase().startsWith(n));
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  if (byPrefix.length > 1) throw new InputError(`device '${name}' is ambiguous: it matches ${describe(byPrefix)}`);
+  throw new InputError(`unknown device '${name}'; known devices: ${describe(devices)}`);
 }
 
 /** The densest packing the DSP type allows for these operand widths. */

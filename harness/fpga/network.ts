@@ -8,6 +8,7 @@ import { describeShape } from '../conv/layer.ts';
 import { loadNetwork, type NetworkLayer } from '../networks/index.ts';
 import type { ModelReport } from '../results/index.ts';
 import { InputError } from '../util/errors.ts';
+import { setOwn } from '../util/records.ts';
 import { type Device, getDevice } from './devices.ts';
 import { requireBram, requireDsp } from './models/common.ts';
 import { MODELS, MODEL_IDS, getModel, modelEvaluator, requireModel, type LayerEstimate, type ModelInfo } from './models/index.ts';
@@ -30,9 +31,21 @@ export function parseSettings(pairs: readonly string[]): Record<string, string> 
   for (const pair of pairs) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*?)\s*$/.exec(pair);
     if (!m) throw new InputError(`--set expects key=value, got '${pair}'`);
-    out[m[1]!] = m[2]!;
+    setOwn(out, m[1]!, m[2]!);
   }
   return out;
+}
+
+/** FPGA fabric clocks this tool models, MHz: below 1 MHz the times say nothing about a real design. */
+export const CLOCK_RANGE_MHZ = [1, 2000] as const;
+
+/** `--clock-mhz`, or the device's typical clock when not given. */
+export function parseClockMHz(raw: string | undefined, device: Device): number {
+  if (raw === undefined) return device.typicalClockMHz;
+  const [lo, hi] = CLOCK_RANGE_MHZ;
+  const mhz = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(mhz) || mhz < lo || mhz > hi) throw new InputError(`--clock-mhz must be a number of MHz in [${lo}, ${hi}], got '${raw}'`);
+  return mhz;
 }
 
 /** Runs the evaluation behind `fkb model` (exported for tests and other front ends). */
@@ -42,10 +55,7 @@ export function runModel(opts: NetworkModelOptions): ModelReport {
     throw new InputError(`--arch must be one of ${MODEL_IDS.map((id) => `${id} (${MODELS[id].name})`).join(', ')}, got '${opts.arch}'`);
   }
   const device = getDevice(opts.device);
-  const clockMHz = opts.clockMhz === undefined ? device.typicalClockMHz : Number(opts.clockMhz);
-  if (!Number.isFinite(clockMHz) || clockMHz <= 0 || clockMHz > 2000) {
-    throw new InputError(`--clock-mhz must be a number in (0, 2000], got '${opts.clockMhz}'`);
-  }
+  const clockMHz = parseClockMHz(opts.clockMhz, device);
   const net = loadNetwork(opts.layers);
   const { params, evaluate } = modelEvaluator(model, parseSettings(opts.set ?? []), device, clockMHz);
 
@@ -106,9 +116,6 @@ export function runModel(opts: NetworkModelOptions): ModelReport {
 export function resolveTarget(opts: { arch: string; device: string; clockMhz?: string | undefined }): { model: ModelInfo; device: Device; clockMHz: number } {
   const model = requireModel(opts.arch);
   const device = getDevice(opts.device);
-  const clockMHz = opts.clockMhz === undefined ? device.typicalClockMHz : Number(opts.clockMhz);
-  if (!Number.isFinite(clockMHz) || clockMHz <= 0 || clockMHz > 2000) {
-    throw new InputError(`--clock-mhz must be a number in (0, 2000], got '${opts.clockMhz}'`);
-  }
+  const clockMHz = parseClockMHz(opts.clockMhz, device);
   return { model, device, clockMHz };
 }

@@ -111,7 +111,7 @@ export function resolveDims(model: ModelInfo, defaults: SweepDim[], ranges: Reco
   for (const [name, values] of Object.entries(ranges)) {
     const hasCores = model.maxCores > 1;
     const isCores = name === 'cores' && hasCores;
-    if (!isCores && !(name in model.params)) {
+    if (!isCores && !Object.hasOwn(model.params, name)) {
       throw new InputError(`--range ${name}: model ${model.id} (${model.name}) has no parameter '${name}'; known: ${[...Object.keys(model.params), ...(hasCores ? ['cores'] : [])].join(', ')}`);
     }
     if (model.dataflow === 'pipelined' && FOLDED_PER_LAYER.includes(name)) {

@@ -8,7 +8,7 @@ import { writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { reexecOnNode24 } from '../engines.ts';
 import { reportTables, targetSummary } from '../kernel-tables.ts';
-import { MAX_THREADS, RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
+import { MAX_THREADS, MAX_TIME_MS, RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
 interface BenchCliOptions {
@@ -30,7 +30,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--reference', 'only the reference layer')
     .option('--shapes <file>', 'a shapes file like bench/shapes/default.json')
     .option('--filter <substring...>', 'only variants whose name contains one of these (the scalar baseline always runs)')
-    .option('--time <ms>', 'minimum measuring time per kernel and layer', positiveNumber('--time'), 400)
+    .option('--time <ms>', 'minimum measuring time per kernel and layer', positiveNumber('--time', MAX_TIME_MS), 400)
     .addOption(new Option('--mode <mode>', 'requantization mode of the kernels').choices(CODE_MODES).default('fp32'))
     .addOption(new Option('--engine <engine>', 'run on Node 24 from npm (relaxed SIMD) instead of this Node').choices(['node24']))
     .option('--no-ort', 'skip onnxruntime-web')

@@ -8,7 +8,7 @@ import { collectReportData } from '../../report/report-data.ts';
 import { writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { reportTables, targetSummary, verifyTable } from '../kernel-tables.ts';
-import { RESULTS_DIR, numberIn, positiveNumber, stamp } from '../options.ts';
+import { MAX_TIME_MS, RESULTS_DIR, numberIn, positiveNumber, stamp } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
 interface RunCliOptions {
@@ -25,7 +25,7 @@ export function registerRunCommand(program: Command): void {
     .description(
       'the main job: build; verify every kernel variant and DSP scheme; benchmark; packed-DSP exactness and the FPGA model on ResNet-18; compress the embedded model; BlazeFace int8 vs float; write report/<date>/report.html',
     )
-    .option('--time <ms>', 'minimum measuring time per kernel', positiveNumber('--time'), 400)
+    .option('--time <ms>', 'minimum measuring time per kernel', positiveNumber('--time', MAX_TIME_MS), 400)
     .option('--out <dir>', 'where the report folder goes', 'report')
     .option('--images <n>', 'held-out images (1..1800) the compression settings are measured on', numberIn('--images', 1, 1800, true), 500)
     .addOption(new Option('--mode <mode>', 'requantization of every step that produces int8 codes').choices(CODE_MODES).default('fp32'))

@@ -11,9 +11,10 @@ import { MODELS, MODEL_IDS } from '../../fpga/models/index.ts';
 import { DEFAULT_LIMIT, sweep, sweepThreaded, type DimValue, type SweepOptions, type SweepPoint, type SweepResult } from '../../fpga/sweep.ts';
 import { BUILTIN_NETWORKS, loadNetwork } from '../../networks/index.ts';
 import { InputError } from '../../util/errors.ts';
+import { setOwn } from '../../util/records.ts';
 import { progressBar } from '../progress.ts';
 import { parseSettings, resolveTarget } from '../../fpga/network.ts';
-import { collect, fmt } from '../options.ts';
+import { MAX_THREADS, collect, fmt, positiveInt } from '../options.ts';
 
 export interface SweepCliOptions {
   arch: string;
@@ -32,7 +33,7 @@ const FRONTS = { all: 'front', dsp: 'frontDsp', bram: 'frontBram' } as const;
 const MAX_RANGE_VALUES = 1_000_000;
 
 
-function positiveInt(option: string, raw: string | undefined, fallback: number): number {
+function wholeNumber(option: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < 0) throw new InputError(`${option} must be a non-negative integer, got '${raw}'`);
@@ -60,7 +61,7 @@ export function parseRanges(pairs: readonly string[]): Record<string, DimValue[]
       else if (item !== '') values.push(item);
       else throw new InputError(`--range ${m[1]}: empty value in '${m[2]}'`);
     }
-    out[m[1]!] = values;
+    setOwn(out, m[1]!, values);
   }
   return out;
 }
@@ -68,7 +69,7 @@ export function parseRanges(pairs: readonly string[]): Record<string, DimValue[]
 /** The sweep options behind `fkb sweep` (exported for tests and other front ends). */
 export function sweepOptions(opts: SweepCliOptions, onProgress?: (done: number, total: number) => void): SweepOptions {
   const { model, device, clockMHz } = resolveTarget(opts);
-  const limit = positiveInt('--limit', opts.limit, DEFAULT_LIMIT);
+  const limit = wholeNumber('--limit', opts.limit, DEFAULT_LIMIT);
   if (limit < 1) throw new InputError('--limit must be at least 1');
   const net = loadNetwork(opts.network);
   return {
@@ -189,14 +190,14 @@ export function registerSweepCommand(program: Command): void {
     .option('--set <key=value>', 'hold a model parameter at one value (repeatable)', collect, [] as string[])
     .option('--front <kind>', 'front shown in the table: all (throughput, DSP, BRAM), dsp, bram', 'all')
     .option('--rows <n>', 'table rows at most, evenly spaced along the front (0: all)', '40')
-    .option('--threads <n>', 'worker threads sharing the configurations (same result)', '1')
+    .option('--threads <n>', `worker threads sharing the configurations (same result), 1..${MAX_THREADS}`, positiveInt('--threads', MAX_THREADS), 1)
     .option('--json', 'print the whole result as JSON')
     .addHelpText('after', help)
-    .action(async (opts: SweepCliOptions & { threads?: string }) => {
+    .action(async (opts: SweepCliOptions & { threads: number }) => {
       const front = opts.front ?? 'all';
-      if (!(front in FRONTS)) throw new InputError(`--front must be one of ${Object.keys(FRONTS).join(', ')}, got '${front}'`);
-      const rows = positiveInt('--rows', opts.rows, 40);
-      const threads = positiveInt('--threads', opts.threads, 1);
+      if (!Object.hasOwn(FRONTS, front)) throw new InputError(`--front must be one of ${Object.keys(FRONTS).join(', ')}, got '${front}'`);
+      const rows = wholeNumber('--rows', opts.rows, 40);
+      const threads = opts.threads;
       const bar = progressBar(!opts.json);
       let result: SweepResult;
       try {

@@ -70,7 +70,7 @@ export type Params = Record<string, number | string>;
 export function resolveParams(schema: ParamSchema, given: Record<string, unknown> = {}, model = 'model'): Params {
   const out: Params = {};
   for (const key of Object.keys(given)) {
-    if (!(key in schema)) {
+    if (!Object.hasOwn(schema, key)) {
       throw new InputError(`${model}: unknown parameter '${key}'; known: ${Object.keys(schema).join(', ')}`);
     }
   }
