@@ -17,9 +17,9 @@ import { type ConvNode, type Graph, graphMacs } from '../model/graph.ts';
 import { importOnnxFile } from '../model/onnx-import.ts';
 import { foldBatchNorm } from '../model/fold.ts';
 import { DEBIAN_FASHION_MNIST, FASHION_MNIST_MODEL, type EvalSet, evalInput, readDebianTestSet, readEvalSet } from '../model/fashion-mnist.ts';
-import type { Observer } from '../quant/calibrate.ts';
+import { CALIBRATION_IMAGES, type Observer } from '../quant/calibrate.ts';
 import { type Backend, type IntConv, type IntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
-import { type FloatResult, calibrationIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
+import { type FloatResult, calibrationIndices, describeIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
 import { dequantizeWeights, quantizeConvWeights } from '../quant/weights.ts';
 import { InputError, requireInt } from '../util/errors.ts';
 import { fpgaEstimate, graphLayers, type FpgaEstimate } from '../fpga/graph-layers.ts';
@@ -72,6 +72,8 @@ export interface CompressOptions {
   order?: Order;
   /** Held-out evaluation images (after the 200 calibration images). @default 1800 */
   images?: number;
+  /** Test-set indices never measured on (a search split that chose this model's settings). */
+  excludeImages?: readonly number[];
   /**
    * Evaluate on the full 10,000-image test set of Debian's dataset-fashion-mnist instead of the
    * committed 2,000-image subset (its first 2,000 images). @default false
@@ -102,8 +104,10 @@ export interface LayerSummary {
 
 export interface CompressResult {
   model: string;
-  options: Required<Omit<CompressOptions, 'model' | 'loaded' | 'layerBits' | 'fpga' | 'backends'>> & { layerBits: Record<string, number>; backends: Backend[] };
+  options: Required<Omit<CompressOptions, 'model' | 'loaded' | 'layerBits' | 'fpga' | 'backends' | 'excludeImages'>> & { layerBits: Record<string, number>; backends: Backend[] };
   images: number;
+  /** Which test-set images each step used, as index ranges. */
+  imageSets: { calibration: string; measured: string; excluded: string };
   float: { top1: number; sizeBits: number; macs: number };
   /** The pruned float model, before quantization (equal to float when nothing is pruned). */
   pruned: { top1: number; macs: number };
@@ -152,7 +156,10 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   if (!(ORDERS as readonly string[]).includes(o.order)) throw new InputError(`order must be one of ${ORDERS.join(', ')}, got '${o.order}'`);
   const loaded = options.loaded ?? loadModel(options.model, o.fullTestSet);
   const { path: modelPath, graph, set } = loaded;
-  requireInt('images', o.images, 1, set.count - calibrationIndices(set).length);
+  const exclude = new Set((options.excludeImages ?? []).filter((i) => i >= CALIBRATION_IMAGES && i < set.count));
+  const heldOut = set.count - calibrationIndices(set).length - exclude.size;
+  if (options.images === undefined) o.images = Math.min(o.images, heldOut);
+  requireInt('images', o.images, 1, heldOut);
   requireInt('dsp images', o.dspImages, 0, o.images);
   for (const name of Object.keys(o.layerBits)) {
     const folded = foldBatchNorm(graph).graph;
@@ -161,7 +168,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   }
   const bitsOf = (name: string) => o.layerBits[name] ?? o.bits;
   const calib = calibrationIndices(set);
-  const measure = measureIndices(set, o.images);
+  const measure = measureIndices(set, o.images, exclude);
   const calibInputs = calib.slice(0, 128).map((i) => evalInput(set, i));
 
   // Pruning (on the float weights, or on the weights' quantized values), then quantization.
@@ -229,6 +236,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     model: modelPath,
     options: o,
     images: measure.length,
+    imageSets: { calibration: describeIndices(calib), measured: describeIndices(measure), excluded: describeIndices([...exclude]) },
     float: { top1: floatOriginal.top1, sizeBits: floatModelSize(graph).bits, macs: graphMacs(graph) },
     pruned: { top1: report.float.top1, macs: graphMacs(prunedGraph) },
     compressed: { top1: byBackend((r) => r.top1), sqnrDb: byBackend((r) => r.sqnrDb), sizeBits: intModelSize(intGraph).bits, macs: report.macs },

@@ -276,6 +276,7 @@ export function allocateBits(options: AllocateOptions): Allocation {
   if (measureImages > 0) {
     const r = compressModel({
       model: options.model, images: measureImages, layerBits: bits, backends: ['wasm'], calibration: options.calibration ?? 'minmax',
+      excludeImages: searchIndices(set, searchCount),
       ...(options.requantMode ? { requantMode: options.requantMode } : {}),
     });
     allocation.verified = {

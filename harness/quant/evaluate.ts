@@ -17,10 +17,27 @@ import { InputError } from '../util/errors.ts';
 import { CALIBRATION_IMAGES, type CalibrationOptions, calibrate, dequantizeValue, quantizeTensor } from './calibrate.ts';
 import { type Backend, type IntGraph, type IntGraphOptions, buildIntGraph, calibratedTensors, intGraphMacs, runIntGraph } from './int-graph.ts';
 
-/** Indices CALIBRATION_IMAGES .. CALIBRATION_IMAGES + count - 1 (clipped to the set). */
-export function measureIndices(set: EvalSet, count = set.count - CALIBRATION_IMAGES): number[] {
-  const n = Math.max(0, Math.min(count, set.count - CALIBRATION_IMAGES));
-  return Array.from({ length: n }, (_, i) => CALIBRATION_IMAGES + i);
+/**
+ * The first `count` images from CALIBRATION_IMAGES on that are not in `exclude` (e.g. a search
+ * split), clipped to the set.
+ */
+export function measureIndices(set: EvalSet, count = set.count - CALIBRATION_IMAGES, exclude: ReadonlySet<number> = new Set()): number[] {
+  const out: number[] = [];
+  for (let i = CALIBRATION_IMAGES; i < set.count && out.length < count; i++) if (!exclude.has(i)) out.push(i);
+  return out;
+}
+
+/** "200..1599, 2000..2199": sorted indices as inclusive ranges. */
+export function describeIndices(indices: readonly number[]): string {
+  const sorted = [...indices].sort((a, b) => a - b);
+  const ranges: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    ranges.push(i === j ? `${sorted[i]}` : `${sorted[i]}..${sorted[j]}`);
+    i = j + 1;
+  }
+  return ranges.join(', ') || 'none';
 }
 
 /** Indices 0 .. count - 1: the calibration images. */

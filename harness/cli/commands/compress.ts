@@ -23,6 +23,8 @@ export function formatCompress(r: CompressResult): string {
     `${r.model}: ${o.ratio > 0 || o.macsTarget > 0 ? `pruned ${o.criterion} ${o.macsTarget > 0 ? `to ${o.macsTarget} of the MACs` : `ratio ${o.ratio}`} (round to ${o.roundTo}${o.reconstruct ? ', reconstructed' : ''}), ` : ''}` +
       `${o.bits}-bit weights${Object.keys(o.layerBits).length ? ' (per-layer overrides)' : ''}, ${o.calibration} calibration, order ${o.order}; ` +
       `top-1 on ${r.images} held-out images`,
+    `images (test-set indices): calibration ${r.imageSets.calibration}; measured ${r.imageSets.measured}` +
+      (r.imageSets.excluded === 'none' ? '' : `; never measured (the search split that chose the bits) ${r.imageSets.excluded}`),
   ];
   const t = new Table({ head: ['', 'top-1', 'size (bits)', 'MACs'], style: { head: [], border: [] } });
   t.push(['float', pct(r.float.top1), r.float.sizeBits.toLocaleString('en-US'), r.float.macs.toLocaleString('en-US')]);
@@ -72,9 +74,11 @@ export function registerCompressCommand(program: Command): void {
         '  fkb compress --ratio 0.3 --onnx /tmp/model-int8.onnx\n' +
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
-    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean }) => {
+    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean }, command: Command) => {
       ensureBuilt();
       let layerBits = parseLayerBits(o.layerBits);
+      let excludeImages: number[] = [];
+      const imagesGiven = command.getOptionValueSource('images') === 'cli';
       if (o.sizeBudget !== undefined) {
         if (o.layerBits.length) throw new InputError('give either --layer-bits or --size-budget, not both');
         const int8Bits = compressModel({ ...(o.model ? { model: o.model } : {}), images: 1, backends: ['wasm'] }).compressed.sizeBits;
@@ -84,8 +88,11 @@ export function registerCompressCommand(program: Command): void {
           calibration: o.calibration, ...(o.onnx ? { requantMode: 'fp32' as const } : {}),
         });
         layerBits = a.layerBits;
-        // The allocation's sensitivity was measured on the last 200 images: keep them out.
-        if (!o.fullTestSet) o.images = Math.min(o.images, 1600);
+        // The bits were chosen on the search split: never measure on it. Its indices are the same
+        // images in the full test set (the committed set is its first 2,000).
+        const { first, last } = a.table.search;
+        excludeImages = Array.from({ length: last - first + 1 }, (_, i) => first + i);
+
         if (!o.json) console.log(`mixed precision for ${(100 * o.sizeBudget).toFixed(0)} % of the int8 size: ${Object.entries(layerBits).map(([k, v]) => `${k}=${v}`).join(', ')}`);
       }
       const r = compressModel({
@@ -99,7 +106,9 @@ export function registerCompressCommand(program: Command): void {
         reconstruct: Boolean(o.reconstruct),
         calibration: o.calibration,
         order: o.order,
-        images: o.images,
+        // Not given: the default count, or fewer when the search split leaves fewer held out.
+        ...(imagesGiven ? { images: o.images } : {}),
+        excludeImages,
         fullTestSet: Boolean(o.fullTestSet),
         backends: o.checkReference ? ['reference', 'wasm', 'dsp'] : ['wasm', 'dsp'],
         ...(o.onnx ? { requantMode: 'fp32' as const } : {}),
