@@ -1,25 +1,39 @@
 /** What the FPGA models computed for a network (`fkb model`), and the same next to the WASM kernels. */
 
-/** One layer as an analytical model estimates it (fields as harness/fpga/models/common.ts defines them). */
-export interface ModelLayerRow {
-  name: string;
-  shape: string;
+/** What limits a layer: the compute engine or the off-chip traffic. */
+export type Bound = 'compute' | 'memory';
+
+/** One layer as an analytical FPGA model estimates it (harness/fpga/models/). */
+export interface LayerEstimate {
+  /** Output-stationary ops: 2 * MACs actually needed by the layer (no padding or tiling waste). */
   ops: number;
   macs: number;
+  /** Cycles of the compute engine alone (the exact formula of each model). */
   computeCycles: number;
+  /** Cycles the off-chip traffic needs at the device bandwidth. */
   memoryCycles: number;
+  /** max(computeCycles, memoryCycles). */
   cycles: number;
   timeNs: number;
   offChipBytes: number;
+  /** Peak of the configured engine: 2 * MACs/cycle * f. */
   peakGops: number;
   attainableGops: number;
-  bound: 'compute' | 'memory';
+  bound: Bound;
   dsp: number;
+  /** 36 Kb block RAMs. */
   bram: number;
+  /** Products per DSP (1, 2 or 4). */
+  packing: 1 | 2 | 4;
+  /** macs / (computeCycles * peak MACs per cycle). */
   utilization: number;
+  /** Model-specific intermediate terms (tile counts, fill latency, CTC ratio, ...). */
   detail: Record<string, number | string>;
   warnings: string[];
 }
+
+/** A layer of a network, with its estimate. */
+export type ModelLayerRow = LayerEstimate & { name: string; shape: string };
 
 export interface ModelReport {
   model: string;

@@ -18,34 +18,9 @@ import { InputError } from '../../util/errors.ts';
 import { resolvePacking, type Device, type Packing } from '../devices.ts';
 
 export type { LayerSpec };
-export type Bound = 'compute' | 'memory';
+import type { Bound, LayerEstimate } from '../../results/index.ts';
 
-export interface LayerEstimate {
-  /** Output-stationary ops: 2 * MACs actually needed by the layer (no padding or tiling waste). */
-  ops: number;
-  macs: number;
-  /** Cycles of the compute engine alone (the exact formula of each model). */
-  computeCycles: number;
-  /** Cycles the off-chip traffic needs at the device bandwidth. */
-  memoryCycles: number;
-  /** max(computeCycles, memoryCycles). */
-  cycles: number;
-  timeNs: number;
-  offChipBytes: number;
-  /** Peak of the configured engine: 2 * MACs/cycle * f. */
-  peakGops: number;
-  attainableGops: number;
-  bound: Bound;
-  dsp: number;
-  /** 36 Kb block RAMs. */
-  bram: number;
-  packing: Packing;
-  /** macs / (computeCycles * peak MACs per cycle). */
-  utilization: number;
-  /** Model-specific intermediate terms (tile counts, fill latency, CTC ratio, ...). */
-  detail: Record<string, number | string>;
-  warnings: string[];
-}
+export type { Bound, LayerEstimate };
 
 export interface ParamSpec {
   /** A number, or one of `choices`. */
