@@ -7,13 +7,14 @@
  * P_hex is the P register after that row's clock edge; the register starts at 0 before
  * the first row (the golden trace's first row adds P through W and gets exactly PCIN).
  */
-import { readFileSync } from 'node:fs';
+import { type CsvRecord, CsvFormatError, parseCsv, readCsvStream } from '../util/csv.ts';
 import { InputError } from '../util/errors.ts';
+import { KiB, MiB, openInputStream, readInputText } from '../util/input-files.ts';
 import {
   decodeAlumode, decodeCarryin, decodeInmode, decodeOpmode, stepSlice, type SlicePorts,
 } from './slice.ts';
 
-/** A malformed trace: names the file, 1-based line and 1-based column. */
+/** A malformed trace: names the file, 1-based line and 1-based column (the CSV column). */
 export class TraceFormatError extends InputError {
   constructor(
     readonly file: string,
@@ -28,7 +29,8 @@ export class TraceFormatError extends InputError {
 export interface TraceRow {
   /** 1-based line in the file, for messages. */
   line: number;
-  cycle: number;
+  /** Any number of digits: a BigInt, so that every cycle number compares exactly. */
+  cycle: bigint;
   ports: SlicePorts;
   /** P after this clock, as recorded. */
   p: bigint;
@@ -49,12 +51,18 @@ const COLUMNS = [
   { name: 'P_hex', kind: 'hex', bits: 48 },
 ] as const;
 
-type ColumnName = (typeof COLUMNS)[number]['name'];
+type Column = (typeof COLUMNS)[number];
+type ColumnName = Column['name'];
 
 const DIGITS = { dec: /^[0-9]+$/, hex: /^[0-9a-fA-F]+$/, bin: /^[01]+$/ } as const;
 const RADIX_NAME = { dec: 'a decimal integer', hex: 'hexadecimal', bin: 'binary' } as const;
 
-function parseField(text: string, col: (typeof COLUMNS)[number]): bigint {
+/** A trace line is about 90 bytes: a longer record means this is not a trace. */
+const MAX_RECORD_BYTES = 64 * KiB;
+/** `readTrace` holds every row in memory; longer traces are replayed as a stream. */
+const MAX_TRACE_BYTES = 64 * MiB;
+
+function parseField(text: string, col: Column): bigint {
   if (!DIGITS[col.kind].test(text)) {
     throw new InputError(`${JSON.stringify(text)} is not ${RADIX_NAME[col.kind]}`);
   }
@@ -65,74 +73,133 @@ function parseField(text: string, col: (typeof COLUMNS)[number]): bigint {
   return value;
 }
 
-/** Parses a trace; `file` is only used in error messages. */
-export function parseTrace(text: string, file: string): TraceRow[] {
-  const lines = text.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim());
-  const index = {} as Record<ColumnName, number>;
-  for (const col of COLUMNS) {
-    const i = header.indexOf(col.name);
-    if (i < 0) throw new TraceFormatError(file, 1, null, `header has no column ${col.name}`);
-    if (header.indexOf(col.name, i + 1) >= 0) throw new TraceFormatError(file, 1, header.indexOf(col.name, i + 1) + 1, `column ${col.name} appears twice`);
-    index[col.name] = i;
-  }
-  if (lines.length < 2) throw new TraceFormatError(file, 1, null, 'no data rows after the header');
+/** Turns CSV records into trace rows: the header first, then one row per clock. */
+class TraceReader {
+  private index?: Record<ColumnName, number>;
+  private width = 0;
+  private last?: bigint;
+  private headerLine = 1;
+  rows = 0;
 
-  const rows: TraceRow[] = [];
-  for (let li = 1; li < lines.length; li++) {
-    const line = li + 1;
-    const fields = (lines[li] ?? '').split(',');
-    if (fields.length !== header.length) {
-      throw new TraceFormatError(file, line, null, `expected ${header.length} fields as in the header, found ${fields.length}`);
+  constructor(private readonly file: string) {}
+
+  private header(rec: CsvRecord): void {
+    const header = rec.fields;
+    const index = {} as Record<ColumnName, number>;
+    for (const col of COLUMNS) {
+      const i = header.indexOf(col.name);
+      if (i < 0) throw new TraceFormatError(this.file, rec.line, null, `header has no column ${col.name}`);
+      const again = header.indexOf(col.name, i + 1);
+      if (again >= 0) throw new TraceFormatError(this.file, rec.line, again + 1, `column ${col.name} appears twice`);
+      index[col.name] = i;
+    }
+    this.index = index;
+    this.width = header.length;
+    this.headerLine = rec.line;
+  }
+
+  /** The row of a data record; undefined for the header. */
+  read(rec: CsvRecord): TraceRow | undefined {
+    const index = this.index;
+    if (!index) {
+      this.header(rec);
+      return undefined;
+    }
+    const { fields, line } = rec;
+    if (fields.length !== this.width) {
+      throw new TraceFormatError(this.file, line, null, `expected ${this.width} fields as in the header, found ${fields.length}`);
     }
     // Parse one column; `check` applies the slice model's own encoding rules to the value.
-    const get = (name: ColumnName, check?: (v: number) => unknown): bigint => {
-      const col = COLUMNS.find((c) => c.name === name)!;
-      const i = index[name];
+    const get = (col: Column, check?: (v: number) => unknown): bigint => {
+      const i = index[col.name];
       try {
-        const v = parseField((fields[i] ?? '').trim(), col);
+        const v = parseField(fields[i] ?? '', col);
         check?.(Number(v));
         return v;
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
-        throw new TraceFormatError(file, line, i + 1, `${name}: ${err.message}`);
+        throw new TraceFormatError(this.file, line, i + 1, `${col.name}: ${err.message}`);
       }
     };
-    const cycle = Number(get('cycle'));
-    const expected = rows.length === 0 ? cycle : rows[rows.length - 1]!.cycle + 1;
+    const [cycleCol, aCol, bCol, cCol, dCol, pcinCol, inmodeCol, opmodeCol, alumodeCol, carryinCol, pCol] = COLUMNS;
+    const cycle = get(cycleCol);
+    const expected = this.last === undefined ? cycle : this.last + 1n;
     if (cycle !== expected) {
-      throw new TraceFormatError(file, line, index.cycle + 1, `cycle: expected ${expected} (one row per clock), found ${cycle}`);
+      throw new TraceFormatError(this.file, line, index.cycle + 1, `cycle: expected ${expected} (one row per clock), found ${cycle}`);
     }
-    rows.push({
+    const row: TraceRow = {
       line,
       cycle,
       ports: {
-        a: get('A_hex'),
-        b: get('B_hex'),
-        c: get('C_hex'),
-        d: get('D_hex'),
-        pcin: get('PCIN_hex'),
-        inmode: Number(get('INMODE_bin', decodeInmode)),
-        opmode: Number(get('OPMODE_hex', decodeOpmode)),
-        alumode: Number(get('ALUMODE_bin', decodeAlumode)),
-        carryin: Number(get('CARRYIN', decodeCarryin)),
+        a: get(aCol),
+        b: get(bCol),
+        c: get(cCol),
+        d: get(dCol),
+        pcin: get(pcinCol),
+        inmode: Number(get(inmodeCol, decodeInmode)),
+        opmode: Number(get(opmodeCol, decodeOpmode)),
+        alumode: Number(get(alumodeCol, decodeAlumode)),
+        carryin: Number(get(carryinCol, decodeCarryin)),
       },
-      p: get('P_hex'),
-    });
+      p: get(pCol),
+    };
+    this.last = cycle;
+    this.rows++;
+    return row;
   }
+
+  /** After the last record: a trace needs its header and at least one row. */
+  finish(): void {
+    if (!this.index) throw new TraceFormatError(this.file, 1, null, `header has no column ${COLUMNS[0].name} (the file is empty)`);
+    if (this.rows === 0) throw new TraceFormatError(this.file, this.headerLine, null, 'no data rows after the header');
+  }
+}
+
+/** csv-parse's complaint about the file's CSV itself, in the trace's terms. */
+function traceCsvError(e: unknown): unknown {
+  if (!(e instanceof CsvFormatError)) return e;
+  return new TraceFormatError(e.file, e.line, e.field === null ? null : e.field + 1, e.detail);
+}
+
+/** Parses a trace held in memory; `file` is only used in error messages. */
+export function parseTrace(text: string, file: string): TraceRow[] {
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(text, file, { maxRecordBytes: MAX_RECORD_BYTES });
+  } catch (e) {
+    throw traceCsvError(e);
+  }
+  const reader = new TraceReader(file);
+  const rows: TraceRow[] = [];
+  for (const rec of records) {
+    const row = reader.read(rec);
+    if (row) rows.push(row);
+  }
+  reader.finish();
   return rows;
 }
 
-/** Reads and parses a trace file; an unreadable file is an InputError too. */
+/** Reads and parses a trace file of at most 64 MiB whole; an unreadable file is an InputError too. */
 export function readTrace(path: string): TraceRow[] {
-  let text: string;
+  return parseTrace(readInputText(path, { what: 'DSP trace', maxBytes: MAX_TRACE_BYTES }), path);
+}
+
+/**
+ * Calls `onRow` with each row of a trace file as it is read from a stream: memory does not
+ * depend on the file's length. Errors are those of `readTrace`.
+ */
+export async function readTraceStream(path: string, onRow: (row: TraceRow) => void): Promise<void> {
+  const reader = new TraceReader(path);
+  const input = openInputStream(path, { what: 'DSP trace' });
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as Error).message}`);
+    await readCsvStream(input, path, { maxRecordBytes: MAX_RECORD_BYTES }, (rec) => {
+      const row = reader.read(rec);
+      if (row) onRow(row);
+    });
+  } catch (e) {
+    throw traceCsvError(e);
   }
-  return parseTrace(text, path);
+  reader.finish();
 }
 
 export interface ReplayedRow {
@@ -150,6 +217,12 @@ export interface ReplaySummary {
   mismatches: number;
 }
 
+/** One clock: the slice model's P for `row`, given the P before it. */
+function replayRow(row: TraceRow, pPrev: bigint): ReplayedRow {
+  const got = stepSlice(row.ports, pPrev);
+  return { row, pPrev, got, want: row.p, ok: got === row.p };
+}
+
 /**
  * Runs every row through the slice model. P feeds back from the previous row's *recorded*
  * value, so each row checks exactly one clock and one wrong row does not poison the rest.
@@ -158,12 +231,33 @@ export function replayTrace(rows: readonly TraceRow[], pInitial = 0n): { rows: R
   const out: ReplayedRow[] = [];
   let pPrev = pInitial;
   for (const row of rows) {
-    const got = stepSlice(row.ports, pPrev);
-    out.push({ row, pPrev, got, want: row.p, ok: got === row.p });
+    out.push(replayRow(row, pPrev));
     pPrev = row.p;
   }
   const matches = out.filter((r) => r.ok).length;
   return { rows: out, summary: { rows: out.length, matches, mismatches: out.length - matches } };
+}
+
+/**
+ * `replayTrace` over a trace file read as a stream: the summary and the first `keep`
+ * mismatching rows; memory does not depend on the file's length.
+ */
+export async function replayTraceFile(path: string, keep: number, pInitial = 0n): Promise<{ summary: ReplaySummary; mismatches: ReplayedRow[] }> {
+  const mismatches: ReplayedRow[] = [];
+  const summary: ReplaySummary = { rows: 0, matches: 0, mismatches: 0 };
+  let pPrev = pInitial;
+  await readTraceStream(path, (row) => {
+    const r = replayRow(row, pPrev);
+    pPrev = row.p;
+    summary.rows++;
+    if (r.ok) {
+      summary.matches++;
+    } else {
+      summary.mismatches++;
+      if (mismatches.length < keep) mismatches.push(r);
+    }
+  });
+  return { summary, mismatches };
 }
 
 /** Ports in the trace's own column spelling, for reports. */

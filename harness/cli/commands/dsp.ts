@@ -10,10 +10,11 @@
  * scheme found by enumerating worst-case chains through the slice model, and with --chain the
  * safety of chains of L products; exit 1 when enumeration and formula disagree.
  */
+import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { InputError, VerificationError } from '../../util/errors.ts';
 import { toHex48 } from '../../dsp/slice.ts';
-import { formatPorts, readTrace, replayTrace, type ReplayedRow } from '../../dsp/trace.ts';
+import { formatPorts, replayTraceFile, type ReplayedRow } from '../../dsp/trace.ts';
 import { SCHEME_NAMES, SCHEMES, getScheme, type PackingScheme } from '../../dsp/schemes.ts';
 import {
   ensureDatapathChecked, formatFirstMismatch, goldenInt4NaiveMismatches, int4NaiveExhaustive,
@@ -67,6 +68,16 @@ function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2);
 }
 
+/**
+ * JSON with BigInt values written as exact integer literals (cycle numbers may pass 2^53, where
+ * a double would round them).
+ */
+function toExactJson(value: unknown): string {
+  const tag = `bigint-${randomUUID()}:`;
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${tag}${v}` : v), 2);
+  return text.replace(new RegExp(`"${tag}(-?\\d+)"`, 'g'), '$1');
+}
+
 const fmtMs = (ms: number) => (ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(0)} ms`);
 
 function printExhaustive(r: ExhaustiveResult, note = ''): void {
@@ -101,14 +112,15 @@ export function registerDspCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n  fkb dsp replay ../shared/golden/dsp48e2/dsp48e2_raw_random.csv\n  fkb dsp replay my-trace.csv --json --max-mismatches 50\n\n' +
+        'The trace is read as a stream (any length, constant memory); cycle numbers may have any number of digits.\n' +
         'Exit code 1 when any row differs, 2 on a malformed file (line and column named).',
     )
-    .action((file: string, opts: { json?: boolean; maxMismatches: number }) => {
-      const { rows, summary } = replayTrace(readTrace(file));
-      const listed = rows.filter((r) => !r.ok).slice(0, opts.maxMismatches).map(mismatchReport);
+    .action(async (file: string, opts: { json?: boolean; maxMismatches: number }) => {
+      const { summary, mismatches } = await replayTraceFile(file, opts.maxMismatches);
+      const listed = mismatches.map(mismatchReport);
 
       if (opts.json) {
-        console.log(JSON.stringify({ file, ...summary, listed }, null, 2));
+        console.log(toExactJson({ file, ...summary, listed }));
       } else {
         console.log(`${file}: ${summary.matches}/${summary.rows} rows match`);
         if (listed.length > 0) console.log(`first ${listed.length} of ${summary.mismatches} mismatches:`);
