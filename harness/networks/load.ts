@@ -6,18 +6,20 @@
  *   name, in_h, in_w, in_c, out_c, k_h, k_w, stride_h, stride_w,
  *   pad_top, pad_bottom, pad_left, pad_right, w_bits, a_bits
  * plus an optional `groups` (default 1); one layer per row. Blank lines and lines starting
- * with '#' are skipped; fields may be double-quoted (RFC 4180).
+ * with '#' are skipped; fields may be double-quoted (RFC 4180; csv-parse reads them).
  *
  * Every row is validated; the first problem throws an InputError that reads
  *   `<file>:<line>:<col>: <column>: <what is wrong>`
- * with 1-based line and character column of the offending field.
+ * with 1-based line and character column of the offending field. A JSON table is read by
+ * util/json.ts (a repeated key is an error, a BOM is skipped).
  */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_REDUCTION } from '../conv/layer.ts';
+import { type CsvPos, type CsvRecord, CsvFormatError, parseCsv } from '../util/csv.ts';
 import { InputError } from '../util/errors.ts';
-import { JsonSyntaxError, parseJsonLocated, type Pos, type Positions } from './json-locate.ts';
+import { MiB, readInputText } from '../util/input-files.ts';
+import { JsonSyntaxError, parseJsonLocated, type Pos, type Positions } from '../util/json.ts';
 import type { Network, NetworkLayer, PoolSpec } from './network.ts';
 
 const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'data');
@@ -46,6 +48,8 @@ const INT_FIELDS = [
   ['pad_top', 'padTop', 0], ['pad_bottom', 'padBottom', 0], ['pad_left', 'padLeft', 0], ['pad_right', 'padRight', 0],
 ] as const;
 const MAX_BITS = 32;
+/** A layer table of 16 MiB holds some 100,000 layers: anything larger is not one. */
+const MAX_TABLE_BYTES = 16 * MiB;
 
 function normalise(name: string): string {
   return name.toLowerCase().replace(/[-_ ]/g, '');
@@ -67,12 +71,7 @@ export function loadNetwork(nameOrPath: string): Network {
       `'${nameOrPath}' is neither a built-in network (${Object.keys(BUILTIN_NETWORKS).join(', ')}) nor a .json or .csv file`,
     );
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read layer table '${path}': ${(e as Error).message}`);
-  }
+  const text = readInputText(path, { what: 'layer table', maxBytes: MAX_TABLE_BYTES });
   return ext === '.csv' ? parseNetworkCsv(text, path) : parseNetworkJson(text, path);
 }
 
@@ -141,91 +140,47 @@ function buildLayer(raw: RawLayer, loc: Locator, seen: Set<string>): NetworkLaye
 // ---------------------------------------------------------------------------------------
 // CSV
 
-/** Splits one CSV line into fields with their 1-based start columns. */
-function splitCsvLine(line: string, lineNo: number, loc: Locator): { text: string; col: number }[] {
-  const fields: { text: string; col: number }[] = [];
-  let i = 0;
-  for (;;) {
-    const col = i + 1;
-    let text = '';
-    let j = i;
-    while (line[j] === ' ' || line[j] === '\t') j++;
-    if (line[j] === '"') {
-      j++;
-      for (;;) {
-        if (j >= line.length) throw loc.error({ line: lineNo, col }, 'csv', 'unterminated quoted field');
-        if (line[j] === '"') {
-          if (line[j + 1] === '"') {
-            text += '"';
-            j += 2;
-            continue;
-          }
-          j++;
-          break;
-        }
-        text += line[j++];
-      }
-      while (line[j] === ' ' || line[j] === '\t') j++;
-      if (j < line.length && line[j] !== ',') {
-        throw loc.error({ line: lineNo, col: j + 1 }, 'csv', 'text after a closing quote');
-      }
-    } else {
-      const end = line.indexOf(',', i);
-      text = (end < 0 ? line.slice(i) : line.slice(i, end)).trim();
-      j = end < 0 ? line.length : end;
-    }
-    fields.push({ text, col });
-    if (j >= line.length) return fields;
-    i = j + 1; // past the comma
-  }
-}
-
 export function parseNetworkCsv(text: string, file: string): Network {
   const loc = new Locator(file);
-  const lines = text.split(/\r?\n/);
-  let header: { text: string; col: number }[] | undefined;
-  let headerLine = 0;
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(text, file, { comments: true, positions: true });
+  } catch (e) {
+    if (e instanceof CsvFormatError) throw loc.error({ line: e.line, col: e.col ?? 1 }, 'csv', e.detail);
+    throw e;
+  }
+  const [header, ...rows] = records;
+  if (!header) throw new InputError(`${file}: empty layer table (no header row)`);
   const index = new Map<string, number>();
-  const layers: NetworkLayer[] = [];
-  const seen = new Set<string>();
-
-  lines.forEach((line, k) => {
-    const lineNo = k + 1;
-    if (line.trim() === '' || line.trimStart().startsWith('#')) return;
-    const fields = splitCsvLine(line, lineNo, loc);
-    if (!header) {
-      header = fields;
-      headerLine = lineNo;
-      const allowed = new Set<string>([...CSV_COLUMNS, ...OPTIONAL_CSV_COLUMNS]);
-      fields.forEach((f, c) => {
-        const name = f.text.replace(/^\uFEFF/, '');
-        if (!allowed.has(name)) {
-          throw loc.error({ line: lineNo, col: f.col }, name || `(column ${c + 1})`,
-            `unknown column; expected exactly ${CSV_COLUMNS.join(', ')} (and optionally groups)`);
-        }
-        if (index.has(name)) throw loc.error({ line: lineNo, col: f.col }, name, 'column appears twice');
-        index.set(name, c);
-      });
-      const missing = CSV_COLUMNS.filter((c) => !index.has(c));
-      if (missing.length > 0) {
-        throw loc.error({ line: lineNo, col: 1 }, missing[0]!, `missing column(s): ${missing.join(', ')}`);
-      }
-      return;
+  const allowed = new Set<string>([...CSV_COLUMNS, ...OPTIONAL_CSV_COLUMNS]);
+  header.fields.forEach((name, c) => {
+    if (!allowed.has(name)) {
+      throw loc.error(header.at(c), name || `(column ${c + 1})`,
+        `unknown column; expected exactly ${CSV_COLUMNS.join(', ')} (and optionally groups)`);
     }
-    if (fields.length !== header.length) {
-      const col = fields.length > header.length ? fields[header.length]!.col : line.length + 1;
-      throw loc.error({ line: lineNo, col }, 'csv',
-        `row has ${fields.length} fields, the header on line ${headerLine} has ${header.length}`);
+    if (index.has(name)) throw loc.error(header.at(c), name, 'column appears twice');
+    index.set(name, c);
+  });
+  const missing = CSV_COLUMNS.filter((c) => !index.has(c));
+  if (missing.length > 0) {
+    throw loc.error({ line: header.line, col: 1 }, missing[0]!, `missing column(s): ${missing.join(', ')}`);
+  }
+  const width = header.fields.length;
+  const seen = new Set<string>();
+  const layers = rows.map((rec) => {
+    const { fields } = rec;
+    if (fields.length !== width) {
+      throw loc.error(rec.at(Math.min(fields.length, width)), 'csv',
+        `row has ${fields.length} fields, the header on line ${header.line} has ${width}`);
     }
     const raw: RawLayer = {
       textual: true,
-      get: (c) => fields[index.get(c)!]?.text,
+      get: (c) => fields[index.get(c)!],
       has: (c) => index.has(c),
-      pos: (c) => ({ line: lineNo, col: fields[index.get(c) ?? 0]!.col }),
+      pos: (c): CsvPos => rec.at(index.get(c) ?? 0),
     };
-    layers.push(buildLayer(raw, loc, seen));
+    return buildLayer(raw, loc, seen);
   });
-  if (!header) throw new InputError(`${file}: empty layer table (no header row)`);
   if (layers.length === 0) throw new InputError(`${file}: the layer table has a header but no layers`);
   const name = basename(file, extname(file));
   return { name, title: name, source: `layer table ${file}`, layers, file };
@@ -257,7 +212,7 @@ export function parseNetworkJson(text: string, file: string): Network {
   try {
     parsed = parseJsonLocated(text);
   } catch (e) {
-    if (e instanceof JsonSyntaxError) throw loc.error(e.pos, 'json', e.message);
+    if (e instanceof JsonSyntaxError) throw loc.error(e.pos, 'json', e.detail);
     throw e;
   }
   const { value: root, positions } = parsed;

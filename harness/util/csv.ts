@@ -239,8 +239,9 @@ class RecordReader {
     if (!this.exact) return base;
     // Each record becomes a CsvRecord as csv-parse emits it, so that the line count is current
     // when an error stops it. csv-parse's types expect a string[] back; it passes on anything.
-    const onRecord = (record: string[], info: InfoRecord) =>
-      this.located({ record, info, ...(info.raw === undefined ? {} : { raw: info.raw }) }) as unknown as string[];
+    // With `raw`, csv-parse passes { record, raw } instead of the fields.
+    const onRecord = (r: string[] | { record: string[] }, info: InfoRecord) =>
+      this.located({ record: Array.isArray(r) ? r : r.record, info, ...(info.raw === undefined ? {} : { raw: info.raw }) }) as unknown as string[];
     return {
       ...base,
       skip_empty_lines: true,
