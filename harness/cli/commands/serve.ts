@@ -2,7 +2,8 @@
  * `fkb serve`: a page that runs the verification and benchmark suite in the browser on the same
  * .wasm modules (harness/browser/main.ts, bundled with esbuild when the server starts).
  */
-import { createServer } from 'node:http';
+import { type Server, createServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,81 @@ export async function bundleBrowserApp(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
+/**
+ * The path of a request target, or undefined when it is none this server accepts. Origin form
+ * (`/path?query`) is taken as it is: no URL parser decides whether `//x:99999/` is a host; the
+ * routes below match exact strings, so nothing needs decoding. Absolute form
+ * (`http://host/path`, which HTTP/1.1 servers must accept) gives its path.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  if (!target) return undefined;
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0];
+  if (!/^https?:\/\//i.test(target)) return undefined;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nbad request';
+const HEADERS_TOO_LARGE = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+/**
+ * The server behind `fkb serve`: GET or HEAD of `/`, `/app.js` and `/wasm/<module>.wasm` for the
+ * modules in MODULE_NAMES, 404 for any other path, 405 for other methods, 400 for a request it
+ * cannot parse. No request can stop it: a handler error answers 500 and is logged, parse errors
+ * of the HTTP layer answer 400 (431 for oversized headers, 408 for a stalled request) and close
+ * that connection only.
+ */
+export function createServeServer(app: string): Server {
+  const server = createServer((req, res) => {
+    try {
+      const path = requestPath(req.url);
+      if (path === undefined) {
+        res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request');
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed');
+        return;
+      }
+      const wasm = /^\/wasm\/(\w+)\.wasm$/.exec(path);
+      if (path === '/') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
+      } else if (path === '/app.js') {
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(app);
+      } else if (wasm && (MODULE_NAMES as readonly string[]).includes(wasm[1]!) && existsSync(join(root, 'build', `${wasm[1]}.wasm`))) {
+        res.writeHead(200, { 'content-type': 'application/wasm' }).end(readFileSync(join(root, 'build', `${wasm[1]}.wasm`)));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      }
+    } catch (e) {
+      console.error(`fkb serve: ${req.method} ${JSON.stringify(req.url)}: ${(e as Error).stack ?? String(e)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
+      res.end();
+    }
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Bytes that are no HTTP request: answer if the socket still takes an answer (not when one is
+    // half written: the bytes would land inside it), then close the connection.
+    const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } })._httpMessage;
+    if (!socket.writable || err.code === 'ECONNRESET' || err.code === 'EPIPE' || (pending?.headersSent && !pending.writableEnded)) {
+      socket.destroy();
+      return;
+    }
+    const answer = err.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? REQUEST_TIMEOUT : BAD_REQUEST;
+    socket.end(answer, () => socket.destroy());
+    // A peer that never reads the answer must not hold the socket open.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  });
+  // Slow or stalled clients are cut off instead of holding connections for Node's 5-minute default.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  return server;
+}
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -70,23 +146,13 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be an integer in [0, 65535], got '${o.port}'`);
       ensureBuilt();
       const app = await bundleBrowserApp();
-      const server = createServer((req, res) => {
-        const url = new URL(req.url ?? '/', 'http://localhost');
-        const wasm = /^\/wasm\/(\w+)\.wasm$/.exec(url.pathname);
-        if (url.pathname === '/') {
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
-        } else if (url.pathname === '/app.js') {
-          res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(app);
-        } else if (wasm && (MODULE_NAMES as readonly string[]).includes(wasm[1]!) && existsSync(join(root, 'build', `${wasm[1]}.wasm`))) {
-          res.writeHead(200, { 'content-type': 'application/wasm' }).end(readFileSync(join(root, 'build', `${wasm[1]}.wasm`)));
-        } else {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-        }
-      });
+      const server = createServeServer(app);
       await new Promise<void>((resolve, reject) => {
         server.once('error', (e) => reject(new InputError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`)));
         server.listen(port, o.host, resolve);
       });
+      // Listening errors after startup (e.g. EMFILE on accept) are logged, never fatal.
+      server.on('error', (e) => console.error(`fkb serve: ${(e as Error).message}`));
       const addr = server.address();
       const actual = typeof addr === 'object' && addr ? addr.port : port;
       console.log(`fkb serve: http://${o.host}:${actual}/`);
