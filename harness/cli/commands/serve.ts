@@ -78,14 +78,15 @@ export function requestPath(target: string | undefined): string | undefined {
 
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nbad request';
 const HEADERS_TOO_LARGE = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+const NO_TUNNEL = 'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /**
  * The server behind `fkb serve`: GET or HEAD of `/`, `/app.js` and `/wasm/<module>.wasm` for the
- * modules in MODULE_NAMES, 404 for any other path, 405 for other methods, 400 for a request it
- * cannot parse. No request can stop it: a handler error answers 500 and is logged, parse errors
- * of the HTTP layer answer 400 (431 for oversized headers, 408 for a stalled request) and close
- * that connection only.
+ * modules in MODULE_NAMES, 404 for any other path, 405 for other methods (CONNECT too), 400 for
+ * a request it cannot parse. No request can stop it: a handler error answers 500 and is logged,
+ * parse errors of the HTTP layer answer 400 (431 for oversized headers, 408 for a stalled
+ * request) and close that connection only.
  */
 export function createServeServer(app: string): Server {
   const server = createServer((req, res) => {
@@ -126,6 +127,12 @@ export function createServeServer(app: string): Server {
     const answer = err.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? REQUEST_TIMEOUT : BAD_REQUEST;
     socket.end(answer, () => socket.destroy());
     // A peer that never reads the answer must not hold the socket open.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  });
+  // CONNECT (a proxy tunnel) would otherwise be dropped without an answer.
+  server.on('connect', (_req, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(NO_TUNNEL, () => socket.destroy());
     setTimeout(() => socket.destroy(), 2000).unref();
   });
   // Slow or stalled clients are cut off instead of holding connections for Node's 5-minute default.
