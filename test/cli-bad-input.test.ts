@@ -74,6 +74,9 @@ const CASES: [string[], RegExp][] = [
   [['quantize', '--backends', 'gpu'], /--backends/],
   [['quantize', '--ratio', ''], /--ratio/],
   [['quantize', '--model', join(work, 'missing.onnx'), '--inputs', emptyCsv], /missing\.onnx/],
+  [['compress', '--out', dir], /a-directory: it is a directory/],
+  [['quantize', '--onnx', dir], /a-directory: it is a directory/],
+  [['run', '--out', notJson], /not\.json: it exists and is not a directory/],
   [['serve', '--port', '-1'], /--port/],
   [['serve', '--port', 'x'], /--port/],
 ];

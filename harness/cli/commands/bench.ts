@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import { benchmarkExhaustive, benchmarkLayers } from '../../bench/bench-kernels.ts';
 import { loadBenchLayers, referenceLayer } from '../../bench/shapes.ts';
 import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
-import { writeJsonAtomically } from '../../util/files.ts';
+import { assertWritableDir, writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { reexecOnNode24 } from '../engines.ts';
 import { reportTables, targetSummary } from '../kernel-tables.ts';
@@ -42,6 +42,7 @@ export function registerBenchCommand(program: Command): void {
         process.exitCode = reexecOnNode24();
         return;
       }
+      assertWritableDir(RESULTS_DIR);
       ensureBuilt();
       const layers = o.reference ? [referenceLayer()] : loadBenchLayers(o.shapes);
       const bar = progressBar(!o.json);

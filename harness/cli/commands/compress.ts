@@ -11,7 +11,7 @@ import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { allocateBits } from '../../pipelines/mixed-precision.ts';
 import { InputError } from '../../util/errors.ts';
 import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
-import { writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';
+import { assertWritable, writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { collect, numberIn, parseLayerBits } from '../options.ts';
 
@@ -75,6 +75,8 @@ export function registerCompressCommand(program: Command): void {
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
     .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean }, command: Command) => {
+      // Outputs are checked before the work, not reported as unwritable after it.
+      for (const f of [o.out, o.onnx]) if (f) assertWritable(f);
       ensureBuilt();
       let layerBits = parseLayerBits(o.layerBits);
       let excludeImages: number[] = [];

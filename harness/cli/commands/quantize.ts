@@ -16,7 +16,7 @@ import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { type FidelityReport, measureFidelity } from '../../quant/fidelity.ts';
 import { BACKENDS, type Backend } from '../../quant/int-graph.ts';
 import { InputError } from '../../util/errors.ts';
-import { writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';
+import { assertWritable, writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';
 import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { collect, numberIn, parseLayerBits } from '../options.ts';
@@ -98,6 +98,8 @@ export function registerQuantizeCommand(program: Command): void {
     )
     .action((o: { model?: string; inputs?: string; inputRange?: [number, number]; calibrationInputs?: number; bits: number; layerBits: string[]; calibration: Observer; backends: Backend[]; scores?: string; minScore: number; ratio: number; criterion: Criterion; roundTo: number; reconstruct?: boolean; out?: string; onnx?: string; json?: boolean }) => {
       if (o.model && !o.inputs) throw new InputError('--inputs is needed with --model: the embedded images are for BlazeFace');
+      // Outputs are checked before the work, not reported as unwritable after it.
+      for (const f of [o.out, o.onnx]) if (f) assertWritable(f);
       ensureBuilt();
       const blazeface = !o.model;
       const file = o.model ?? BLAZEFACE_MODEL;

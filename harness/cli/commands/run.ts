@@ -5,7 +5,7 @@ import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
 import { runMainJob } from '../../pipelines/run.ts';
 import { writeReport } from '../../report/html.ts';
 import { collectReportData } from '../../report/report-data.ts';
-import { writeJsonAtomically } from '../../util/files.ts';
+import { assertWritableDir, writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { reportTables, targetSummary, verifyTable } from '../kernel-tables.ts';
 import { MAX_TIME_MS, RESULTS_DIR, numberIn, positiveNumber, stamp } from '../options.ts';
@@ -32,6 +32,9 @@ export function registerRunCommand(program: Command): void {
     .option('--json', 'print the results as JSON')
     .addHelpText('after', '\nExample:\n  fkb run\n  fkb run --time 1000 --out /tmp/reports\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
     .action(async (o: RunCliOptions) => {
+      // Outputs are checked before the work, not reported as unwritable after it.
+      assertWritableDir(o.out);
+      assertWritableDir(RESULTS_DIR);
       ensureBuilt();
       const bar = progressBar(!o.json);
       const r = await runMainJob({ timeMs: o.time, images: o.images, requantMode: o.mode, onProgress: (step, label, done, total) => bar.update(`${step}: ${label}`, done, total) });
