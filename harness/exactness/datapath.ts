@@ -9,10 +9,12 @@
  *   verifyExhaustive('int8x8')  -> { scheme, cases: 16777216, mismatches: 0, ms }
  *   int4NaiveExhaustive()        -> the same for WP521's uncorrected INT4 fields (mismatches > 0)
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseCsv } from '../util/csv.ts';
 import { InputError, VerificationError } from '../util/errors.ts';
+import { MiB, readInputText } from '../util/input-files.ts';
 import { Rng } from '../util/rng.ts';
 import { loadModules, type KernelExports } from '../wasm/modules.ts';
 import { decodeInt4Naive, decodeLanes, getScheme, SCHEMES, type PackingScheme, type SchemeName } from '../dsp/schemes.ts';
@@ -147,21 +149,42 @@ export interface DatapathCheck {
 }
 
 interface GoldenCsv {
+  path: string;
   cols: string[];
-  rows: string[][];
+  /** Data rows with the file line each one is on. */
+  rows: { fields: string[]; line: number }[];
 }
+
+/** The largest golden file is 6 MB; 64 MiB leaves room without reading anything endless. */
+const MAX_GOLDEN_BYTES = 64 * MiB;
 
 function readGolden(file: string, dir: string): GoldenCsv {
   const path = join(dir, file);
   if (!existsSync(path)) throw new InputError(`golden file ${path} not found (check out shared/golden/dsp48e2 beside the repo, or set FKB_GOLDEN_DIR to its folder)`);
-  const [head, ...lines] = readFileSync(path, 'utf8').trimEnd().split(/\r?\n/);
-  return { cols: (head ?? '').split(','), rows: lines.map((l) => l.split(',')) };
+  const [head, ...rows] = parseCsv(readInputText(path, { what: 'golden file', maxBytes: MAX_GOLDEN_BYTES }), path);
+  if (!head) throw new InputError(`golden file ${path} is empty`);
+  for (const r of rows) {
+    if (r.fields.length !== head.fields.length) {
+      throw new InputError(`${path}: line ${r.line}: expected ${head.fields.length} fields as in the header, found ${r.fields.length}`);
+    }
+  }
+  return { path, cols: head.fields, rows };
 }
 
 function column(csv: GoldenCsv, file: string, name: string): number {
   const k = csv.cols.indexOf(name);
   if (k < 0) throw new InputError(`golden file ${file} has no column ${name}`);
   return k;
+}
+
+/** Field `k` of a golden row as an integer in `range`: a damaged file is an InputError, never NaN. */
+function goldenInt(csv: GoldenCsv, row: { fields: string[]; line: number }, k: number, range: readonly [number, number]): number {
+  const text = row.fields[k]!;
+  const v = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!(v >= range[0] && v <= range[1])) {
+    throw new InputError(`${csv.path}: line ${row.line}, column ${k + 1} (${csv.cols[k]}): expected an integer in [${range[0]}, ${range[1]}], found ${JSON.stringify(text)}`);
+  }
+  return v;
 }
 
 /**
@@ -208,24 +231,24 @@ export function checkDatapath(opts: { seed?: number; random?: number; goldenDir?
     const pk = column(csv, file, 'P_hex');
     const ex = wasm();
     let n = 0;
-    csv.rows.forEach((row, i) => {
-      if (only && !only(row, csv)) return;
-      const w = wk.map((k) => Number(row[k]));
-      const a = ak.map((k) => Number(row[k]));
-      // Golden operands are in range by construction: the raw export, without ports()' checks.
+    for (const row of csv.rows) {
+      if (only && !only(row.fields, csv)) continue;
+      const w = wk.map((k) => goldenInt(csv, row, k, s.weightRange));
+      const a = ak.map((k) => goldenInt(csv, row, k, s.activationRange));
+      // Golden operands are in range (checked above): the raw export, without ports()' checks.
       const got = toHex48(BigInt.asUintN(48, ex.dsp_packed_p(LAYOUT[s.name], w[0]!, w[1] ?? 0, a[0]!, a[1] ?? 0)));
-      if (got !== row[pk]) {
-        throw new VerificationError(`WebAssembly datapath differs from ${file} line ${i + 2}: ${s.name} ${formatOperands(s, w, a)}: P got ${got}, want ${row[pk]}`);
+      if (got !== row.fields[pk]) {
+        throw new VerificationError(`WebAssembly datapath differs from ${file} line ${row.line}: ${s.name} ${formatOperands(s, w, a)}: P got ${got}, want ${row.fields[pk]}`);
       }
       n++;
-    });
+    }
     golden[file] = n;
   };
   against('int4_wp521_single.csv', SCHEMES.int4, { w: ['w1', 'w2'], a: ['a1', 'a2'] });
-  const firstStep = (row: string[], csv: GoldenCsv) => row[csv.cols.indexOf('step')] === '0';
+  const firstStep = (row: string[], csv: GoldenCsv) => row[column(csv, csv.path, 'step')] === '0';
   against('uint8_wp487_acc.csv', SCHEMES.wp487u8, { w: ['w'], a: ['u1', 'u2'] }, firstStep);
   // int8_pack_acc.csv mixes int8 and uint8 activations (a_kind): each through its own scheme.
-  const kind = (k: string) => (row: string[], csv: GoldenCsv) => firstStep(row, csv) && row[csv.cols.indexOf('a_kind')] === k;
+  const kind = (k: string) => (row: string[], csv: GoldenCsv) => firstStep(row, csv) && row[column(csv, csv.path, 'a_kind')] === k;
   against('int8_pack_acc.csv', SCHEMES.int8x8, { w: ['w1', 'w2'], a: ['a'] }, kind('s8'));
   const s8 = golden['int8_pack_acc.csv'] ?? 0;
   against('int8_pack_acc.csv', SCHEMES.int8xu8, { w: ['w1', 'w2'], a: ['a'] }, kind('u8'));
@@ -297,7 +320,7 @@ export function goldenInt4NaiveMismatches(goldenDir = GOLDEN_DIR): number {
   const file = 'int4_wp521_single.csv';
   const csv = readGolden(file, goldenDir);
   const pairs = ['w1a1', 'w1a2', 'w2a1', 'w2a2'].map((n) => [column(csv, file, `naive_${n}`), column(csv, file, `exp_${n}`)] as const);
-  return csv.rows.filter((row) => pairs.some(([nk, ek]) => row[nk] !== row[ek])).length;
+  return csv.rows.filter((row) => pairs.some(([nk, ek]) => row.fields[nk] !== row.fields[ek])).length;
 }
 
 /** "w1=-8 w2=-8 a1=0 a2=1: lane w2*a1 got -1, want 0 (P ffefffffc000)". */

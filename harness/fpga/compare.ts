@@ -17,11 +17,13 @@
  *                            fully used engine the effective ridge equals the ridge point.
  * A dataflow engine that moves no weights or activations off chip (FINN) has no finite I.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchReport, FpgaLayerComparison, FpgaSection, Measurement, ModelReport } from '../results/index.ts';
 import { describeShape, type ConvShape } from '../conv/layer.ts';
 import { InputError } from '../util/errors.ts';
+import { MiB } from '../util/input-files.ts';
+import { readJsonInput } from '../util/json.ts';
 import { type Device, getDevice } from './devices.ts';
 import { InfeasibleError, type LayerEstimate, type LayerSpec } from './models/common.ts';
 import { modelEvaluator, requireModel } from './models/index.ts';
@@ -122,20 +124,12 @@ export function asBenchReport(json: unknown, file = 'bench report'): BenchReport
   return r as BenchReport;
 }
 
+/** A bench report is tens of KiB; 64 MiB is far beyond any `fkb bench` writes. */
+const MAX_BENCH_REPORT_BYTES = 64 * MiB;
+
+/** Reads a bench report (a regular file, util/json: a repeated key is an error, a BOM is skipped). */
 export function readBenchReport(file: string): BenchReport {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read bench report '${file}': ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${file}: not JSON: ${(e as Error).message}`);
-  }
-  return asBenchReport(json, file);
+  return asBenchReport(readJsonInput(file, { what: 'bench report', maxBytes: MAX_BENCH_REPORT_BYTES }).value, file);
 }
 
 /** The newest report (by its `date`) among the .json files of `dir` (bench/results). */

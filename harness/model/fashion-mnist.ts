@@ -3,11 +3,13 @@
  * and its evaluation set: where the files are, how to read them, how an image becomes the
  * model's input.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../util/errors.ts';
+import { MiB, readInputFile } from '../util/input-files.ts';
+import { readJsonInput } from '../util/json.ts';
 
 export const FASHION_MNIST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'fashion-mnist');
 export const FASHION_MNIST_MODEL = join(FASHION_MNIST_DIR, 'cnn.onnx');
@@ -29,11 +31,7 @@ export interface FashionMnistMeta {
 }
 
 export function readFashionMnistMeta(path = FASHION_MNIST_META): FashionMnistMeta {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as FashionMnistMeta;
-  } catch (e) {
-    throw new InputError(`${path}: cannot read the model's metrics (${(e as Error).message})`);
-  }
+  return readJsonInput(path, { what: "model's metrics file", maxBytes: MiB }).value as FashionMnistMeta;
 }
 
 export interface EvalSet {
@@ -46,6 +44,8 @@ export interface EvalSet {
 }
 
 const MAGIC = 'FKBEVAL1';
+/** The 10,000 test images of Fashion-MNIST take 7.7 MiB. */
+const MAX_SET_BYTES = 64 * MiB;
 const HEADER = 16;
 
 /**
@@ -58,12 +58,7 @@ const HEADER = 16;
  *     then       count * rows * cols bytes of images
  */
 export function readEvalSet(path = FASHION_MNIST_EVAL): EvalSet {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = readInputFile(path, { what: 'evaluation set', maxBytes: MAX_SET_BYTES });
   if (bytes.length < HEADER || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw new InputError(`${path}: not an evaluation set (no '${MAGIC}' header)`);
   }
@@ -101,7 +96,14 @@ export function readDebianTestSet(dir = DEBIAN_FASHION_MNIST): EvalSet | undefin
   const read = (name: string): Uint8Array | undefined => {
     for (const [file, unzip] of [[`${name}.gz`, true], [name, false]] as const) {
       const path = join(dir, file);
-      if (existsSync(path)) return unzip ? gunzipSync(readFileSync(path)) : readFileSync(path);
+      if (!existsSync(path)) continue;
+      const bytes = readInputFile(path, { what: 'IDX file', maxBytes: MAX_SET_BYTES });
+      if (!unzip) return bytes;
+      try {
+        return gunzipSync(bytes, { maxOutputLength: MAX_SET_BYTES });
+      } catch (e) {
+        throw new InputError(`${path}: cannot decompress (${(e as Error).message}; at most ${MAX_SET_BYTES / MiB} MiB)`);
+      }
     }
     return undefined;
   };

@@ -3,11 +3,11 @@
  * embedded BlazeFace set (models/blazeface/inputs-16.bin, made by tools/blazeface/make_inputs.py
  * from public-domain and CC0 photos: 8 calibration images, then 8 evaluation images).
  */
-import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type TensorShape, formatShape, shapeSize } from './graph.ts';
 import { InputError } from '../util/errors.ts';
+import { MiB, readInputFile } from '../util/input-files.ts';
 
 export const BLAZEFACE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'blazeface');
 export const BLAZEFACE_MODEL = join(BLAZEFACE_DIR, 'face_detection_front_128x128_barracuda.onnx');
@@ -17,6 +17,9 @@ export const BLAZEFACE_CALIBRATION_IMAGES = 8;
 /** BlazeFace takes RGB in [-1, 1]. */
 export const BLAZEFACE_RANGE: readonly [number, number] = [-1, 1];
 
+/** Each byte becomes a float32: 256 MiB of images take 1 GiB in memory. */
+const MAX_IMAGE_BYTES = 256 * MiB;
+
 /**
  * Reads images stored as uint8, NHWC, one after the other, each `shape` in size, and maps a byte
  * v to lo + v * (hi - lo) / 255. InputError naming the file when its size is not a whole number
@@ -25,13 +28,7 @@ export const BLAZEFACE_RANGE: readonly [number, number] = [-1, 1];
 export function readUint8Images(path: string, shape: TensorShape, range: readonly [number, number] = [0, 1]): Float32Array[] {
   const [lo, hi] = range;
   if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new InputError(`input range must be two finite numbers lo < hi, got [${lo}, ${hi}]`);
-  let bytes: Buffer;
-  try {
-    if (!statSync(path).isFile()) throw new Error('not a regular file');
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`${path}: cannot read the input images (${(e as Error).message})`);
-  }
+  const bytes = readInputFile(path, { what: 'input image file', maxBytes: MAX_IMAGE_BYTES });
   const size = shapeSize(shape);
   if (bytes.length === 0 || bytes.length % size !== 0) {
     throw new InputError(`${path}: ${bytes.length} bytes is not a whole number of ${formatShape(shape)} uint8 images (${size} bytes each)`);

@@ -34,13 +34,13 @@
  * Gemm, the importer permutes the Gemm's weight columns to the y, x, c order instead and the
  * flatten moves no data (order 'hwc'); otherwise the flatten node reorders (order 'chw').
  */
-import { readFileSync } from 'node:fs';
 import type onnxProto from 'onnx-proto';
 import { type Graph, inferShapes } from './graph.ts';
 import { normalizeGraph, onnx, readConstant } from './onnx-decode.ts';
 import { ImportState } from './onnx-import-state.ts';
 import { importNode } from './onnx-ops.ts';
 import { InputError } from '../util/errors.ts';
+import { GiB, readInputFile } from '../util/input-files.ts';
 
 export { SUPPORTED_OPS } from './onnx-ops.ts';
 
@@ -78,13 +78,10 @@ export function importOnnx(bytes: Uint8Array, name = 'model'): Graph {
   }
 }
 
-/** Reads and imports an .onnx file. */
+/** Protobuf caps a message at 2 GiB; the models this runs on are far smaller. */
+const MAX_MODEL_BYTES = GiB;
+
+/** Reads (a regular file of at most 1 GiB) and imports an .onnx file. */
 export function importOnnxFile(path: string): Graph {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return importOnnx(bytes, path);
+  return importOnnx(readInputFile(path, { what: 'ONNX model', maxBytes: MAX_MODEL_BYTES }), path);
 }

@@ -19,6 +19,8 @@ import {
   type ReportData, type VerificationRow, type VerificationSummary, type VerifyResult, REPORT_SCHEMA,
 } from '../results/index.ts';
 import { InputError } from '../util/errors.ts';
+import { MiB } from '../util/input-files.ts';
+import { readJsonInput } from '../util/json.ts';
 
 /** `fkb run`'s result file. */
 export interface RunOutput {
@@ -52,19 +54,15 @@ export interface ReportInputs {
   now?: Date;
 }
 
-/** Parses a JSON file; an unreadable or malformed file is an InputError naming it. */
+/** A command's JSON output of 256 MiB is far beyond any this tool writes. */
+const MAX_RESULT_BYTES = 256 * MiB;
+
+/**
+ * Parses a JSON file (util/json: a repeated key is an error, a BOM is skipped); an unreadable,
+ * oversized or malformed file is an InputError naming it.
+ */
 export function readJsonFile<T>(path: string, what = 'JSON'): T {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new InputError(`${what} file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  return readJsonInput(path, { what: `${what} file`, maxBytes: MAX_RESULT_BYTES }).value as T;
 }
 
 function resolve<T>(input: JsonInput<T>, what: string, sources: string[]): T {
