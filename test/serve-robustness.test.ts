@@ -285,7 +285,7 @@ test('fkb serve survives hundreds of malformed requests and still serves / and /
       if (a.statuses.length === 0) noStatus.push(`${label} (${a.error ?? 'closed'})`);
       assert.is(server.exited(), undefined, `the server stopped after ${label}`);
     }
-    console.log(`${jobs.length} requests in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries([...statusCounts].sort()))}`);
+    console.log(`${jobs.length} requests (${rawCases.length} raw, ${jobs.length - rawCases.length} through node:http) in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries([...statusCounts].sort()))}`);
     console.log(`closed without a status line: ${noStatus.join('; ') || 'none'}`);
     // Most requests get a real answer; a connection closed without one is reserved for what no HTTP server answers.
     assert.ok(noStatus.length < jobs.length / 10, `${noStatus.length} of ${jobs.length} requests got no status line`);
