@@ -69,7 +69,7 @@ function openRegularFile(path: string, what: string): { fd: number; size: number
 }
 
 function tooLarge(path: string, what: string, size: string, maxBytes: number): InputError {
-  return new InputError(`${what} '${path}' is ${size}; a ${what} may be at most ${formatBytes(maxBytes)}`);
+  return new InputError(`${what} '${path}' is ${size}; the limit for it is ${formatBytes(maxBytes)}`);
 }
 
 /** The bytes of a regular file of at most `maxBytes`. */

@@ -132,7 +132,10 @@ export function parseJsonLocated(text: string, { maxDepth = MAX_JSON_DEPTH }: { 
         return v;
       }
     }
-    return fail(i >= text.length ? 'unexpected end of input' : `unexpected character '${c}'`);
+    if (i >= text.length) return fail('unexpected end of input');
+    // Control and invisible characters by code point: printed raw they would not show.
+    const code = text.codePointAt(i)!;
+    return fail(`unexpected character ${code > 0x20 && code < 0x7f ? `'${c}'` : `U+${code.toString(16).toUpperCase().padStart(4, '0')}`}`);
   }
 
   /** Reads `"key":` of an object member; leaves i at its value, whose position is recorded. */
