@@ -121,7 +121,7 @@ test('full disk (ulimit -f 64 KiB): the previous file stays whole, no temporary 
 test('two writer processes on one path while a reader parses it: no failed write, no invalid read, no temporary file', async () => {
   const dir = fresh('concurrent');
   const target = join(dir, 'out.json');
-  const count = 25;
+  const count = 20;
   const mb = 2;
   writeFileAtomically(target, JSON.stringify({ tag: 'start', i: -1, pad: '' }));
   const writers = ['a', 'b'].map((tag) => finished(child(['writers', target, String(count), String(mb), tag])));
