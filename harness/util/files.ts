@@ -31,7 +31,7 @@ export function fsReason(e: unknown): string {
     EROFS: 'read-only file system',
     ENOSPC: 'no space left on device',
     EDQUOT: 'disk quota exceeded',
-    EFBIG: 'file too large (file size limit reached)',
+    EFBIG: 'file too large for the file size limit',
     ENAMETOOLONG: 'name too long',
     ENOENT: 'no such file or directory',
     EEXIST: 'it exists already',
