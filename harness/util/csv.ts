@@ -146,10 +146,13 @@ type Counts = { lines?: number; empty_lines?: number; comment_lines?: number };
  * Turns csv-parse's records into CsvRecords and its errors into CsvFormatErrors, keeping track
  * of the line each record starts on. Two ways:
  *
- * - `exact`: from the counts of lines, blank and comment lines csv-parse reports with each
- *   record (needed to skip comments; the report costs about as much as the parsing);
+ * - `exact`: csv-parse skips blank and comment lines and reports how many with each record
+ *   (needed to skip comments; the report costs about as much as the parsing);
  * - counted: every line is a record (blank lines come as one empty field and are dropped
- *   here), so a record starts on the line after the previous one ended.
+ *   here).
+ *
+ * Either way a record starts on the line after the previous one ended (plus the lines skipped),
+ * and ends as many lines later as its quoted fields hold line ends.
  */
 class RecordReader {
   private line = 0;
@@ -183,7 +186,8 @@ class RecordReader {
         return posIn(text, line, offsets.starts[k] ?? offsets.end);
       };
     }
-    this.line = info.lines;
+    // Line ends counted here, not csv-parse's count: that one counts a CRLF inside quotes twice.
+    this.line = line + breaksIn(record);
     this.blank = info.empty_lines;
     this.comments = info.comment_lines;
     return { fields: record, line, at };
@@ -201,10 +205,13 @@ class RecordReader {
   error(e: unknown): unknown {
     if (!isCsvError(e)) return e;
     const err = e as CsvError & Counts & { index?: number; raw?: string };
+    // The line the record in progress starts on: records reach `counted` as csv-parse emits
+    // them, before an error it meets later in the same chunk.
     const line = this.start(err);
     const field = typeof err.index === 'number' ? err.index : null;
     const text = err.raw === undefined ? undefined : ownText(err.raw, this.skipped(err));
     // Where csv-parse stopped: `raw` ends with the character it refused, or just before it.
+    // Without the record's text (counted mode), csv-parse's line.
     const stop = (after: number) => (text === undefined ? { line: err.lines ?? line, col: null } : posIn(text, line, text.length - 1 + after));
     const fail = (pos: { line: number; col: number | null }, detail: string) => new CsvFormatError(this.file, pos.line, pos.col, field, detail);
     switch (err.code) {
@@ -254,12 +261,30 @@ class RecordReader {
 
 /** Every record of a CSV text read whole; `file` names it in errors. */
 export function parseCsv(text: string, file: string, opts: CsvReadOptions = {}): CsvRecord[] {
-  const reader = new RecordReader(file, opts, true);
+  const exact = opts.comments === true || opts.positions === true;
+  const reader = new RecordReader(file, opts, exact);
+  let parsed: unknown[];
   try {
-    return parseWhole(text, reader.options()) as unknown as CsvRecord[];
+    parsed = parseWhole(text, reader.options());
   } catch (e) {
+    // Counted mode is the fast one; on an error, read again in exact mode to place it.
+    if (!exact && isCsvError(e)) {
+      const again = new RecordReader(file, { ...opts, positions: true }, true);
+      try {
+        parseWhole(text, again.options());
+      } catch (e2) {
+        throw again.error(e2);
+      }
+    }
     throw reader.error(e);
   }
+  if (exact) return parsed as CsvRecord[];
+  const out: CsvRecord[] = [];
+  for (const fields of parsed as string[][]) {
+    const rec = reader.counted(fields);
+    if (rec) out.push(rec);
+  }
+  return out;
 }
 
 /**
