@@ -83,7 +83,7 @@ function minimalReport(tag: string): ReportData {
   return collectReportData({ bench, title: tag, now: new Date(0) });
 }
 
-const TEMP = /^\..+\.\d+\.[0-9a-f]{12}\.(tmp|old)$/;
+const TEMP = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
 
 // ---------------------------------------------------------------------------------------------
 // writeFileAtomically

@@ -42,11 +42,11 @@ export function fsReason(e: unknown): string {
 }
 
 /**
- * A fresh name beside `base` in `dir`: `.<base>.<pid>.<random>.<kind>`. Hidden, unique per
- * process and call, and recognised by removeStaleTemps.
+ * A fresh name beside `base` in `dir`: `.<base>.<pid>.<random>.tmp`. Hidden, unique per process
+ * and call, and recognised by removeStaleTemps.
  */
-export function tempPath(dir: string, base: string, kind: 'tmp' | 'old' = 'tmp'): string {
-  return join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.${kind}`);
+export function tempPath(dir: string, base: string): string {
+  return join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /**
@@ -65,7 +65,7 @@ export function removeStaleTemps(dir: string, base: string): void {
   const prefix = `.${base}.`;
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)\.[0-9a-f]{12}\.(tmp|old)$/.exec(name.slice(prefix.length));
+    const m = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || processRuns(pid)) continue;
