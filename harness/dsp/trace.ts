@@ -6,6 +6,9 @@
  *
  * P_hex is the P register after that row's clock edge; the register starts at 0 before
  * the first row (the golden trace's first row adds P through W and gets exactly PCIN).
+ *
+ * csv-parse reads the CSV (util/csv.ts); `readTrace` holds a file of up to 64 MiB in memory,
+ * `readTraceStream` and `replayTraceFile` stream a trace of any length in constant memory.
  */
 import { type CsvRecord, CsvFormatError, parseCsv, readCsvStream } from '../util/csv.ts';
 import { InputError } from '../util/errors.ts';

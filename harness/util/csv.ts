@@ -65,8 +65,8 @@ interface ParsedRecord {
 }
 
 /**
- * csv-parse's own errors, by their code: the ESM and CommonJS builds of csv-parse (either may
- * be loaded) each have their own CsvError class.
+ * csv-parse's own errors, by their code: loaded as CommonJS, csv-parse and csv-parse/sync are
+ * two bundles with a CsvError class each, so `instanceof` cannot be trusted.
  */
 function isCsvError(e: unknown): e is CsvError {
   const code = (e as { code?: unknown } | null)?.code;
