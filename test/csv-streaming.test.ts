@@ -263,8 +263,8 @@ test('replay: peak memory does not grow with the trace (2e4 against 2e5 rows)', 
   const large = await replayInChild(bigTrace(200_000));
   assert.is(small.rows, 20_000);
   assert.is(large.rows, 200_000);
-  // Rows held in memory cost about 0.6 KiB each (the whole-file reader peaked at 705 MB for 1e6
-  // rows): 180,000 more would add some 100 MiB. Streaming adds only garbage-collector slack.
+  // A TraceRow held in memory costs about 0.6 KiB (ports and P as BigInts, the line's text):
+  // 180,000 more would add some 100 MiB. Streaming adds only garbage-collector slack.
   const growth = large.rssMiB - small.rssMiB;
   assert.ok(growth < 40, `peak RSS ${small.rssMiB.toFixed(0)} MiB for 2e4 rows, ${large.rssMiB.toFixed(0)} MiB for 2e5: grew ${growth.toFixed(0)} MiB`);
   console.log(`replay peak RSS: 2e4 rows ${small.rssMiB.toFixed(0)} MiB, 2e5 rows ${large.rssMiB.toFixed(0)} MiB`);
