@@ -24,7 +24,7 @@ const REF = { name: 'small 8x8x8->8 k3', in_h: 8, in_w: 8, in_c: 8, out_c: 8, k_
 
 const onlyRef = file('only-ref.json', { reference: REF });
 
-test('the default shapes file reads as before: reference first, identical shapes merged', () => {
+test('the default shapes file: reference first, identical shapes merged under one name', () => {
   const layers = loadBenchLayers();
   // ResNet-18's 56x56x64 3x3 layers have the reference shape: listed under it.
   assert.is(layers[0]!.name, 'reference 56x56x64->64 k3 s1 p1, resnet18/layer1.0.conv1, resnet18/layer1.0.conv2, resnet18/layer1.1.conv1, resnet18/layer1.1.conv2');
