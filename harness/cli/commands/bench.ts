@@ -44,7 +44,7 @@ export function registerBenchCommand(program: Command): void {
       }
       assertWritableDir(RESULTS_DIR);
       ensureBuilt();
-      const layers = o.reference ? [referenceLayer()] : loadBenchLayers(o.shapes);
+      const layers = o.reference ? [referenceLayer(o.shapes)] : loadBenchLayers(o.shapes);
       const bar = progressBar(!o.json);
       const report = await benchmarkLayers(layers, { timeMs: o.time, mode: o.mode, ort: o.ort, filter: o.filter, threads: o.threads, onTask: bar.update });
       bar.stop();
