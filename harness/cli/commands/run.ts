@@ -59,7 +59,7 @@ export function registerRunCommand(program: Command): void {
       const modules = r.modules.map((m) => `${m.name}: ${m.used ? 'used' : `not used (${m.reason})`}`);
       console.log(`WASM modules on Node ${process.version}:\n  ${modules.join('\n  ')}\n`);
       console.log(verifyTable(r.verification));
-      console.log(`${r.verification.length} checks on ${r.verifiedLayers.length} layers (${r.verifiedLayers[0]} and the embedded model's convolutions): all bit-exact\n`);
+      console.log(`${r.verification.length} checks on ${r.verifiedLayers.length} layers (the reference layer and the embedded model's ${r.verifiedLayers.length - 1} convolutions): all bit-exact\n`);
       console.log(`${reportTables(r.benchmark)}\n\n${targetSummary(r.benchmark).join('\n')}\n\nwrote ${file}`);
       console.log(`\ncompression of the embedded Fashion-MNIST model, top-1 on ${o.images} held-out images (${r.compression.dataset}):`);
       for (const p of r.compression.points) console.log(`  ${p.setting.padEnd(40)} ${(100 * p.accuracy).toFixed(2)} %  ${p.sizeBytes} bytes  ${p.macs} MACs`);
