@@ -1,9 +1,9 @@
 /** Writes a report directory: report.json and the self-contained report.html, as a pair. */
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, type Stats, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type ReportData } from '../results/index.ts';
 import { InputError } from '../util/errors.ts';
-import { fsReason, fsyncDir, removeStaleTemps, tempPath, writeNewFileSynced } from '../util/files.ts';
+import { fsReason, fsyncDir, removeStaleTemps, statOrUndefined, tempPath, writeNewFileSynced } from '../util/files.ts';
 import { renderReportHtml } from './page.ts';
 
 const JSON_NAME = 'report.json';
@@ -69,15 +69,6 @@ export function writeReport(dir: string, data: ReportData): { json: string; html
     throw new InputError(`cannot write the report to ${dir}: ${fsReason(e)}`);
   } finally {
     if (staged) rmSync(staged, { recursive: true, force: true });
-  }
-}
-
-function statOrUndefined(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
   }
 }
 

@@ -164,7 +164,8 @@ export function writeJsonAtomically(file: string, data: unknown): void {
   writeFileAtomically(file, toJson(data));
 }
 
-function statOrUndefined(path: string): Stats | undefined {
+/** The file's stats, or undefined when nothing is there. */
+export function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch (e) {
