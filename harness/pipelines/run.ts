@@ -71,12 +71,12 @@ export async function runMainJob(options: MainJobOptions = {}): Promise<MainJobR
   const networkName = options.network ?? 'resnet18';
   const stepMs: MainJobResults['stepMs'] = [];
   let t0 = performance.now();
-  const done = (step: string) => {
+  const stepDone = (step: string) => {
     const now = performance.now();
     stepMs.push({ step, ms: now - t0 });
     t0 = now;
   };
-  const progress = (step: string) => (label: string, done: number, total: number) => options.onProgress?.(step, label, done, total);
+  const progress = (step: string) => (label: string, index: number, total: number) => options.onProgress?.(step, label, index, total);
   const modules = [...loadModules()].map(([name, s]) => ({ name, used: Boolean(s.kernel), ...(s.kernel ? {} : { reason: s.reason }) }));
 
   // 1. The embedded model, once.
@@ -85,19 +85,19 @@ export async function runMainJob(options: MainJobOptions = {}): Promise<MainJobR
   const modelLayers: BenchLayer[] = graphLayers(folded)
     .filter((l) => l.groups === 1)
     .map((l) => ({ name: `fashion-mnist ${l.name}`, shape: l, reference: false }));
-  done('load the embedded model');
+  stepDone('load the embedded model');
 
   // 2. Every kernel against the reference; a failure stops the job before anything is timed.
   const layer = referenceLayer();
   const verification = await verifyLayers([layer, ...modelLayers], { ort: true, onStep: progress('verify') });
   const failed = verification.filter((r) => !r.ok);
   if (failed.length) throw new VerificationError(`${failed.length} of ${verification.length} checks failed; first: ${failed[0]!.error}`);
-  done('verify');
+  stepDone('verify');
 
   // 3. Speed on the reference layer.
   const benchmark = await benchmarkLayers([layer], { timeMs, mode: requantMode, onTask: progress('bench') });
   benchmark.exhaustive = await benchmarkExhaustive(Math.min(timeMs, 400));
-  done('benchmark');
+  stepDone('benchmark');
 
   // 4. What the FPGA would do with the network.
   const net = loadNetwork(networkName);
@@ -109,15 +109,15 @@ export async function runMainJob(options: MainJobOptions = {}): Promise<MainJobR
   }));
   const fpgaModel = runModel({ arch: 'a', device: 'zcu104', layers: networkName });
   const fpga = fpgaSection(fpgaModel, benchmark);
-  done('packed-DSP exactness and FPGA model');
+  stepDone('packed-DSP exactness and FPGA model');
 
   // 5. Compression of the embedded model.
   const compression = compressionResults({ model, images, requantMode, onStep: progress('compress') });
-  done('compression');
+  stepDone('compression');
 
   // 6. A detector without labels.
   const { intGraph: _, ...quantized } = measureBlazeFace({ backends: ['wasm', 'dsp'], intGraph: { requantMode } });
-  done('BlazeFace');
+  stepDone('BlazeFace');
 
   return {
     modules,
