@@ -11,7 +11,7 @@ import { InputError } from '../util/errors.ts';
 import { setOwn } from '../util/records.ts';
 import { type Device, getDevice } from './devices.ts';
 import { requireBram, requireDsp } from './models/common.ts';
-import { MODELS, MODEL_IDS, getModel, modelEvaluator, requireModel, type LayerEstimate, type ModelInfo } from './models/index.ts';
+import { modelEvaluator, requireModel, type LayerEstimate, type ModelInfo } from './models/index.ts';
 
 export interface NetworkModelOptions {
   /** Model id ('a'..'e') or name. */
@@ -50,12 +50,7 @@ export function parseClockMHz(raw: string | undefined, device: Device): number {
 
 /** Runs the evaluation behind `fkb model` (exported for tests and other front ends). */
 export function runModel(opts: NetworkModelOptions): ModelReport {
-  const model = getModel(opts.arch);
-  if (!model) {
-    throw new InputError(`--arch must be one of ${MODEL_IDS.map((id) => `${id} (${MODELS[id].name})`).join(', ')}, got '${opts.arch}'`);
-  }
-  const device = getDevice(opts.device);
-  const clockMHz = parseClockMHz(opts.clockMhz, device);
+  const { model, device, clockMHz } = resolveTarget(opts);
   const net = loadNetwork(opts.layers);
   const { params, evaluate } = modelEvaluator(model, parseSettings(opts.set ?? []), device, clockMHz);
 
