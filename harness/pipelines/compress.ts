@@ -161,10 +161,12 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   if (options.images === undefined) o.images = Math.min(o.images, heldOut);
   requireInt('images', o.images, 1, heldOut);
   requireInt('dsp images', o.dspImages, 0, o.images);
-  for (const name of Object.keys(o.layerBits)) {
-    const folded = foldBatchNorm(graph).graph;
-    const known = [...graph.nodes, ...folded.nodes].filter((n) => n.op === 'conv').map((n) => n.name);
-    if (!known.includes(name)) throw new InputError(`--layer-bits: no convolution named '${name}' (one of ${[...new Set(known)].join(', ')})`);
+  if (Object.keys(o.layerBits).length > 0) {
+    // Original or folded ('<conv>+<batchnorm>') names; the graph is folded once for all of them.
+    const knownConvs = [...graph.nodes, ...foldBatchNorm(graph).graph.nodes].filter((n) => n.op === 'conv').map((n) => n.name);
+    for (const name of Object.keys(o.layerBits)) {
+      if (!knownConvs.includes(name)) throw new InputError(`--layer-bits: no convolution named '${name}' (one of ${[...new Set(knownConvs)].join(', ')})`);
+    }
   }
   const bitsOf = (name: string) => o.layerBits[name] ?? o.bits;
   const calib = calibrationIndices(set);
