@@ -1,5 +1,6 @@
 /** Terminal tables of verification and benchmark results (cli-table3), and the summary lines under them. */
 import Table from 'cli-table3';
+import { summarizeVerification } from '../report/report-data.ts';
 import type { BenchReport, Measurement, VerifyResult } from '../results/index.ts';
 
 const fmt = (x: number | undefined, digits = 2) => (x === undefined ? '-' : x.toFixed(digits));
@@ -37,19 +38,11 @@ export function reportTables(report: BenchReport): string {
 /** One row per layer, kernel and module: the modes that passed, or FAIL and the modes that failed. */
 export function verifyTable(results: VerifyResult[]): string {
   const t = new Table({ head: ['layer', 'kernel', 'module', 'modes ok', 'outputs'], style: { head: [], border: [] } });
-  const groups = new Map<string, VerifyResult[]>();
-  for (const r of results) {
-    const key = `${r.layer}|${r.kernel}|${r.module}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  for (const rs of groups.values()) {
-    const ok = rs.filter((r) => r.ok).map((r) => r.mode);
-    const bad = rs.filter((r) => !r.ok).map((r) => r.mode);
-    t.push([rs[0]!.layer, rs[0]!.kernel, rs[0]!.module, bad.length ? `FAIL ${bad.join(',')}` : ok.join(','), rs[0]!.outputs]);
+  for (const row of summarizeVerification(results).rows) {
+    t.push([row.layer, row.kernel, row.module, row.failed.length ? `FAIL ${row.failed.join(',')}` : row.passed.join(','), row.outputs]);
   }
   return t.toString();
 }
-
 
 /** Lines comparing the best kernels on the first benchmarked layer, from one run. */
 export function targetSummary(report: BenchReport): string[] {
