@@ -162,20 +162,20 @@ export function decodeInt4Naive(p: bigint): bigint[] {
 }
 
 /** Smallest and largest product of one lane over the scheme's operand ranges. */
-export function productRange(s: PackingScheme): [number, number] {
-  const corners = [s.weightRange[0] * s.activationRange[0], s.weightRange[0] * s.activationRange[1],
-    s.weightRange[1] * s.activationRange[0], s.weightRange[1] * s.activationRange[1]];
+export function productRange(s: PackingScheme, weightRange = s.weightRange, activationRange = s.activationRange): [number, number] {
+  const corners = [weightRange[0] * activationRange[0], weightRange[0] * activationRange[1],
+    weightRange[1] * activationRange[0], weightRange[1] * activationRange[1]];
   return [Math.min(...corners), Math.max(...corners)];
 }
 
 /**
- * The accumulation bound: the largest number of products one P may sum with every lane decoded
- * exactly for all operands: N*min >= -2^(width-1) and N*max < 2^(width-1) for every lane. It is
- * computed from the lanes and the operand ranges; test/dsp-schemes.test.ts proves it by driving
- * the worst-case chains of N and N+1 products through the slice model.
+ * The longest sum of products every lane holds exactly: the largest n with n * [min product,
+ * max product] inside each lane's signed width. With narrower operand ranges (sub-ranges of the
+ * scheme's, as the DSP sees them: activations after activationOffset) the bound is that of those
+ * operands, e.g. 4-bit weights in int8x8 lanes sum many more products than int8 ones.
  */
-export function accumulationBound(s: PackingScheme): number {
-  const [lo, hi] = productRange(s);
+export function accumulationBound(s: PackingScheme, weightRange = s.weightRange, activationRange = s.activationRange): number {
+  const [lo, hi] = productRange(s, weightRange, activationRange);
   let bound = Infinity;
   for (const l of s.lanes) {
     const half = 2 ** (l.width - 1);

@@ -8,13 +8,16 @@ import { type Graph, inferShapes } from '../model/graph.ts';
 import type { NetworkLayer } from '../networks/network.ts';
 
 /** The graph's convolutions (fully connected layers included) as network layers. */
-export function graphLayers(graph: Graph, bits: (conv: string) => { wBits: number; aBits: number } = () => ({ wBits: 8, aBits: 8 })): NetworkLayer[] {
+export function graphLayers(
+  graph: Graph,
+  bits: (conv: string) => Pick<NetworkLayer, 'wBits' | 'aBits' | 'packing'> = () => ({ wBits: 8, aBits: 8 }),
+): NetworkLayer[] {
   const shapes = inferShapes(graph);
   const layers: NetworkLayer[] = [];
   for (const node of graph.nodes) {
     if (node.op !== 'conv') continue;
     const input = shapes.get(node.inputs[0]!)!;
-    const { wBits, aBits } = bits(node.name);
+    const { wBits, aBits, packing } = bits(node.name);
     layers.push({
       name: node.name,
       inH: input.h,
@@ -32,6 +35,7 @@ export function graphLayers(graph: Graph, bits: (conv: string) => { wBits: numbe
       groups: node.groups,
       wBits,
       aBits,
+      ...(packing ? { packing } : {}),
       fc: node.fc,
     });
   }

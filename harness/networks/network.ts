@@ -22,6 +22,11 @@ export interface LayerSpec extends ConvShape {
   groups: number;
   wBits: number;
   aBits: number;
+  /**
+   * The DSP packing a quantized model's plan chose for this layer (harness/quant/packing-plan.ts):
+   * engine (a) runs it when its `scheme` parameter is 'auto', and decodes every `chain` DSPs.
+   */
+  packing?: { scheme: string; chain: number };
 }
 
 export interface NetworkLayer extends LayerSpec {

@@ -18,7 +18,8 @@ import { importOnnxFile } from '../model/onnx-import.ts';
 import { foldBatchNorm } from '../model/fold.ts';
 import { DEBIAN_FASHION_MNIST, FASHION_MNIST_MODEL, type EvalSet, evalInput, readDebianTestSet, readEvalSet } from '../model/fashion-mnist.ts';
 import { CALIBRATION_IMAGES, type Observer } from '../quant/calibrate.ts';
-import { type Backend, type IntConv, type IntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
+import { type Backend, type IntConv, type IntGraph, packingPlan, runIntGraphTensors } from '../quant/int-graph.ts';
+import { type Keep8, bitWidths } from '../quant/bit-widths.ts';
 import { type FloatResult, calibrationIndices, describeIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
 import { dequantizeWeights, quantizeConvWeights } from '../quant/weights.ts';
 import { InputError, requireInt } from '../util/errors.ts';
@@ -58,6 +59,16 @@ export interface CompressOptions {
   bits?: number;
   /** Weight bits per layer (node name), overriding `bits`. */
   layerBits?: Record<string, number>;
+  /**
+   * Activation bits of every calibrated tensor (2..8); the graph input and outputs stay 8-bit.
+   * Unsigned after a ReLU (calibrate.ts). @default 8
+   */
+  activationBits?: number;
+  /**
+   * Ends kept at 8-bit weights and inputs whatever `bits` and `activationBits` say
+   * (harness/quant/bit-widths.ts): 'first' convolution, 'last' (the classifier). @default []
+   */
+  keep8?: readonly Keep8[];
   criterion?: Criterion;
   /** Fraction of each group's channels to prune, [0, 1). @default 0 (no pruning) */
   ratio?: number;
@@ -95,6 +106,13 @@ export interface CompressOptions {
 export interface LayerSummary {
   name: string;
   weightBits: number;
+  /** Bits of the layer's input codes. */
+  activationBits: number;
+  /** The packing plan's choice (harness/quant/packing-plan.ts) and why. */
+  scheme: string;
+  chain: number;
+  productsPerDsp: number;
+  why: string;
   outC: number;
   keptOf: number;
   /** Output codes of this layer that differ between the packed-DSP and the exact kernels. */
@@ -146,11 +164,14 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     backends: [...(options.backends ?? (['wasm', 'dsp'] as const))],
     fullTestSet: options.fullTestSet ?? false,
     requantMode: options.requantMode ?? DEFAULT_CODE_MODE,
+    activationBits: options.activationBits ?? 8,
+    keep8: [...(options.keep8 ?? [])],
   };
   if (o.backends.length === 0 || o.backends.some((b) => !(['reference', 'wasm', 'dsp'] as string[]).includes(b))) {
     throw new InputError(`backends must be some of reference, wasm, dsp, got '${o.backends.join(',')}'`);
   }
   requireInt('bits', o.bits, 2, 8);
+  requireInt('activation bits', o.activationBits, 2, 8);
   for (const [name, b] of Object.entries(o.layerBits)) requireInt(`bits of layer ${name}`, b, 2, 8);
   if (!(CRITERIA as readonly string[]).includes(o.criterion)) throw new InputError(`criterion must be one of ${CRITERIA.join(', ')}, got '${o.criterion}'`);
   if (!(ORDERS as readonly string[]).includes(o.order)) throw new InputError(`order must be one of ${ORDERS.join(', ')}, got '${o.order}'`);
@@ -188,7 +209,10 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   const weightBits: Record<string, number> = {};
   // Folded convs are named '<conv>+<batchnorm>': --layer-bits takes either name.
   for (const n of folded.nodes) if (n.op === 'conv') weightBits[n.name] = o.layerBits[n.name] ?? bitsOf(n.name.split('+')[0]!);
-  const intGraph = quantizeModel(prunedGraph, set, calib, { observer: o.calibration }, { weightBits, requantMode: o.requantMode });
+  const widths = bitWidths(prunedGraph, { weightBits: o.bits, activationBits: o.activationBits, keep8: o.keep8 });
+  for (const [name, b] of Object.entries(widths.weightBits)) if (b === 8 && o.bits !== 8) weightBits[name] = 8;
+  const intGraph = quantizeModel(prunedGraph, set, calib, { observer: o.calibration, activationBits: widths.activationBits }, { weightBits, requantMode: o.requantMode });
+  const plan = packingPlan(intGraph);
 
   // The original float model on the measured images: given by the caller, else evaluated here.
   const floatGiven = loaded.float && loaded.float.images === measure.length ? loaded.float : undefined;
@@ -220,6 +244,11 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
   const layers: LayerSummary[] = convs.map((c) => ({
     name: c.name,
     weightBits: c.weightBits,
+    activationBits: plan.get(c.name)!.activationBits,
+    scheme: plan.get(c.name)!.config.scheme,
+    chain: plan.get(c.name)!.config.chain,
+    productsPerDsp: plan.get(c.name)!.products,
+    why: plan.get(c.name)!.why,
     outC: c.problem.shape.outC,
     keptOf: keptOf(c.name, c.problem.shape.outC),
     dspDiffering: differing.get(c.output)!,
@@ -230,7 +259,11 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     options.fpga === false
       ? undefined
       : fpgaEstimate(
-          graphLayers(folded, (name) => ({ wBits: intGraph.nodes.find((n): n is IntConv => n.op === 'conv' && n.name === name)?.weightBits ?? o.bits, aBits: 8 })),
+          graphLayers(folded, (name) => {
+            const p = plan.get(name);
+            if (!p) throw new Error(`conv '${name}' of the folded graph has no packing plan`);
+            return { wBits: p.weightBits, aBits: p.activationBits, packing: { scheme: p.config.scheme, chain: p.config.chain } };
+          }),
           options.fpga ?? {},
         );
   const byBackend = <T>(f: (r: (typeof report.int)[number]) => T) => Object.fromEntries(report.int.map((r) => [r.backend, f(r)])) as Partial<Record<Backend, T>>;

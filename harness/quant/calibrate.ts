@@ -17,20 +17,29 @@
  *                  in O(256 log n) from prefix sums of x and x^2 over the sorted values: the
  *                  values that map to one code form a contiguous run between two midpoints.
  *
- * Every range is widened to contain 0 and becomes an asymmetric int8 quantizer with the nudged
- * zero point of TFLite's ChooseQuantizationParams (tensorflow/lite/kernels/internal/quantization_util.h):
+ * Every range is widened to contain 0 and becomes an asymmetric b-bit quantizer (b = 8 unless
+ * `activationBits` says otherwise, 2..8) with the nudged zero point of TFLite's
+ * ChooseQuantizationParams (tensorflow/lite/kernels/internal/quantization_util.h), on the signed
+ * b-bit code range [qmin, qmax] = [-2^(b-1), 2^(b-1) - 1]:
  *
- *     scale = (max - min) / 255,   zeroPoint = round half away from zero(-128 - min / scale)  in [-128, 127]
+ *     scale = (max - min) / (qmax - qmin),   zeroPoint = round half away from zero(qmin - min / scale)  in [qmin, qmax]
  *
  * so real 0 is exactly the code zeroPoint. An all-zero tensor gets scale 1, zero point 0.
+ * A tensor that is never negative (a ReLU output) gets zeroPoint = qmin: its codes are an
+ * unsigned b-bit grid shifted down by 2^(b-1), which is how the packed-DSP schemes with unsigned
+ * activations (int8xu8, wp487u8, int4) take them (harness/dsp/packed-conv.ts activationOffset).
+ * Codes of every width are stored in Int8Arrays.
  */
 import { type Graph, inferShapes } from '../model/graph.ts';
 import { runGraph } from '../model/float-infer.ts';
 import { roundHalfAwayFromZero } from '../reference/requant.ts';
 import { InputError } from '../util/errors.ts';
 
+/** The int8 code range: every quantizer's codes lie inside it. */
 export const QMIN = -128;
 export const QMAX = 127;
+export const MIN_ACTIVATION_BITS = 2;
+export const MAX_ACTIVATION_BITS = 8;
 /** Calibration images taken from the front of the evaluation set (indices 0 .. CALIBRATION_IMAGES-1). */
 export const CALIBRATION_IMAGES = 200;
 
@@ -44,31 +53,69 @@ export interface CalibrationOptions {
   percentile?: number;
   /** Candidate clip ratios of the 'mse' observer. @default 128 */
   mseSteps?: number;
+  /**
+   * Activation bit width, for every observed tensor or per tensor name (others: 8), 2..8.
+   * @default 8
+   */
+  activationBits?: number | Readonly<Record<string, number>>;
 }
 
-/** An asymmetric int8 quantizer: real = scale * (q - zeroPoint). */
+/** An asymmetric b-bit quantizer: real = scale * (q - zeroPoint), q in [codeMin(p), codeMax(p)]. */
 export interface QuantParams {
   scale: number;
   zeroPoint: number;
   /** The real range the parameters were chosen for (before nudging). */
   min: number;
   max: number;
+  /** Code width, 2..8: codes are -2^(bits-1) .. 2^(bits-1) - 1. */
+  bits: number;
 }
 
-/** TFLite ChooseQuantizationParams for int8: [min, max] widened to contain 0, zero point nudged to an integer. */
-export function chooseQuantParams(min: number, max: number): QuantParams {
+/** The smallest code of a b-bit activation quantizer, -2^(b-1). */
+export function codeMin(p: Pick<QuantParams, 'bits'>): number {
+  return -(2 ** (p.bits - 1));
+}
+
+/** The largest code of a b-bit activation quantizer, 2^(b-1) - 1. */
+export function codeMax(p: Pick<QuantParams, 'bits'>): number {
+  return 2 ** (p.bits - 1) - 1;
+}
+
+/** `bits` checked: an integer in [2, 8]; InputError naming `what` otherwise. */
+export function checkActivationBits(bits: unknown, what = 'activation bits'): number {
+  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < MIN_ACTIVATION_BITS || bits > MAX_ACTIVATION_BITS) {
+    throw new InputError(`${what} must be an integer in [${MIN_ACTIVATION_BITS}, ${MAX_ACTIVATION_BITS}], got ${String(bits)}`);
+  }
+  return bits;
+}
+
+/** The bit width `activationBits` gives tensor `name`. */
+export function activationBitsOf(activationBits: CalibrationOptions['activationBits'], name: string): number {
+  if (activationBits === undefined) return 8;
+  if (typeof activationBits === 'number') return checkActivationBits(activationBits);
+  return Object.hasOwn(activationBits, name) ? checkActivationBits(activationBits[name], `activation bits of '${name}'`) : 8;
+}
+
+/**
+ * TFLite ChooseQuantizationParams on the b-bit code range: [min, max] widened to contain 0,
+ * zero point nudged to an integer in [qmin, qmax].
+ */
+export function chooseQuantParams(min: number, max: number, bits = 8): QuantParams {
   if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) throw new InputError(`cannot quantize the range [${min}, ${max}]`);
+  checkActivationBits(bits);
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
-  if (lo === hi) return { scale: 1, zeroPoint: 0, min: lo, max: hi };
-  const scale = (hi - lo) / (QMAX - QMIN);
-  const zeroPoint = Math.max(QMIN, Math.min(QMAX, roundHalfAwayFromZero(QMIN - lo / scale)));
-  return { scale, zeroPoint, min: lo, max: hi };
+  if (lo === hi) return { scale: 1, zeroPoint: 0, min: lo, max: hi, bits };
+  const qmin = codeMin({ bits });
+  const qmax = codeMax({ bits });
+  const scale = (hi - lo) / (qmax - qmin);
+  const zeroPoint = Math.max(qmin, Math.min(qmax, roundHalfAwayFromZero(qmin - lo / scale)));
+  return { scale, zeroPoint, min: lo, max: hi, bits };
 }
 
-/** q = clamp(round half away from zero(x / scale) + zeroPoint, -128, 127). */
+/** q = clamp(round half away from zero(x / scale) + zeroPoint, qmin, qmax). */
 export function quantizeValue(x: number, p: QuantParams): number {
-  return Math.max(QMIN, Math.min(QMAX, roundHalfAwayFromZero(x / p.scale) + p.zeroPoint));
+  return Math.max(codeMin(p), Math.min(codeMax(p), roundHalfAwayFromZero(x / p.scale) + p.zeroPoint));
 }
 
 export function dequantizeValue(q: number, p: QuantParams): number {
@@ -135,9 +182,10 @@ export class SortedObservations {
   quantizationSse(p: QuantParams): number {
     let sse = 0;
     let start = 0;
-    for (let k = QMIN; k <= QMAX; k++) {
+    const qmax = codeMax(p);
+    for (let k = codeMin(p); k <= qmax; k++) {
       const d = dequantizeValue(k, p);
-      const end = k === QMAX ? this.values.length : this.below(d + p.scale / 2);
+      const end = k === qmax ? this.values.length : this.below(d + p.scale / 2);
       if (end > start) {
         const n = end - start;
         const a = this.s1[end]! - this.s1[start]!;
@@ -150,26 +198,26 @@ export class SortedObservations {
   }
 }
 
-/** The quantizer an observer chooses for these observations. */
-export function observe(obs: SortedObservations, options: CalibrationOptions = {}): QuantParams {
+/** The b-bit quantizer an observer chooses for these observations. */
+export function observe(obs: SortedObservations, options: CalibrationOptions = {}, bits = 8): QuantParams {
   const observer = options.observer ?? 'minmax';
   switch (observer) {
     case 'minmax':
-      return chooseQuantParams(obs.min, obs.max);
+      return chooseQuantParams(obs.min, obs.max, bits);
     case 'percentile': {
       const p = options.percentile ?? 99.99;
       if (!(p > 50 && p <= 100)) throw new InputError(`percentile must be in (50, 100], got ${p}`);
-      return chooseQuantParams(percentileOfSorted(obs.values, 100 - p), percentileOfSorted(obs.values, p));
+      return chooseQuantParams(percentileOfSorted(obs.values, 100 - p), percentileOfSorted(obs.values, p), bits);
     }
     case 'mse': {
       const steps = options.mseSteps ?? 128;
       if (!Number.isInteger(steps) || steps < 1 || steps > 1 << 16) throw new InputError(`mseSteps must be an integer in [1, 65536], got ${steps}`);
       const lo = Math.min(obs.min, 0);
       const hi = Math.max(obs.max, 0);
-      let best = chooseQuantParams(lo, hi);
+      let best = chooseQuantParams(lo, hi, bits);
       let bestSse = obs.quantizationSse(best);
       for (let k = steps - 1; k >= 1; k--) {
-        const p = chooseQuantParams((lo * k) / steps, (hi * k) / steps);
+        const p = chooseQuantParams((lo * k) / steps, (hi * k) / steps, bits);
         const sse = obs.quantizationSse(p);
         if (sse < bestSse) {
           best = p;
@@ -184,7 +232,8 @@ export function observe(obs: SortedObservations, options: CalibrationOptions = {
 }
 
 export interface Calibration {
-  observer: Observer;
+  /** 'imported': the quantizers came with a quantized model (QDQ, QOperator, QONNX). */
+  observer: Observer | 'imported';
   images: number;
   /** Quantizer of every tensor of the graph (input included), by name. */
   params: Map<string, QuantParams>;
@@ -214,7 +263,7 @@ export function calibrate(graph: Graph, inputs: readonly Float32Array[], options
       flat.set(t, at);
       at += t.length;
     }
-    params.set(name, observe(new SortedObservations(flat), options));
+    params.set(name, observe(new SortedObservations(flat), options, activationBitsOf(options.activationBits, name)));
   }
   return { observer: options.observer ?? 'minmax', images: inputs.length, params };
 }

@@ -45,7 +45,7 @@ export interface FidelityOptions {
 
 /** The summary `fkb quantize --json` prints, plus the integer graph it measured. */
 export interface FidelityReport extends QuantizeSummary {
-  observer: Observer;
+  observer: Observer | 'imported';
   intGraph: IntGraph;
 }
 

@@ -4,20 +4,20 @@
  * A graph's kernel runners are built on first use and kept with it.
  */
 import type { PackedConvConfig } from '../dsp/packed-conv.ts';
+import { packedKernelFor } from '../exactness/layer-exactness.ts';
 import { referenceConv } from '../reference/conv.ts';
-import { DSPCONV_VARIANTS, type DspConvVariant } from '../registry/dspconv.ts';
+import type { DspConvVariant } from '../registry/dspconv.ts';
 import { type SplitConvVariant, findVariant } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
 import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import type { IntConv, IntGraph } from './int-graph-nodes.ts';
+import { packingFor } from './packing-plan.ts';
 
 import { BACKENDS, type Backend } from '../results/index.ts';
 
 export { BACKENDS, type Backend };
 
 export const WASM_VARIANT = 'qs8_splitconv_minmax_2x4c8__wasmsimd_dot16x8';
-export const DSP_VARIANT = 'qs8_dsppack_minmax_2x8c2__wasmsimd_dot16x8';
-export const DSP_CONFIG: PackedConvConfig = { scheme: 'int8x8', chain: 16, decode: 'cascade' };
 
 /** Runs group `group` of a convolution (its perGroup problem) on that group's input channels. */
 export type GroupRun = (node: IntConv, group: number, input: Int8Array) => Int8Array;
@@ -31,24 +31,22 @@ function wasmVariant(): SplitConvVariant {
   return v;
 }
 
-function dspVariant(): DspConvVariant {
-  const v = DSPCONV_VARIANTS.find((x) => x.name === DSP_VARIANT);
-  if (!v) throw new Error(`${DSP_VARIANT} is not registered`);
-  return v;
-}
+/** The kernel and packing a layer runs: one split-convolution variant for all, or the layer's packing plan. */
+type KernelChoice = (node: IntConv) => { variant: SplitConvVariant | DspConvVariant; dsp?: PackedConvConfig };
 
 /**
  * One WASM instance per layer. A grouped layer's groups share it: each group re-loads its
  * weights (setWeights), which costs a pack of kH*kW*inC/groups bytes per output channel.
  */
-function kernelRunner(variant: SplitConvVariant | DspConvVariant, dsp?: PackedConvConfig): GroupRun {
-  const kernel = modulesFor(variant).find((k) => k.name === 'simd');
-  if (!kernel) throw new InputError(`${variant.name}: the 'simd' WASM module is not usable on this engine (run 'npm run build')`);
+function kernelRunner(choose: KernelChoice): GroupRun {
   const runners = new Map<IntConv, { runner: KernelRunner; group: number }>();
   return (node, group, input) => {
     const problem = node.perGroup[group]!;
     let r = runners.get(node);
     if (!r) {
+      const { variant, dsp } = choose(node);
+      const kernel = modulesFor(variant).find((k) => k.name === 'simd');
+      if (!kernel) throw new InputError(`${variant.name}: the 'simd' WASM module is not usable on this engine (run 'npm run build')`);
       r = { runner: new KernelRunner(variant, kernel, { ...problem, input }, dsp), group };
       runners.set(node, r);
     } else {
@@ -71,11 +69,16 @@ export function groupRunner(g: IntGraph, backend: Backend): GroupRun {
     case 'reference':
       run = (node, group, input) => referenceConv({ ...node.perGroup[group]!, input }) as Int8Array;
       break;
-    case 'wasm':
-      run = kernelRunner(wasmVariant());
+    case 'wasm': {
+      const variant = wasmVariant();
+      run = kernelRunner(() => ({ variant }));
       break;
+    }
     case 'dsp':
-      run = kernelRunner(dspVariant(), DSP_CONFIG);
+      run = kernelRunner((node) => {
+        const dsp = packingFor(g, node);
+        return { variant: packedKernelFor(node.perGroup[0]!, dsp), dsp };
+      });
       break;
     default:
       throw new InputError(`backend must be one of ${BACKENDS.join(', ')}, got '${String(backend)}'`);

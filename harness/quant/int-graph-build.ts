@@ -9,9 +9,9 @@ import { foldBatchNorm } from '../model/fold.ts';
 import { type ConvNode, type Graph, type GraphNode, type TensorShape, consumerCounts, inferShapes, shapeSize } from '../model/graph.ts';
 import { quantizeMultiplier, roundHalfAwayFromZero } from '../reference/requant.ts';
 import { InputError } from '../util/errors.ts';
-import { type Calibration, type QuantParams, QMAX, QMIN } from './calibrate.ts';
+import { type Calibration, type QuantParams, codeMax, codeMin } from './calibrate.ts';
 import { ADD_LEFT_SHIFT, type IntConv, type IntGraph, type IntGraphOptions, type IntNode, type IntTensor } from './int-graph-nodes.ts';
-import { quantizeBias, quantizeConvWeights } from './weights.ts';
+import { type QuantizedWeights, maxCode, quantizeBias, quantizeConvWeights } from './weights.ts';
 
 /** The activation that reads `tensor` and nothing else does, when it can be fused into a clamp. */
 function fusableActivation(graph: Graph, tensor: string, readers: Map<string, number>): Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined {
@@ -38,12 +38,15 @@ function zerosTensors(g: Graph): Set<string> {
   return new Set(g.nodes.filter((n) => n.op === 'zeros').map((n) => n.output));
 }
 
+/** The clamp of an output with quantizer `p`: its b-bit code range, narrowed by a fused ReLU/Clip. */
 function clampFor(act: Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined, p: QuantParams): [number, number] {
-  if (!act) return [QMIN, QMAX];
+  const qmin = codeMin(p);
+  const qmax = codeMax(p);
+  if (!act) return [qmin, qmax];
   const lo = act.op === 'relu' ? 0 : act.min;
   const hi = act.op === 'relu' ? Infinity : act.max;
-  const qlo = Math.max(QMIN, Math.min(QMAX, p.zeroPoint + roundHalfAwayFromZero(lo / p.scale)));
-  const qhi = Number.isFinite(hi) ? Math.max(QMIN, Math.min(QMAX, p.zeroPoint + roundHalfAwayFromZero(hi / p.scale))) : QMAX;
+  const qlo = Math.max(qmin, Math.min(qmax, p.zeroPoint + roundHalfAwayFromZero(lo / p.scale)));
+  const qhi = Number.isFinite(hi) ? Math.max(qmin, Math.min(qmax, p.zeroPoint + roundHalfAwayFromZero(hi / p.scale))) : qmax;
   return [qlo, Math.max(qlo, qhi)];
 }
 
@@ -66,6 +69,9 @@ export function buildIntGraph(graph: Graph, calibration: Calibration, options: I
   const calibrated = (name: string, node: string): QuantParams => {
     const p = calibration.params.get(name);
     if (!p) throw new InputError(`node '${node}': tensor '${name}' has no calibrated quantizer`);
+    if (!Number.isInteger(p.bits) || p.bits < 2 || p.bits > 8 || !(p.scale > 0) || p.zeroPoint < codeMin(p) || p.zeroPoint > codeMax(p) || !Number.isInteger(p.zeroPoint)) {
+      throw new InputError(`node '${node}': tensor '${name}' has an invalid quantizer (bits ${p.bits}, scale ${p.scale}, zero point ${p.zeroPoint}): need 2..8 bits, scale > 0 and an integer zero point inside the code range`);
+    }
     return p;
   };
   const param = (name: string): QuantParams => tensors.get(name)!.params;
@@ -115,12 +121,13 @@ export function buildIntGraph(graph: Graph, calibration: Calibration, options: I
           if (p.scale === out.scale && p.zeroPoint === out.zeroPoint) return undefined;
           return { zeroPoint: p.zeroPoint, multiplier: quantizeMultiplier(p.scale / (2 ** ADD_LEFT_SHIFT * out.scale), 'gemmlowp') };
         });
-        nodes.push({ op: 'concat', name: node.name, inputs: node.inputs, output: node.output, requant, outputZeroPoint: out.zeroPoint });
+        nodes.push({ op: 'concat', name: node.name, inputs: node.inputs, output: node.output, requant, outputZeroPoint: out.zeroPoint, outputMin: codeMin(out), outputMax: codeMax(out) });
         break;
       }
       case 'conv': {
         const { act, output, out } = fusedOutput(node);
-        nodes.push(intConv(node, shapes.get(node.inputs[0]!)!, param(node.inputs[0]!), out, act, bitsFor(node.name), requantMode, output));
+        const fixed = fixedFor(node, options);
+        nodes.push(intConv(node, shapes.get(node.inputs[0]!)!, param(node.inputs[0]!), out, act, fixed.weights ?? bitsFor(node.name), requantMode, output, fixed.bias));
         break;
       }
       case 'add': {
@@ -181,12 +188,30 @@ export function buildIntGraph(graph: Graph, calibration: Calibration, options: I
   };
 }
 
+/** The imported weights and bias of a convolution (IntGraphOptions.fixedWeights/fixedBias), checked against its shape. */
+function fixedFor(node: ConvNode, options: IntGraphOptions): { weights?: QuantizedWeights; bias?: Int32Array } {
+  const weights = options.fixedWeights?.get(node.name);
+  const bias = options.fixedBias?.get(node.name);
+  if (weights) {
+    const qmax = maxCode(weights.bits, node.name);
+    if (weights.codes.length !== node.weights.length || weights.scale.length !== node.outC) {
+      throw new InputError(`node '${node.name}' (conv): fixed weights have ${weights.codes.length} codes and ${weights.scale.length} scales, the layer needs ${node.weights.length} and ${node.outC}`);
+    }
+    const bad = weights.codes.findIndex((c) => c < -qmax || c > qmax);
+    if (bad >= 0) throw new InputError(`node '${node.name}' (conv): fixed weight code ${weights.codes[bad]} at ${bad} is outside the ${weights.bits}-bit range [-${qmax}, ${qmax}]`);
+    if (!weights.scale.every((x) => x > 0 && Number.isFinite(x))) throw new InputError(`node '${node.name}' (conv): fixed weight scales must be positive numbers`);
+  }
+  if (bias && bias.length !== node.outC) throw new InputError(`node '${node.name}' (conv): fixed bias has ${bias.length} values for ${node.outC} output channels`);
+  return { ...(weights ? { weights } : {}), ...(bias ? { bias } : {}) };
+}
+
 function intConv(
   node: ConvNode, inShape: TensorShape, inP: QuantParams, outP: QuantParams,
-  act: Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined, bits: number, mode: Exclude<RequantMode, 'raw'>, output: string,
+  act: Extract<GraphNode, { op: 'relu' | 'clip' }> | undefined, bits: number | QuantizedWeights, mode: Exclude<RequantMode, 'raw'>, output: string,
+  fixedBias?: Int32Array,
 ): IntConv {
-  const w = quantizeConvWeights(node, bits);
-  const bias = quantizeBias(node.bias, inP.scale, w.scale, node.name);
+  const w = typeof bits === 'number' ? quantizeConvWeights(node, bits) : bits;
+  const bias = fixedBias ?? quantizeBias(node.bias, inP.scale, w.scale, node.name);
   const [outputMin, outputMax] = clampFor(act, outP);
   const problem: ConvProblem = {
     shape: {
@@ -208,7 +233,7 @@ function intConv(
     throw e;
   }
   return {
-    op: 'conv', name: node.name, inputs: node.inputs, output, problem, groups: node.groups, perGroup, weightBits: bits, weightScale: w.scale, fc: node.fc,
+    op: 'conv', name: node.name, inputs: node.inputs, output, problem, groups: node.groups, perGroup, weightBits: w.bits, weightScale: w.scale, fc: node.fc,
     ...(act ? { fused: act.op } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { ConvProblem, RequantMode } from '../conv/layer.ts';
 import type { Pads, TensorShape } from '../model/graph.ts';
 import type { QuantizedMultiplier } from '../reference/requant.ts';
 import type { QuantParams } from './calibrate.ts';
+import type { QuantizedWeights } from './weights.ts';
 
 interface IntNodeBase {
   name: string;
@@ -77,6 +78,9 @@ export interface IntConcat extends IntNodeBase {
   /** Per input: undefined to copy the codes, else its requantization to the output quantizer. */
   requant: Array<{ zeroPoint: number; multiplier: QuantizedMultiplier } | undefined>;
   outputZeroPoint: number;
+  /** The output quantizer's code range. */
+  outputMin: number;
+  outputMax: number;
 }
 
 export interface IntZeros extends IntNodeBase {
@@ -111,4 +115,11 @@ export interface IntGraphOptions {
   weightBits?: number | Record<string, number>;
   /** @default 'gemmlowp' */
   requantMode?: Exclude<RequantMode, 'raw'>;
+  /**
+   * Weights of a quantized model (by conv node name): used as given, not quantized from the
+   * float weights; their `bits` win over `weightBits`.
+   */
+  fixedWeights?: ReadonlyMap<string, QuantizedWeights>;
+  /** int32 bias codes of a quantized model (by conv node name), in units of inputScale * weightScale[o]. */
+  fixedBias?: ReadonlyMap<string, Int32Array>;
 }

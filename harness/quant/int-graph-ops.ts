@@ -6,7 +6,6 @@ import { outputSize } from '../conv/layer.ts';
 import { poolWindows } from '../model/float-infer.ts';
 import { type TensorShape, nhwcToNchw, placeChannels, shapeSize } from '../model/graph.ts';
 import { type QuantizedMultiplier, multiplyGemmlowp } from '../reference/requant.ts';
-import { QMAX, QMIN } from './calibrate.ts';
 import type { GroupRun } from './int-graph-backends.ts';
 import { ADD_LEFT_SHIFT, type IntAdd, type IntConv, type IntNode, type IntPool } from './int-graph-nodes.ts';
 
@@ -114,7 +113,7 @@ export function runOther(node: Exclude<IntNode, IntConv>, inputs: Int8Array[], i
         const rq = node.requant[k];
         let codes = t;
         if (rq) {
-          const table = codeTable(rq.zeroPoint, rq.multiplier).map((v) => Math.min(QMAX, Math.max(QMIN, v + node.outputZeroPoint)));
+          const table = codeTable(rq.zeroPoint, rq.multiplier).map((v) => Math.min(node.outputMax, Math.max(node.outputMin, v + node.outputZeroPoint)));
           codes = Int8Array.from(t, (q) => table[q + 128]!);
         }
         placeChannels(y, codes, pixels, outShape.c, c0, c);

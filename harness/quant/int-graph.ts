@@ -8,7 +8,10 @@
  *   int-graph-backends.ts  the convolution backends
  * This file runs a graph.
  *
- * Every tensor is int8 codes, NHWC, with an asymmetric quantizer real = scale * (q - zeroPoint).
+ * Every tensor is codes in an Int8Array, NHWC, with an asymmetric b-bit quantizer (calibrate.ts)
+ * real = scale * (q - zeroPoint), q in [-2^(b-1), 2^(b-1) - 1], b = 2..8 per tensor: every
+ * clamp below (a conv's or add's output, a concat's requantization) is the output tensor's b-bit
+ * code range, so a low-bit tensor never holds a code outside it.
  * The nodes and their integer arithmetic:
  *
  *  conv       (fully connected layers included) a ConvProblem (harness/conv/layer.ts): weights
@@ -53,9 +56,10 @@
  * Backends for the convolutions (everything else is the TypeScript above in all three):
  *  - 'reference': harness/reference/conv.ts referenceConv, the exact integer oracle;
  *  - 'wasm':      the SIMD split-convolution kernel WASM_VARIANT from the 'simd' module;
- *  - 'dsp':       the packed-DSP kernel DSP_VARIANT with DSP_CONFIG (int8x8, chain 16, cascade
- *                 decode), which equals the packed engine model and may differ from exact where a
- *                 lane overflows.
+ *  - 'dsp':       a packed-DSP kernel per layer with the packing plan of packing-plan.ts: the
+ *                 densest scheme that takes the layer's weight and activation codes, and the
+ *                 longest cascade chain (<= 16) within that scheme's proven accumulation bound
+ *                 for those operand ranges, so the packed result equals the exact one.
  * 'reference' and 'wasm' must agree bit for bit (test/quant.test.ts proves it).
  */
 import { shapeSize } from '../model/graph.ts';
@@ -64,7 +68,8 @@ import { type Backend, groupRunner } from './int-graph-backends.ts';
 import type { IntGraph } from './int-graph-nodes.ts';
 import { runConv, runOther } from './int-graph-ops.ts';
 
-export { BACKENDS, type Backend, DSP_CONFIG, DSP_VARIANT, WASM_VARIANT } from './int-graph-backends.ts';
+export { BACKENDS, type Backend, WASM_VARIANT } from './int-graph-backends.ts';
+export { type LayerPacking, packingPlan } from './packing-plan.ts';
 export { buildIntGraph, calibratedTensors, intGraphMacs } from './int-graph-build.ts';
 export {
   ADD_LEFT_SHIFT,

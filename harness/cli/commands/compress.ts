@@ -14,6 +14,7 @@ import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
 import { assertWritable, writeFileAtomically, writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { collect, numberIn, parseLayerBits } from '../options.ts';
+import { type Keep8, parseKeep8 } from '../../quant/bit-widths.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
@@ -21,7 +22,8 @@ export function formatCompress(r: CompressResult): string {
   const o = r.options;
   const lines = [
     `${r.model}: ${o.ratio > 0 || o.macsTarget > 0 ? `pruned ${o.criterion} ${o.macsTarget > 0 ? `to ${o.macsTarget} of the MACs` : `ratio ${o.ratio}`} (round to ${o.roundTo}${o.reconstruct ? ', reconstructed' : ''}), ` : ''}` +
-      `${o.bits}-bit weights${Object.keys(o.layerBits).length ? ' (per-layer overrides)' : ''}, ${o.calibration} calibration, order ${o.order}; ` +
+      `${o.bits}-bit weights${Object.keys(o.layerBits).length ? ' (per-layer overrides)' : ''}, ${o.activationBits}-bit activations` +
+      `${o.keep8.length ? ` (${o.keep8.join(' and ')} layer 8-bit)` : ''}, ${o.calibration} calibration, order ${o.order}; ` +
       `top-1 on ${r.images} held-out images`,
     `images (test-set indices): calibration ${r.imageSets.calibration}; measured ${r.imageSets.measured}` +
       (r.imageSets.excluded === 'none' ? '' : `; never measured (the search split that chose the bits) ${r.imageSets.excluded}`),
@@ -33,8 +35,8 @@ export function formatCompress(r: CompressResult): string {
     t.push([`integer, ${backend} kernels`, `${pct(top1)} (SQNR ${r.compressed.sqnrDb[backend as keyof typeof r.compressed.sqnrDb]!.toFixed(1)} dB)`, r.compressed.sizeBits.toLocaleString('en-US'), r.compressed.macs.toLocaleString('en-US')]);
   }
   lines.push(t.toString());
-  const l = new Table({ head: ['layer', 'weight bits', 'channels kept', 'packed-DSP outputs differing'], style: { head: [], border: [] } });
-  for (const x of r.layers) l.push([x.name, x.weightBits, `${x.outC} of ${x.keptOf}`, `${x.dspDiffering} of ${x.dspOutputs}`]);
+  const l = new Table({ head: ['layer', 'W/A bits', 'channels kept', 'DSP packing (why)', 'packed-DSP outputs differing'], style: { head: [], border: [] } });
+  for (const x of r.layers) l.push([x.name, `${x.weightBits}/${x.activationBits}`, `${x.outC} of ${x.keptOf}`, x.why, `${x.dspDiffering} of ${x.dspOutputs}`]);
   lines.push(l.toString());
   if (r.fpga) {
     lines.push(
@@ -51,6 +53,8 @@ export function registerCompressCommand(program: Command): void {
     .description('prune and quantize a CNN, run it on the integer WASM kernels, report accuracy, size, MACs, DSP exactness and FPGA cycles')
     .option('--model <file.onnx>', 'an ONNX CNN with 28x28x1 input (default: the embedded Fashion-MNIST model)')
     .option('--bits <n>', 'weight bits of every convolution', numberIn('--bits', 2, 8, true), 8)
+    .option('--abits <n>', 'activation bits of every tensor the convolutions read (graph input and logits stay 8-bit); unsigned after ReLU', numberIn('--abits', 2, 8, true), 8)
+    .option('--keep-8bit <ends>', "keep these ends at 8-bit weights and inputs: first (the first convolution), last (the classifier), first,last or none", (v: string) => parseKeep8(v), [] as Keep8[])
     .option('--layer-bits <name=bits>', 'weight bits of one layer (repeatable)', collect, [] as string[])
     .option('--size-budget <fraction>', 'mixed precision: choose each layer\'s bits (sensitivity per bit saved) to fit this fraction of the int8 size', numberIn('--size-budget', 0.01, 1, false))
     .addOption(new Option('--criterion <name>', 'channel importance').choices(CRITERIA as unknown as string[]).default('l1'))
@@ -74,7 +78,7 @@ export function registerCompressCommand(program: Command): void {
         '  fkb compress --ratio 0.3 --onnx /tmp/model-int8.onnx\n' +
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
-    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean }, command: Command) => {
+    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; abits: number; keep8bit: Keep8[]; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean }, command: Command) => {
       // Outputs are checked before the work, not reported as unwritable after it.
       for (const f of [o.out, o.onnx]) if (f) assertWritable(f);
       ensureBuilt();
@@ -100,6 +104,8 @@ export function registerCompressCommand(program: Command): void {
       const r = compressModel({
         ...(o.model ? { model: o.model } : {}),
         bits: o.bits,
+        activationBits: o.abits,
+        keep8: o.keep8bit,
         layerBits,
         criterion: o.criterion,
         ratio: o.ratio,

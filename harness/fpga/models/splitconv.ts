@@ -61,7 +61,11 @@
  * (the 'cascade' decode point of packed-conv.ts). When n exceeds accumulationBound(scheme)
  * (int8x8: 7, int8xu8: 4, wp487u8: 8, int4: 8) a lane can spill into its neighbour for some
  * operands; this is reported as a warning (the design then needs a correction outside the DSP),
- * not rejected. 'unpacked' sums whole products in the 48-bit P and never warns.
+ * not rejected. 'unpacked' sums whole products in the 48-bit P and never warns. A layer of a
+ * quantized model carries its packing plan (harness/quant/packing-plan.ts): its scheme, and a
+ * chain within the bound for its operand widths; the cascade is then decoded every `chain` DSPs
+ * (ceil(L / chain) partial sums per issue into the accumulation unit, same cycles), and no
+ * warning is due.
  */
 import { type PackingScheme, type SchemeName, SCHEME_NAMES, SCHEMES, accumulationBound, productRange } from '../../dsp/schemes.ts';
 import { InputError } from '../../util/errors.ts';
@@ -204,7 +208,9 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
   const dspLatency = num(p, 'dspLatency');
   const accLatency = num(p, 'accLatency');
   const budget = num(p, 'bramBudget') || device.bram36;
-  const scheme = resolveScheme('scheme', String(p['scheme'] ?? 'auto'), device.dspType, layer.wBits, layer.aBits);
+  // A quantized model's packing plan names each layer's scheme; an explicit parameter wins.
+  const requested = String(p['scheme'] ?? 'auto');
+  const scheme = resolveScheme('scheme', requested === 'auto' && layer.packing ? layer.packing.scheme : requested, device.dspType, layer.wBits, layer.aBits);
   const lanes = engineLanes(scheme);
   const pack = lanes.packing;
 
@@ -229,7 +235,10 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
   const offChipBytes = weightBytes + inputBytes * (mode === 'layer' ? 1 : To) + outputBytes;
 
   const warnings: string[] = [];
-  if (scheme !== 'unpacked') {
+  // A plan's chain lies within the bound for the layer's own operand widths (proven there), so
+  // only a layer without one is checked against the scheme's full-range bound.
+  const planned = layer.packing !== undefined && layer.packing.scheme === scheme && layer.packing.chain <= L;
+  if (scheme !== 'unpacked' && !planned) {
     const w = laneWarning(SCHEMES[scheme], Math.min(L, g.cin), L);
     if (w) warnings.push(w);
   }
