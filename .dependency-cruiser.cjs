@@ -6,7 +6,7 @@
  *   reference, dsp, problems           the oracle, the DSP48E2 slice and packed-engine models, problem builders
  *   wasm                               loading the modules, running a kernel
  *   testers, verify, bench, exactness, ort   drivers that run kernels and check or time them
- *   model, prune, quant, fpga          CNN graphs, compression, FPGA models
+ *   model, prune, quant, lowrank, fpga CNN graphs, compression (pruning, quantization, low rank), FPGA models
  *   pipelines                          the jobs (fkb run, compress, mixed precision, BlazeFace)
  *   report                             renders results
  *   cli, browser                       front ends
@@ -19,7 +19,7 @@ const REGISTRY = ['registry'];
 const ORACLE = ['reference', 'dsp', 'problems'];
 const LOADER = ['wasm'];
 const DRIVERS = ['testers', 'verify', 'bench', 'exactness', 'ort'];
-const CORE = ['model', 'prune', 'quant', 'fpga'];
+const CORE = ['model', 'prune', 'quant', 'lowrank', 'fpga'];
 const PIPELINES = ['pipelines'];
 const REPORT = ['report'];
 const FRONT = ['cli', 'browser'];
@@ -54,10 +54,10 @@ module.exports = {
     },
     {
       name: 'model-below-compression',
-      comment: 'the CNN graph knows nothing of the quantization, pruning and FPGA built on it',
+      comment: 'the CNN graph knows nothing of the quantization, pruning, low-rank factorization and FPGA built on it',
       severity: 'error',
       from: { path: '^harness/model/' },
-      to: { path: layer(['quant', 'prune', 'fpga']) },
+      to: { path: layer(['quant', 'prune', 'lowrank', 'fpga']) },
     },
     {
       name: 'parallel-is-a-leaf',

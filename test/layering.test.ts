@@ -56,6 +56,13 @@ test('a forbidden import fails the check: the report importing what computes its
   assert.ok(vs.some((v) => v.rule.name === 'report-reads-results-only'), describe(vs));
 });
 
+test('a forbidden import fails the check: lowrank (beside prune and quant) importing a pipeline, the model importing lowrank', () => {
+  const up = probe('harness/lowrank/zz-layering-probe.ts', "import '../pipelines/factorize.ts';\n");
+  assert.ok(up.some((v) => v.rule.name === 'no-upward-from-model' && v.to === 'harness/pipelines/factorize.ts'), describe(up));
+  const down = probe('harness/model/zz-layering-probe.ts', "import '../lowrank/svd.ts';\n");
+  assert.ok(down.some((v) => v.rule.name === 'model-below-compression' && v.to === 'harness/lowrank/svd.ts'), describe(down));
+});
+
 test('a forbidden import fails the check: a cycle', () => {
   const vs = probe('harness/util/zz-layering-probe.ts', "import './zz-layering-probe.ts';\n");
   assert.ok(vs.some((v) => v.rule.name === 'no-circular'), describe(vs));

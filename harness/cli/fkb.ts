@@ -20,6 +20,7 @@ import { registerSweepCommand } from './commands/sweep.ts';
 import { registerCompareCommand } from './commands/compare.ts';
 import { registerCompressCommand } from './commands/compress.ts';
 import { registerQuantizeCommand } from './commands/quantize.ts';
+import { registerLowrankCommand } from './commands/lowrank.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -43,6 +44,7 @@ registerSweepCommand(program);
 registerCompareCommand(program);
 registerCompressCommand(program);
 registerQuantizeCommand(program);
+registerLowrankCommand(program);
 registerServeCommand(program);
 
 const EXIT = { ok: 0, verificationFailed: 1, badInput: 2, internalError: 3 } as const;
