@@ -9,6 +9,7 @@
  *
  * Accuracy is measured on eval images 1000..1499 (500 images); calibration uses images 0..127.
  */
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ConvNode, type Graph, type GraphNode, inferShapes } from '../harness/model/graph.ts';
@@ -198,6 +199,20 @@ test('default model: pruning with it (ratio 0.5 and half the MACs) keeps the gra
   const p = pruneGraph(unfolded, { criterion: 'direct-indirect', ratio: 0.5, protect: [conv2, fc(unfolded)] });
   assert.is(p.kept.get(conv2)!.length, 32);
   runGraph(p.graph, evalInput(set, 0));
+});
+
+test('BlazeFace (depthwise convolutions, zero-padding concats, residual adds, four output heads): every channel scored, pruning keeps the graph valid', () => {
+  const bf = importOnnxFile(fileURLToPath(new URL('../models/blazeface/face_detection_front_128x128_barracuda.onnx', import.meta.url)));
+  const s = channelScores(bf, 'direct-indirect');
+  const dense = bf.nodes.filter((n): n is ConvNode => n.op === 'conv' && n.groups === 1);
+  assert.is(s.size, dense.length);
+  for (const n of dense) assert.ok(s.get(n.name)!.every((v) => v > 0 && Number.isFinite(v)), `${n.name}: positive, finite scores`);
+  const r = pruneGraph(bf, { criterion: 'direct-indirect', ratio: 0.25, roundTo: 8 });
+  const shapes = inferShapes(r.graph);
+  for (const o of r.graph.outputs) assert.equal(shapes.get(o.name), o.shape, 'the output heads are untouched');
+  const x = Float32Array.from({ length: 128 * 128 * 3 }, (_, i) => ((i * 7919) % 255) / 127.5 - 1);
+  assert.is(runGraph(r.graph, x, {}, shapes).size, 4);
+  assert.ok(r.macsAfter < r.macsBefore);
 });
 
 const fc = (g: Graph): string => g.nodes.find((n): n is ConvNode => n.op === 'conv' && n.fc)!.name;
