@@ -310,30 +310,37 @@ export function rooflineChart(f: FpgaSection): ChartSpec {
   };
 }
 
-/** Accuracy against model size or MACs, one series per compression method. */
-export function compressionChart(c: CompressionResults, axis: 'size' | 'macs'): ChartSpec {
-  const methods = [...new Set(c.points.map((p) => p.method ?? 'other'))];
-  const xs = c.points.map((p) => (axis === 'size' ? p.sizeBytes / 1e6 : p.macs / 1e9));
-  const ys = c.points.map((p) => 100 * p.accuracy);
+/** Accuracy against model size, MACs or FPGA cycles, one series per compression method. */
+export function compressionChart(c: CompressionResults, axis: 'size' | 'macs' | 'cycles'): ChartSpec {
+  const shown = axis === 'cycles' ? c.points.filter((p) => p.fpgaCycles !== undefined) : c.points;
+  const methods = [...new Set(shown.map((p) => p.method ?? 'other'))];
+  const xOf = (p: CompressionResults['points'][number]): number => (axis === 'size' ? p.sizeBytes / 1e6 : axis === 'macs' ? p.macs / 1e9 : p.fpgaCycles!);
+  const xs = shown.map(xOf);
+  const ys = shown.map((p) => 100 * p.accuracy);
   // Room around the points, so none sits on the frame.
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   const pad = Math.max(0.5, (y1 - y0) * 0.08);
   return {
-    id: axis === 'size' ? 'compression-size' : 'compression-macs',
+    id: `compression-${axis}`,
     type: 'scatter',
     datasets: methods.map((method, i) => ({
       label: method,
       color: SERIES_COLORS[i % SERIES_COLORS.length]!,
-      data: c.points
+      data: shown
         .filter((p) => (p.method ?? 'other') === method)
         .map((p) => ({
-          x: axis === 'size' ? p.sizeBytes / 1e6 : p.macs / 1e9,
+          x: xOf(p),
           y: 100 * p.accuracy,
-          label: `${p.setting}: ${fmt(100 * p.accuracy, 2)} %, ${fmt(p.sizeBytes / 1e6, 2)} MB, ${fmt(p.macs / 1e9, 3)} GMAC`,
+          label:
+            `${p.setting}${p.bits ? ` (${p.bits})` : ''}: ${fmt(100 * p.accuracy, 2)} %, ${fmt(p.sizeBytes / 1e6, 2)} MB, ${fmt(p.macs / 1e9, 3)} GMAC` +
+            (p.fpgaCycles !== undefined ? `, ${p.fpgaCycles.toLocaleString('en-US')} cycles` : '') + (p.pareto ? ', Pareto' : ''),
         })),
     })),
-    x: { title: axis === 'size' ? 'model size, MB (log)' : 'MACs per inference, G (log)', log: true, min: x0 / 1.4, max: x1 * 1.4 },
+    x: {
+      title: axis === 'size' ? 'model size, MB (log)' : axis === 'macs' ? 'MACs per inference, G (log)' : 'FPGA cycles per inference, engine (a) (log)',
+      log: true, min: x0 / 1.4, max: x1 * 1.4,
+    },
     y: { title: `${c.metric} on ${c.dataset}`, unit: '%', min: Math.max(0, Math.floor(y0 - pad)), max: Math.min(100, Math.ceil(y1 + pad)) },
     height: 340,
   };
@@ -348,6 +355,9 @@ export function chartSpecs(data: ReportData): ChartSpec[] {
     specs.push(fpgaVsWasmChart(data.fpga));
     if (data.fpga.layers.some((l) => l.operationalIntensity !== null) && data.fpga.roof.bandwidthGBps > 0) specs.push(rooflineChart(data.fpga));
   }
-  if (data.compression?.points.length) specs.push(compressionChart(data.compression, 'size'), compressionChart(data.compression, 'macs'));
+  if (data.compression?.points.length) {
+    specs.push(compressionChart(data.compression, 'size'), compressionChart(data.compression, 'macs'));
+    if (data.compression.points.some((p) => p.fpgaCycles !== undefined)) specs.push(compressionChart(data.compression, 'cycles'));
+  }
   return specs;
 }

@@ -133,6 +133,7 @@ export function checkCompression(c: CompressionResults): CompressionResults {
     if (!(p.accuracy >= 0 && p.accuracy <= 1)) throw new InputError(`compression.points[${i}].accuracy must be a fraction in [0, 1], got ${p.accuracy}`);
     if (!(p.sizeBytes > 0)) throw new InputError(`compression.points[${i}].sizeBytes must be positive, got ${p.sizeBytes}`);
     if (!(p.macs > 0)) throw new InputError(`compression.points[${i}].macs must be positive, got ${p.macs}`);
+    if (p.fpgaCycles !== undefined && !(p.fpgaCycles > 0)) throw new InputError(`compression.points[${i}].fpgaCycles must be positive when given, got ${p.fpgaCycles}`);
   }
   return c;
 }

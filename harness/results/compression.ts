@@ -12,6 +12,14 @@ export interface CompressionPoint {
   sizeBytes: number;
   /** MACs of one inference (pruned MACs not counted). */
   macs: number;
+  /** Weight/activation widths, e.g. 'W4A4 (classifier W8A8)'. */
+  bits?: string;
+  /** FPGA cycles of one inference on engine (a) with each layer's packing plan. */
+  fpgaCycles?: number;
+  /** On the Pareto front of accuracy against FPGA cycles, size and MACs (no point is at least as good in all four and better in one). */
+  pareto?: boolean;
+  /** 'post-training' (calibrated here) or 'trained' (quantization-aware, from a committed artefact). */
+  origin?: 'post-training' | 'trained';
 }
 
 export interface CompressionResults {

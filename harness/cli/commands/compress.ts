@@ -5,9 +5,9 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import Table from 'cli-table3';
-import { type CompressResult, ORDERS, compressModel } from '../../pipelines/compress.ts';
+import { type CompressResult, ORDERS, compressModel, loadModel } from '../../pipelines/compress.ts';
 import { CRITERIA, type Criterion } from '../../prune/criteria.ts';
-import { OBSERVERS, type Observer } from '../../quant/calibrate.ts';
+import { CALIBRATION_IMAGES, OBSERVERS, type Observer } from '../../quant/calibrate.ts';
 import { allocateBits } from '../../pipelines/mixed-precision.ts';
 import { InputError } from '../../util/errors.ts';
 import { exportIntGraphOnnx } from '../../quant/onnx-export.ts';
@@ -15,6 +15,9 @@ import { assertWritable, writeFileAtomically, writeJsonAtomically } from '../../
 import { ensureBuilt } from '../../wasm/build.ts';
 import { collect, numberIn, parseLayerBits } from '../options.ts';
 import { type Keep8, parseKeep8 } from '../../quant/bit-widths.ts';
+import { DEFAULT_CODE_MODE } from '../../conv/layer.ts';
+import { compressionResults } from '../../pipelines/compression-points.ts';
+import { compressionTable } from '../compression-table.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
@@ -69,6 +72,7 @@ export function registerCompressCommand(program: Command): void {
     .option('--check-reference', 'also run the integer model on the TypeScript reference kernels (slow) and show they agree')
     .option('--out <file.json>', 'write the compressed integer model (weights, biases, quantizers) as JSON')
     .option('--onnx <file.onnx>', "also write the integer model as int8 ONNX (QLinearConv; requantization switches to onnxruntime's fp32 arithmetic, so onnxruntime reproduces its codes)")
+    .option('--pareto', 'instead of one setting: float, int8, pruned, mixed, W4A8, W4A4 and W2A2 on the same images, with FPGA cycles and the Pareto front of accuracy against cycles, size and MACs')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -78,10 +82,19 @@ export function registerCompressCommand(program: Command): void {
         '  fkb compress --ratio 0.3 --onnx /tmp/model-int8.onnx\n' +
         '  fkb compress --ratio 0.3 --order quantize-prune --out /tmp/model.json --json\n',
     )
-    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; abits: number; keep8bit: Keep8[]; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean }, command: Command) => {
+    .action((o: { sizeBudget?: number; fullTestSet?: boolean; macs?: number; checkReference?: boolean; model?: string; bits: number; abits: number; keep8bit: Keep8[]; layerBits: string[]; criterion: Criterion; ratio: number; roundTo: number; reconstruct?: boolean; calibration: Observer; order: (typeof ORDERS)[number]; images: number; out?: string; onnx?: string; json?: boolean; pareto?: boolean }, command: Command) => {
       // Outputs are checked before the work, not reported as unwritable after it.
       for (const f of [o.out, o.onnx]) if (f) assertWritable(f);
       ensureBuilt();
+      if (o.pareto) {
+        const others = ['bits', 'abits', 'keep8bit', 'layerBits', 'sizeBudget', 'ratio', 'macs', 'out', 'onnx', 'checkReference'].filter((k) => command.getOptionValueSource(k) === 'cli');
+        if (others.length) throw new InputError(`--pareto runs its own settings; drop ${others.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace('keep8bit', 'keep-8bit')}`).join(', ')}`);
+        const model = loadModel(o.model, Boolean(o.fullTestSet));
+        const images = command.getOptionValueSource('images') === 'cli' ? o.images : model.set.count - CALIBRATION_IMAGES;
+        const c = compressionResults({ model, images, requantMode: DEFAULT_CODE_MODE });
+        console.log(o.json ? JSON.stringify(c, null, 2) : `${c.network}, ${c.metric} on ${c.dataset} (${images} images)\n${compressionTable(c.points)}`);
+        return;
+      }
       let layerBits = parseLayerBits(o.layerBits);
       let excludeImages: number[] = [];
       const imagesGiven = command.getOptionValueSource('images') === 'cli';

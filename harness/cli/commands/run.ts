@@ -1,4 +1,5 @@
 /** `fkb run` (`npm start`): the main job (harness/pipelines/run.ts), printed, its results saved and its report written. */
+import { compressionTable } from '../compression-table.ts';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
@@ -62,7 +63,7 @@ export function registerRunCommand(program: Command): void {
       console.log(`${r.verification.length} checks on ${r.verifiedLayers.length} layers (the reference layer and the embedded model's ${r.verifiedLayers.length - 1} convolutions): all bit-exact\n`);
       console.log(`${reportTables(r.benchmark)}\n\n${targetSummary(r.benchmark).join('\n')}\n\nwrote ${file}`);
       console.log(`\ncompression of the embedded Fashion-MNIST model, top-1 on ${o.images} held-out images (${r.compression.dataset}):`);
-      for (const p of r.compression.points) console.log(`  ${p.setting.padEnd(40)} ${(100 * p.accuracy).toFixed(2)} %  ${p.sizeBytes} bytes  ${p.macs} MACs`);
+      console.log(compressionTable(r.compression.points));
       const q = r.quantized;
       console.log(
         `\n${q.model} int8 on the WASM kernels, ${q.measuredInputs} photos: SQNR ` +

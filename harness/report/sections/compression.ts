@@ -8,16 +8,26 @@ export function compressionSection(data: ReportData, specs: Map<string, ChartSpe
   const c = data.compression;
   const size = specs.get('compression-size');
   const macs = specs.get('compression-macs');
+  const cycles = specs.get('compression-cycles');
   if (!c || !size || !macs) return note('Not available in this run: no compression results (accuracy vs size) were given.');
+  const paretoNote = c.points.some((p) => p.pareto !== undefined)
+    ? '<p>Pareto: no other setting is at least as accurate, as fast on the FPGA, as small and as cheap in MACs, and better in one of them. ' +
+      'FPGA cycles: engine (a) on the default device, each layer on its packing plan (the densest exact DSP packing for its widths).</p>'
+    : '';
   return (
     `<p>${escapeHtml(c.network)} on ${escapeHtml(c.dataset)}, ${escapeHtml(c.metric)}; ${c.points.length} settings.</p>` +
     `<div class="two">${figure(size, `${c.metric} against model size.`)}${figure(macs, `${c.metric} against MACs per inference.`)}</div>` +
+    (cycles ? figure(cycles, `${c.metric} against FPGA cycles per inference.`) : '') +
+    paretoNote +
     table(c.points, [
       { head: 'setting', cell: (p) => p.setting },
       { head: 'method', cell: (p) => p.method ?? 'other' },
+      { head: 'bits', cell: (p) => p.bits ?? '' },
       { head: c.metric, cell: (p) => `${fmt(100 * p.accuracy, 2)} %`, num: true },
-      { head: 'size (MB)', cell: (p) => fmt(p.sizeBytes / 1e6, 2), num: true },
-      { head: 'GMAC', cell: (p) => fmt(p.macs / 1e9, 3), num: true },
+      { head: 'size (MB)', cell: (p) => fmt(p.sizeBytes / 1e6, 3), num: true },
+      { head: 'GMAC', cell: (p) => fmt(p.macs / 1e9, 4), num: true },
+      { head: 'FPGA cycles', cell: (p) => (p.fpgaCycles === undefined ? '' : p.fpgaCycles.toLocaleString('en-US')), num: true },
+      { head: 'Pareto', cell: (p) => (p.pareto ? 'yes' : '') },
     ])
   );
 }
