@@ -301,7 +301,7 @@ test('fkb lowrank: malformed options exit 2 naming the option, without a stack t
   }
   const table = fkb(['lowrank', '--images', '40', '--rank-ratio', '0.75', '--codebook', '64']);
   assert.is(table.code, 0, table.out);
-  assert.match(table.out, /low rank \(rank ratio 0\.75\), vector quantization K = 64, d = 4, seed 1; top-1 on 40 held-out images/);
+  assert.match(table.out, /low rank \(rank ratio 0\.75\), vector quantization K = 64, d = 2, seed 1; top-1 on 40 held-out images/);
   assert.match(table.out, /low rank \+ VQ/);
   const json = fkb(['lowrank', '--images', '40', '--codebook', '0', '--json']);
   assert.is(json.code, 0, json.out);

@@ -47,13 +47,13 @@ export interface LowRankOptions {
   energy?: number;
   /** Centroids per codebook, in [2, 65536]; 0 skips vector quantization. @default 256 */
   codebook?: number;
-  /** Sub-vector length d, in [1, 64]. @default 4 */
+  /** Sub-vector length d, in [1, 64]. @default 2 */
   subvector?: number;
   /** Seed of k-means++ (each matrix gets seed + its index). @default 1 */
   seed?: number;
 }
 
-export const LOWRANK_DEFAULTS = { energy: 0.95, codebook: 256, subvector: 4, seed: 1 } as const;
+export const LOWRANK_DEFAULTS = { energy: 0.95, codebook: 256, subvector: 2, seed: 1 } as const;
 
 export interface FactorSummary {
   name: string;
