@@ -7,6 +7,8 @@
  *   wasm                               loading the modules, running a kernel
  *   testers, verify, bench, exactness, ort   drivers that run kernels and check or time them
  *   model, prune, quant, lowrank, fpga CNN graphs, compression (pruning, quantization, low rank), FPGA models
+ *   qonnx                              quantized ONNX import: a float graph plus the model's own quantizers and
+ *                                      integer weights, for quant/'s integer graph
  *   pipelines                          the jobs (fkb run, compress, mixed precision, BlazeFace)
  *   report                             renders results
  *   cli, browser                       front ends
@@ -20,10 +22,12 @@ const ORACLE = ['reference', 'dsp', 'problems'];
 const LOADER = ['wasm'];
 const DRIVERS = ['testers', 'verify', 'bench', 'exactness', 'ort'];
 const CORE = ['model', 'prune', 'quant', 'lowrank', 'fpga'];
+/** Built on model/ (the float importer) and quant/ (the integer graph it feeds): neither may import it. */
+const QUANT_IMPORT = ['qonnx'];
 const PIPELINES = ['pipelines'];
 const REPORT = ['report'];
 const FRONT = ['cli', 'browser'];
-const ORDER = [BOTTOM, REGISTRY, ORACLE, LOADER, DRIVERS, CORE, PIPELINES, REPORT, FRONT];
+const ORDER = [BOTTOM, REGISTRY, ORACLE, LOADER, DRIVERS, CORE, QUANT_IMPORT, PIPELINES, REPORT, FRONT];
 
 /** Each layer may import only itself and the layers below it. */
 const upward = ORDER.slice(0, -1).map((here, i) => ({

@@ -63,6 +63,11 @@ test('a forbidden import fails the check: lowrank (beside prune and quant) impor
   assert.ok(down.some((v) => v.rule.name === 'model-below-compression' && v.to === 'harness/lowrank/svd.ts'), describe(down));
 });
 
+test('a forbidden import fails the check: the integer graph importing the quantized-ONNX importer built on it', () => {
+  const vs = probe('harness/quant/zz-layering-probe.ts', "import '../qonnx/onnx-quant.ts';\n");
+  assert.ok(vs.some((v) => v.rule.name === 'no-upward-from-model' && v.to === 'harness/qonnx/onnx-quant.ts'), describe(vs));
+});
+
 test('a forbidden import fails the check: a cycle', () => {
   const vs = probe('harness/util/zz-layering-probe.ts', "import './zz-layering-probe.ts';\n");
   assert.ok(vs.some((v) => v.rule.name === 'no-circular'), describe(vs));

@@ -63,7 +63,7 @@ export function product(dims: number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-/** Decodes an initializer or attribute tensor: FLOAT, INT64, INT32, from raw_data or the typed field. */
+/** Decodes an initializer or attribute tensor: FLOAT, INT64, INT32, INT8, UINT8, from raw_data or the typed field. */
 export function readConstant(t: ITensor, what: string): Constant {
   const dims = (t.dims ?? []).map((d) => toInt(d, `${what} dims`));
   const count = product(dims);
@@ -98,9 +98,24 @@ export function readConstant(t: ITensor, what: string): Constant {
       checkCount(t.int32Data?.length ?? 0);
       return { dims, data: [...(t.int32Data ?? [])] };
     }
+    case DT.INT8:
+    case DT.UINT8: {
+      // Quantized models (harness/qonnx/): codes. ONNX stores them one per int32_data entry.
+      const signed = t.dataType === DT.INT8;
+      if (view) {
+        checkCount(view.byteLength);
+        return { dims, data: Array.from({ length: count }, (_, i) => (signed ? view.getInt8(i) : view.getUint8(i))) };
+      }
+      checkCount(t.int32Data?.length ?? 0);
+      const lo = signed ? -128 : 0;
+      const data = [...(t.int32Data ?? [])];
+      const bad = data.findIndex((v) => v < lo || v > lo + 255);
+      if (bad >= 0) throw new InputError(`${what}: value ${data[bad]} at ${bad} is outside the ${signed ? 'int8' : 'uint8'} range`);
+      return { dims, data };
+    }
     default: {
       const type = onnx.TensorProto.DataType[t.dataType ?? 0] ?? String(t.dataType);
-      throw new InputError(`${what}: element type ${type} is not supported (float32, int64, int32 only)`);
+      throw new InputError(`${what}: element type ${type} is not supported (float32, int64, int32, int8, uint8 only)`);
     }
   }
 }

@@ -14,8 +14,9 @@
  *   Concat               concat, along the channel axis only
  *   ConstantOfShape      zeros, only as the zero channels a Concat appends (tf2onnx's channel Pad)
  *   Flatten, Reshape     flatten to a vector (a Reshape whose output keeps the batch dim first);
- *                        a Reshape that changes nothing, or makes a channel vector [1,C,1,1], is
- *                        an alias
+ *                        a Reshape that changes nothing, or makes a channel vector [1,C,1,1] of a
+ *                        vector, is an alias; a Reshape of a map to [1,K,1,1] is a flatten whose
+ *                        output is a 1x1 map (what a 1x1 Conv then reads as a fully connected layer)
  *   Transpose            only between NCHW and NHWC (perm [0,2,3,1] or [0,3,1,2]): no data moves
  *   Gemm                 conv with fc = true (transA 0; alpha and beta folded into weights and bias)
  *   Softmax              softmax, over the channel axis
@@ -44,8 +45,15 @@ import { GiB, readInputFile } from '../util/input-files.ts';
 
 export { SUPPORTED_OPS } from './onnx-ops.ts';
 
+/** A graph and, for each ONNX value name, the graph tensor holding it (quantized import, harness/qonnx/, maps its quantizers with it). */
+export interface ImportedOnnx {
+  graph: Graph;
+  /** The graph tensor of an ONNX value; undefined for a constant or an unknown name. */
+  tensorOf(onnxName: string): string | undefined;
+}
+
 /** The graph of a decoded model: constants first, then the input, every node in order, the outputs. */
-function buildGraph(model: onnxProto.onnx.ModelProto, name: string): Graph {
+function buildGraph(model: onnxProto.onnx.ModelProto, name: string): ImportedOnnx {
   if (!model.graph) throw new InputError('the model has no graph');
   const s = new ImportState(model);
   const g = normalizeGraph(model.graph);
@@ -58,7 +66,26 @@ function buildGraph(model: onnxProto.onnx.ModelProto, name: string): Graph {
   const outputs = g.output.map((o) => s.defineOutput(o));
   const graph: Graph = { name: g.name || name, input, outputs, nodes: s.nodes };
   inferShapes(graph); // the same checks once more, over the finished graph
-  return graph;
+  return {
+    graph,
+    tensorOf: (onnxName) => {
+      const v = s.values.get(onnxName);
+      return v?.kind === 'tensor' ? v.name : undefined;
+    },
+  };
+}
+
+/**
+ * Imports a model already decoded (or built in memory, as harness/qonnx/ does from a quantized
+ * one); `name` labels errors. InputErrors are prefixed with it, as in importOnnx.
+ */
+export function importOnnxModel(model: onnxProto.onnx.ModelProto, name = 'model'): ImportedOnnx {
+  try {
+    return buildGraph(model, name);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${name}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Builds the graph of an ONNX model held in memory; `name` labels errors (a file name). */
@@ -70,12 +97,7 @@ export function importOnnx(bytes: Uint8Array, name = 'model'): Graph {
     throw new InputError(`${name}: not a valid ONNX file (${(e as Error).message}); is it truncated?`);
   }
   if (!model.graph || (model.graph.node ?? []).length === 0) throw new InputError(`${name}: not a valid ONNX file (no graph nodes); is it truncated?`);
-  try {
-    return buildGraph(model, name);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${name}: ${e.message}`);
-    throw e;
-  }
+  return importOnnxModel(model, name).graph;
 }
 
 /** Protobuf caps a message at 2 GiB; the models this runs on are far smaller. */

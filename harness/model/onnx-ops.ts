@@ -198,7 +198,7 @@ function constantOfShape(s: ImportState, n: INode, label: string, out: string): 
   s.values.set(out, { kind: 'zeros', dims });
 }
 
-/** Flatten, or a Reshape: to a vector, to a channel vector [1,C,1,1], or to the same shape. */
+/** Flatten, or a Reshape: to a vector, to a channel vector [1,C,1,1] (of a vector or of a map), or to the same shape. */
 function reshape(s: ImportState, n: INode, name: string, label: string, out: string): void {
   const x = s.tensorInput(n, label, 0);
   const total = product(x.dims);
@@ -225,7 +225,13 @@ function reshape(s: ImportState, n: INode, name: string, label: string, out: str
   if (dims.length === 4 && dims[2] === 1 && dims[3] === 1 && x.shape.h === 1 && x.shape.w === 1 && !x.chwOf) {
     return s.setTensor(out, x.name, { h: 1, w: 1, c: total }, 'nchw');
   }
-  if (dims.length === 4) throw new InputError(`${label}: a reshape to the map [${dims.join(',')}] is not supported (only to a vector)`);
+  // A spatial map to a channel vector [1,K,1,1] (how harness/quant/onnx-export.ts feeds a fully
+  // connected QLinearConv): a flatten whose output is a 1x1 map.
+  if (dims.length === 4 && dims[2] === 1 && dims[3] === 1 && x.layout !== 'flat' && !x.chwOf) {
+    const node: GraphNode = { op: 'flatten', name, inputs: [x.name], output: s.freshName(out), order: x.layout === 'nchw' && x.shape.c > 1 ? 'chw' : 'hwc' };
+    return s.setTensor(out, node.output, s.emit(node), 'nchw');
+  }
+  if (dims.length === 4) throw new InputError(`${label}: a reshape to the map [${dims.join(',')}] is not supported (only to a vector or a channel vector [1,K,1,1])`);
   const vector = (name2: string, extra: Partial<TensorValue> = {}): void =>
     void s.values.set(out, { kind: 'tensor', name: name2, shape: { h: 1, w: 1, c: total }, layout: 'flat', dims, ...extra });
   if (x.layout === 'flat' || (x.shape.h === 1 && x.shape.w === 1)) return vector(x.name, x.chwOf ? { chwOf: x.chwOf } : {});
