@@ -54,7 +54,7 @@ import onnxProto from 'onnx-proto';
 import type { Graph } from '../model/graph.ts';
 import { normalizeGraph, onnx } from '../model/onnx-decode.ts';
 import { importOnnxModel } from '../model/onnx-import.ts';
-import type { Calibration, QuantParams } from '../quant/calibrate.ts';
+import { type Calibration, type QuantParams, codeMax, codeMin } from '../quant/calibrate.ts';
 import type { QuantizedWeights } from '../quant/weights.ts';
 import { InputError } from '../util/errors.ts';
 import { GiB, readInputFile } from '../util/input-files.ts';
@@ -163,7 +163,8 @@ export function quantizeInput(q: Pick<QuantizedOnnxImport, 'input'>, x: ArrayLik
   return Int8Array.from({ length: x.length }, (_, k) => {
     const v = x[k]!;
     const code = onnxType ? quantizeLinearValue(v, i.sourceScale, i.sourceZeroPoint, onnxType) : roundQonnx(v, i);
-    return code + i.codeOffset;
+    // The integer graph's input range (a Clip before the input's QuantizeLinear narrows it).
+    return Math.min(codeMax(i.params), Math.max(codeMin(i.params), code + i.codeOffset));
   });
 }
 

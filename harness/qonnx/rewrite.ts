@@ -620,6 +620,12 @@ function quantizeActivation(r: Rewriter, n: INode, label: string): void {
   const [lo, hi] = clipRange(r, x, s, zp, type.lo, type.hi, (v) => quantizeLinearValue(v, s, zp, p.type));
   r.addDecl(x, { kind: 'strong', by: label, scale: s, zeroPoint: zp, type, lo: type.lo, hi: type.hi });
   if (lo > type.lo || hi < type.hi) r.addDecl(x, { kind: 'range', by: `the Clip/Relu before ${label}`, lo, hi });
+  // input -> Clip -> QuantizeLinear (tools/train/qdq_export.py): the input takes this quantizer
+  // and the Clip becomes a clamp of its codes, Q(clip(x)) = clamp(Q(x)) as the bounds are codes.
+  const p0 = r.producer.get(x);
+  if (p0 && (p0.opType === 'Clip' || p0.opType === 'Relu') && p0.output[0] === x && p0.input[0] === r.inputName && !r.codeTypes.has(r.inputName)) {
+    r.addDecl(r.inputName, { kind: 'strong', by: label, scale: s, zeroPoint: zp, type, lo, hi });
+  }
   r.quantized.set(x, label);
   r.codeTypes.set(n.output[0]!, type);
   r.union(x, n.output[0]!, label);
