@@ -95,6 +95,8 @@ export interface QuantizedOnnxImport {
   outputs: QuantizedIO[];
   /** What is not bit-exact with onnxruntime, or was decided on the model's behalf. */
   notes: string[];
+  /** The graph tensor holding an ONNX value (a Q/DQ pair's values are one tensor); undefined for constants. */
+  tensorOf(onnxName: string): string | undefined;
 }
 
 function decode(bytes: Uint8Array, name: string): onnxProto.onnx.ModelProto {
@@ -144,6 +146,7 @@ export function importQuantizedOnnx(source: string | Uint8Array, name = typeof s
     return {
       graph, calibration: r.calibration, fixedWeights: r.fixedWeights, fixedBias: r.fixedBias, format: rw.format, requantMode: 'fp32',
       input: { ...input, sourceType: elemName(rw.input.elem, input.sourceType) }, outputs, notes: [...new Set(rw.notes)],
+      tensorOf: (onnxName) => imported.tensorOf(rw.canonical(onnxName)),
     };
   } catch (e) {
     if (e instanceof InputError && !e.message.startsWith(`${name}: `)) throw new InputError(`${name}: ${e.message}`);

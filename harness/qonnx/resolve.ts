@@ -117,58 +117,26 @@ export function resolveQuantizers(rw: Rewritten, imported: ImportedOnnx): Resolv
   const readers = consumerCounts(graph);
   const res = new Map<string, Resolved>();
 
-  /** The quantizer of a calibrated tensor from every statement on it (and on `also`, fused into it). */
-  const calibrated = (t: string, also: string[], label: string): Resolved | undefined => {
-    const all = [t, ...also].flatMap((x) => declsOf.get(x) ?? []);
-    const qs = all.filter((d) => d.kind !== 'range');
-    if (qs.length === 0) return undefined;
-    const types = [...new Set(qs.map((d) => d.type!.name))];
-    if (types.length > 1) throw new InputError(`${label}: tensor '${t}' is declared with code types ${types.join(' and ')} (${qs.map((d) => d.by).join('; ')})`);
-    const zps = [...new Set(qs.map((d) => d.zeroPoint!))];
-    if (zps.length > 1) throw new InputError(`${label}: tensor '${t}' has different zero points: ${qs.map((d) => `${d.by}: ${fmt(d)}`).join('; ')} (the integer graph has one quantizer per tensor)`);
-    const strong = qs.filter((d) => d.kind === 'strong');
-    const meta = qs.find((d) => d.kind === 'meta');
-    const s0 = strong[0];
-    if (s0 && strong.some((d) => d.scale !== s0.scale)) {
-      throw new InputError(`${label}: tensor '${t}' has different scales: ${strong.map((d) => `${d.by}: ${fmt(d)}`).join('; ')} (the integer graph has one quantizer per tensor)`);
-    }
-    if (meta && s0 && !sameScale(meta.scale!, s0.scale!)) throw new InputError(`${label}: tensor '${t}': ${meta.by} says scale ${meta.scale}, ${s0.by} ${s0.scale}`);
-    const src = meta ?? s0 ?? qs[0]!;
-    const type = src.type!;
-    const lo = Math.max(...all.map((d) => d.lo));
-    const hi = Math.min(...all.map((d) => d.hi));
-    const zp = src.zeroPoint!;
-    const { bits, offset } = placement(type, lo, hi, zp, `tensor '${t}' (${src.by})`, bitsOf.get(t), notes);
-    const scale = src.scale!;
-    return {
-      params: { scale, zeroPoint: zp + offset, min: scale * (lo - zp), max: scale * (hi - zp), bits },
-      offset, type, sourceScale: f32(s0?.scale ?? scale), by: src.by,
-    };
-  };
-  const required = (t: string, also: string[], label: string): Resolved => {
-    const q = calibrated(t, also, label);
-    if (!q) {
-      throw new InputError(`${label}: tensor '${t}' has no quantizer in the model; the integer graph needs one for the graph input, every convolution's and add's output (after a fused Relu/Clip) and every concat of several tensors: quantize it (QuantizeLinear, QONNX Quant, or a QLinear op's output)`);
-    }
-    return q;
-  };
-  /** A tensor that keeps its input's quantizer: every statement on it must say the same. */
-  const inherit = (t: string, from: string, node: GraphNode): void => {
-    const q = res.get(from);
-    if (!q) return;
-    res.set(t, q);
-    for (const d of declsOf.get(t) ?? []) {
-      if (d.kind === 'range') continue;
-      const zpOk = d.type!.name === q.type.name && d.zeroPoint! + q.offset === q.params.zeroPoint;
-      const scaleOk = d.kind === 'weak' || sameScale(d.scale!, q.params.scale);
-      if (!zpOk || !scaleOk) {
-        throw new InputError(`${d.by} quantizes '${t}' with ${fmt(d)}, but the integer graph keeps the quantizer of its input through node '${node.name}' (${node.op}): ${fmt({ scale: q.params.scale, zeroPoint: q.params.zeroPoint - q.offset, type: q.type })}; a requantization there is not reproducible`);
-      }
-    }
-  };
-
-  res.set(graph.input.name, required(graph.input.name, [], `graph input '${graph.input.sourceName}'`));
+  // Pass 1, the integer graph's structure (int-graph-build.ts): which tensors are calibrated
+  // (roots), and which keep a root's quantizer: a fused-away conv/add output, and the outputs of
+  // pools, clamps, flattens and single-input concats (with the node they pass through).
   const zeros = new Set(graph.nodes.filter((n) => n.op === 'zeros').map((n) => n.output));
+  const roots: Array<{ t: string; label: string; codeConcatOf?: string }> = [{ t: graph.input.name, label: `graph input '${graph.input.sourceName}'` }];
+  const rootOf = new Map<string, string>([[graph.input.name, graph.input.name]]);
+  const via = new Map<string, GraphNode>();
+  const members = new Map<string, string[]>([[graph.input.name, [graph.input.name]]]);
+  const addRoot = (t: string, label: string, codeConcatOf?: string): void => {
+    roots.push({ t, label, ...(codeConcatOf ? { codeConcatOf } : {}) });
+    rootOf.set(t, t);
+    members.set(t, [t]);
+  };
+  const join = (t: string, from: string, node: GraphNode): void => {
+    const r = rootOf.get(from);
+    if (r === undefined) return;
+    rootOf.set(t, r);
+    via.set(t, node);
+    members.get(r)!.push(t);
+  };
   const skip = new Set<GraphNode>();
   for (const node of graph.nodes) {
     if (skip.has(node)) continue;
@@ -178,21 +146,15 @@ export function resolveQuantizers(rw: Rewritten, imported: ImportedOnnx): Resolv
       case 'add': {
         const act = fusable(graph, node.output, readers);
         if (act) skip.add(act);
-        const out = act?.output ?? node.output;
-        const q = required(out, act ? [node.output] : [], label);
-        res.set(out, q);
-        if (act) res.set(node.output, q);
+        addRoot(act?.output ?? node.output, label);
+        if (act) join(node.output, act.output, act);
         break;
       }
       case 'concat': {
         const live = node.inputs.filter((t) => !zeros.has(t));
-        if (live.length === 1) inherit(node.output, live[0]!, node);
-        else {
-          const codes = rw.codeConcats.some((c) => c.node === node.name);
-          const q = calibrated(node.output, [], label) ?? (codes ? res.get(live[0]!) : undefined) ?? required(node.output, [], label);
-          res.set(node.output, q);
-        }
-        for (const z of node.inputs.filter((t) => zeros.has(t))) if (res.get(node.output)) res.set(z, res.get(node.output)!);
+        if (live.length === 1) join(node.output, live[0]!, node);
+        else addRoot(node.output, label, rw.codeConcats.some((c) => c.node === node.name) ? live[0] : undefined);
+        for (const z of node.inputs.filter((t) => zeros.has(t))) if (!rootOf.has(z)) rootOf.set(z, rootOf.get(node.output)!);
         break;
       }
       case 'maxpool':
@@ -201,12 +163,62 @@ export function resolveQuantizers(rw: Rewritten, imported: ImportedOnnx): Resolv
       case 'relu':
       case 'clip':
       case 'flatten':
-        inherit(node.output, node.inputs[0]!, node);
+        join(node.output, node.inputs[0]!, node);
         break;
       default:
         break; // zeros (above), softmax, batchnorm: buildIntGraph reports what it cannot take
     }
   }
+
+  /** Two statements that cannot both hold: named by their tensors, and by the node that keeps one quantizer between them. */
+  const conflict = (label: string, root: string, what: string, a: { d: Decl; t: string }, b: { d: Decl; t: string }): InputError => {
+    const through = via.get(b.t) ?? via.get(a.t);
+    if (a.t !== b.t && through) {
+      return new InputError(`${b.d.by} quantizes '${b.t}' with ${fmt(b.d)}, but the integer graph keeps one quantizer from '${a.t}' (${a.d.by}: ${fmt(a.d)}) through node '${through.name}' (${through.op}); a requantization there is not reproducible`);
+    }
+    return new InputError(`${label}: tensor '${root}' has different ${what}: ${a.d.by}: ${fmt(a.d)}; ${b.d.by}: ${fmt(b.d)} (the integer graph has one quantizer per tensor)`);
+  };
+
+  /** The quantizer of a root from every statement on it and on the tensors that keep its quantizer. */
+  const calibrated = (t: string, label: string): Resolved | undefined => {
+    const all = members.get(t)!.flatMap((x) => (declsOf.get(x) ?? []).map((d) => ({ d, t: x })));
+    const qs = all.filter((x) => x.d.kind !== 'range');
+    if (qs.length === 0) return undefined;
+    const first = qs[0]!;
+    const badType = qs.find((x) => x.d.type!.name !== first.d.type!.name);
+    if (badType) throw conflict(label, t, 'code types', first, badType);
+    const badZp = qs.find((x) => x.d.zeroPoint !== first.d.zeroPoint);
+    if (badZp) throw conflict(label, t, 'zero points', first, badZp);
+    const strong = qs.filter((x) => x.d.kind === 'strong');
+    const meta = qs.filter((x) => x.d.kind === 'meta');
+    const s0 = strong[0];
+    const badScale = s0 && strong.find((x) => x.d.scale !== s0.d.scale);
+    if (s0 && badScale) throw conflict(label, t, 'scales', s0, badScale);
+    const m0 = meta[0];
+    const badMeta = m0 && [...meta, ...strong].find((x) => !sameScale(x.d.scale!, m0.d.scale!));
+    if (m0 && badMeta) throw conflict(label, t, 'scales', m0, badMeta);
+    const src = (m0 ?? s0 ?? first).d;
+    const type = src.type!;
+    const lo = Math.max(...all.filter((x) => x.t === t || !via.has(x.t) || x.d.kind !== 'range').map((x) => x.d.lo));
+    const hi = Math.min(...all.filter((x) => x.t === t || !via.has(x.t) || x.d.kind !== 'range').map((x) => x.d.hi));
+    const zp = src.zeroPoint!;
+    const { bits, offset } = placement(type, lo, hi, zp, `tensor '${t}' (${src.by})`, bitsOf.get(t), notes);
+    const scale = src.scale!;
+    return {
+      params: { scale, zeroPoint: zp + offset, min: scale * (lo - zp), max: scale * (hi - zp), bits },
+      offset, type, sourceScale: f32(s0?.d.scale ?? scale), by: src.by,
+    };
+  };
+
+  // Pass 2: every root's quantizer (in graph order: a copying concat takes its first input's).
+  for (const r of roots) {
+    const q = calibrated(r.t, r.label) ?? (r.codeConcatOf !== undefined ? res.get(r.codeConcatOf) : undefined);
+    if (!q) {
+      throw new InputError(`${r.label}: tensor '${r.t}' has no quantizer in the model; the integer graph needs one for the graph input, every convolution's and add's output (after a fused Relu/Clip) and every concat of several tensors: quantize it (QuantizeLinear, QONNX Quant, or a QLinear op's output)`);
+    }
+    res.set(r.t, q);
+  }
+  for (const [t, r] of rootOf) if (res.has(r)) res.set(t, res.get(r)!);
 
   // Clips on codes: real bounds from the codes, in the input's quantizer.
   for (const c of rw.codeClips) {
@@ -282,7 +294,7 @@ export function resolveQuantizers(rw: Rewritten, imported: ImportedOnnx): Resolv
           const ratio = b.scales[o]! / unit;
           k = Math.round(ratio);
           if (!(k >= 1 && Math.abs(ratio - k) <= 1e-6 * k)) {
-            throw new InputError(`${info.label}: bias scale ${b.scales[o]} of output channel ${o} (${b.by}) is ${ratio} times input scale x weight scale ${unit}: the int32 bias cannot be expressed exactly in units of the accumulator`);
+            throw new InputError(`${info.label}: bias scale ${b.scales[o]} of output channel ${o} (${b.by}) is ${Number(ratio.toPrecision(6))} times input scale x weight scale ${unit}: the int32 bias cannot be expressed exactly in units of the accumulator`);
           }
         }
         const v = code * k;

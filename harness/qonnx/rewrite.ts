@@ -541,6 +541,7 @@ function linearParams(r: Rewriter, n: INode, label: string, dims: number[] | nul
   const s = r.constOf(n, label, 1, 'scale');
   const z = r.constOf(n, label, 2, 'zero point', true);
   const scale = r.floats(s, label, 'scale');
+  if (!dims && scale.length !== 1) r.scalar(s, label, 'scale');
   const type = z ? codeTypeOf(z.elem, `${label} zero point`) : codesElem !== undefined ? codeTypeOf(codesElem, label) : 'uint8';
   const zeroPoint = z ? r.ints(z, label, 'zero point') : [];
   if (z && z.data.length !== scale.length) throw new InputError(`${label}: ${scale.length} scales but ${z.data.length} zero points`);
