@@ -32,7 +32,7 @@ import { fromSourceLayout, nchwToNhwc, toSourceLayout } from '../harness/model/g
 import { BLAZEFACE_CALIBRATION_IMAGES, BLAZEFACE_INPUTS, BLAZEFACE_MODEL, BLAZEFACE_RANGE, readUint8Images } from '../harness/model/image-inputs.ts';
 import { importOnnxFile } from '../harness/model/onnx-import.ts';
 import { importQuantizedOnnx, isQuantizedOnnx, quantizeInput } from '../harness/qonnx/onnx-quant.ts';
-import { qonnxRound, quantizeLinearValue } from '../harness/qonnx/qdq-math.ts';
+import { qonnxQuantCode, qonnxRound, qonnxTrunc, quantizeLinearValue } from '../harness/qonnx/qdq-math.ts';
 import { calibrate, quantizeTensor } from '../harness/quant/calibrate.ts';
 import { calibrationIndices, measureIndices, quantizeInput as quantizeEvalInput, quantizeModel } from '../harness/quant/evaluate.ts';
 import { ADD_LEFT_SHIFT, type IntAdd, type IntGraph, buildIntGraph, calibratedTensors, runIntGraph, runIntGraphTensors } from '../harness/quant/int-graph.ts';
@@ -100,6 +100,7 @@ test('qdq-u8: uint8 tensors move down by 128, int8 stay; a MaxPool with its own 
   assert.equal([...q.fixedWeights.values()].map((w) => w.bits), [8, 8, 8, 8]);
   assert.equal([...q.fixedBias.keys()], ['conv1', 'conv2', 'conv3', 'fc']);
   assert.ok(q.notes.some((n) => n.includes("'gap'") && n.includes('half away from zero')), q.notes.join('\n'));
+  assert.ok(q.notes.some((n) => n.includes("node 'add' (Add)") && n.includes('QLinearAdd')), q.notes.join('\n'));
 });
 
 test('qdq-4bit: bits from the Clips before each QuantizeLinear and the fkb metadata; a 4-bit uint8 tensor moves down by 8', () => {
@@ -174,6 +175,14 @@ test('quantizeInput is ONNX QuantizeLinear: f32 division, ties to even, saturati
   };
   const xs = [5.5, 2.5, 1.6, 1.1, 1.0, -1.0, -1.1, -1.6, -2.5, -5.5];
   for (const [mode, want] of Object.entries(table)) assert.equal(xs.map((x) => qonnxRound(x, mode as 'ROUND')), want, mode);
+  // IntQuant ranges (min_int, max_int) and Trunc v1 / v2 (trunc_v1.md, trunc_v2.md).
+  const p = (signed: boolean, narrow: boolean, bits: number) => ({ signed, narrow, bits, mode: 'ROUND' as const });
+  assert.equal([-200, -127.5, 3.5, 300].map((x) => qonnxQuantCode(x, 1, 0, p(true, true, 8))), [-127, -127, 4, 127]);
+  assert.equal([-3, 7.5, 300].map((x) => qonnxQuantCode(x, 1, 0, p(false, true, 4))), [0, 8, 14]);
+  assert.equal([-0.1, 0, 2].map((x) => qonnxQuantCode(x, 1, 0, p(true, false, 1))), [-1, 1, 1], 'a signed 1-bit IntQuant is bipolar');
+  assert.equal([37, 100, -37].map((x) => qonnxTrunc(x, 1, 0, 10, 4, 'FLOOR').q), [0, 1, -1]);
+  assert.equal([37, 100].map((x) => qonnxTrunc(x, 1, 0, 10, 4, 'ROUND').q), [1, 2]);
+  assert.equal(qonnxTrunc(37, 1, 0, 10, 4, 'FLOOR', { outScale: 4, signed: true, narrow: false }), { q: 7, value: 28 }, 'v2: 37 / 4 = 9.25, clamped to 4-bit 7');
 });
 
 // --- the QOperator round trip through harness/quant/onnx-export.ts ---------------------------

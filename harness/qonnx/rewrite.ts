@@ -505,6 +505,10 @@ function rewriteNode(r: Rewriter, n: INode, label: string): void {
       if (n.input.some((i) => r.kindOf(i) === 'codes')) return codeConcat(r, n, label);
       return passThrough(r, n, label);
     case 'Add':
+      if (!n.input.some((i) => r.kindOf(i) === 'codes')) {
+        r.notes.push(`${label}: the integer add is TFLite's fixed-point one (int-graph.ts); onnxruntime's QLinearAdd computes in float, so a code can differ by one at a rounding tie`);
+      }
+    // falls through
     case 'AveragePool':
     case 'GlobalAveragePool':
     case 'Softmax':
@@ -603,8 +607,11 @@ function clipRange(r: Rewriter, x: string, s: number, zp: number, lo: number, hi
   const ch = max === undefined ? hi : Math.max(lo, Math.min(hi, q(max)));
   const before = r.producer.get(p.input[0]!);
   if (before?.opType === 'Relu' && before.output[0] === p.input[0]) cl = Math.max(cl, zp);
-  // The bounds as the reals of their codes (opset >= 11 takes them as inputs).
-  if (r.opset >= 11) {
+  // The bounds as the reals of their codes (inputs from opset 11, attributes before).
+  if (r.opset < 11) {
+    const FLOAT = onnx.AttributeProto.AttributeType.FLOAT;
+    p.attribute = [...p.attribute.filter((a) => a.name !== 'min' && a.name !== 'max'), { name: 'min', type: FLOAT, f: f32(s * (cl - zp)) }, { name: 'max', type: FLOAT, f: f32(s * (Math.max(cl, ch) - zp)) }];
+  } else {
     const real = (code: number): string => r.newConst(`${p.name}_bound`, { dims: [], data: Float32Array.of(f32(s * (code - zp))), elem: DT.FLOAT });
     p.input = [p.input[0]!, real(cl), real(Math.max(cl, ch))];
     for (const i of p.input.slice(1)) r.emitConstUse(i);
@@ -793,6 +800,7 @@ function declareLinear(r: Rewriter, value: string, p: { scale: number; zeroPoint
 }
 
 function qlinearAdd(r: Rewriter, n: INode, label: string): void {
+  r.notes.push(`${label}: the integer add is TFLite's fixed-point one (int-graph.ts); onnxruntime's QLinearAdd computes in float, so a code can differ by one at a rounding tie`);
   const a = r.computed(n, label, 0, 'A', 'codes');
   const b = r.computed(n, label, 3, 'B', 'codes');
   declareLinear(r, a, linearPair(r, n, label, 1, 'A'), 'strong', label);
