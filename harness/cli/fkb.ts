@@ -21,6 +21,7 @@ import { registerCompareCommand } from './commands/compare.ts';
 import { registerCompressCommand } from './commands/compress.ts';
 import { registerQuantizeCommand } from './commands/quantize.ts';
 import { registerLowrankCommand } from './commands/lowrank.ts';
+import { registerTrainCommand } from './commands/train.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -44,6 +45,7 @@ registerSweepCommand(program);
 registerCompareCommand(program);
 registerCompressCommand(program);
 registerQuantizeCommand(program);
+registerTrainCommand(program);
 registerLowrankCommand(program);
 registerServeCommand(program);
 
