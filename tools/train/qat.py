@@ -13,7 +13,7 @@ stdout: one JSON object per line (progress, epoch, done, error). stderr: human-r
 Exit codes: 0 ok, 1 failure, 2 bad options or files (the message names the option or file).
 """
 import argparse
-import copy
+import hashlib
 import json
 import math
 import os
@@ -21,12 +21,20 @@ import platform
 import sys
 import time
 
+# libgomp's threads spin while waiting for work by default; on a busy shared machine a spinning
+# thread that is descheduled stalls every parallel op for a scheduler slice (measured here: an
+# elementwise op on 400k floats took 3-8 ms instead of 0.2 ms with 2 threads). PASSIVE makes them
+# sleep. Must be set before torch is imported; an explicit setting in the environment wins.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_MODEL = os.path.join(REPO, 'models', 'fashion-mnist', 'cnn.onnx')
 INSTALL_HINT = 'apt-get install -y python3-torch python3-onnx dataset-fashion-mnist'
 TRAIN_COUNT = 60000
 TEST_COUNT = 10000
+# Forward passes without training in batches of 250: batches of 1000 (50 MB activations) ran 3-5x slower here.
+EVAL_BATCH = 250
 
 
 class UsageError(Exception):
@@ -78,6 +86,8 @@ def build_parser():
     p.add_argument('--seed', default='1', help='torch.manual_seed and shuffle seed (default 1)')
     p.add_argument('--threads', default='2', help='torch threads (default 2)')
     p.add_argument('--train-images', default=str(TRAIN_COUNT), help=f'use the first N training images (default all {TRAIN_COUNT})')
+    p.add_argument('--val-images', default='0', help='hold out the last N training images (indices 60000-N..59999) as a '
+                   'validation set, evaluated every epoch, for choosing settings without the test set (default 0)')
     p.add_argument('--calib-images', default='1000', help='calibrate on the first N training images (default 1000)')
     p.add_argument('--eval-images', default=str(TEST_COUNT), help=f'evaluate on test (t10k) images 0..N-1 (default all {TEST_COUNT})')
     p.add_argument('--dump-codes', default='0', help='write <name>.codes.bin with the codes of the first N test images (default 0: none)')
@@ -167,6 +177,9 @@ def check_options(args):
     o.threads = _int(args, '--threads', 1, 256)
     o.train_images = _int(args, '--train-images', 1, TRAIN_COUNT)
     o.calib_images = _int(args, '--calib-images', 1, TRAIN_COUNT)
+    o.val_images = _int(args, '--val-images', 0, TRAIN_COUNT - 1)
+    if o.calib_images > TRAIN_COUNT - o.val_images:
+        raise UsageError(f'--calib-images ({o.calib_images}) must not reach into the --val-images ({o.val_images}) held-out images')
     o.eval_images = _int(args, '--eval-images', 1, TEST_COUNT)
     o.dump_codes = _int(args, '--dump-codes', 0, TEST_COUNT)
     if o.dump_codes > o.eval_images:
@@ -252,7 +265,7 @@ def batches(n, size):
     return [(i, min(n, i + size)) for i in range(0, n, size)]
 
 
-def evaluate(model, x, y, batch=1000, capture_first=0):
+def evaluate(model, x, y, batch=EVAL_BATCH, capture_first=0):
     """(correct, logits) of the model on x; with capture_first, also the codes of every quantized
     tensor of the first capture_first images, taken from the same forward passes."""
     import torch
@@ -281,7 +294,7 @@ def calibrate(model, x, say_progress):
     import torch
     model.set_observe()
     with torch.no_grad():
-        for a, b in batches(len(x), 500):
+        for a, b in batches(len(x), EVAL_BATCH):
             model(x[a:b])
     for q in model.aq:
         if q.tensor == model.ir.input:
@@ -319,7 +332,7 @@ def freeze_share(model, share):
         wq.frozen_values = w.detach().clone()
 
 
-def train(model, teacher_logits, data, o, history, run_eval):
+def train(model, teacher_logits, data, o, history, run_eval, run_val):
     import torch
     import torch.nn.functional as F
     train_x, train_y = data
@@ -398,13 +411,16 @@ def train(model, teacher_logits, data, o, history, run_eval):
         t1 = time.time()
         correct, total_eval = run_eval()
         top1 = correct / total_eval
+        val = run_val()
         entry = {'epoch': epoch + 1, 'loss': loss_sum / n, 'top1': top1, 'correct': correct, 'seconds': round(dt, 2),
                  'evalSeconds': round(time.time() - t1, 2)}
+        if val is not None:
+            entry['valTop1'] = val
         if o.gradual:
             entry['gradualStage'] = stage + 1
         history.append(entry)
         emit({'event': 'epoch', 'epoch': epoch + 1, 'epochs': o.epochs, 'loss': round(entry['loss'], 6), 'top1': top1,
-              'correct': correct, 'images': total_eval, 'seconds': round(dt, 2)})
+              'correct': correct, 'images': total_eval, 'seconds': round(dt, 2), **({'valTop1': val} if val is not None else {})})
         say(f'epoch {epoch + 1}/{o.epochs}: loss {entry["loss"]:.4f}, test top-1 {100 * top1:.2f} % ({correct}/{total_eval}), {dt:.1f} s')
     if o.gradual and stage + 1 < len(o.shares):
         # fewer steps than stages: the remaining stages are applied at the end, fully quantized
@@ -440,10 +456,13 @@ def main_run(o, argv):
         raise UsageError(f"--out-dir '{o.out_dir}': cannot create the folder ({e.strerror})")
 
     started = time.time()
-    train_x, train_y, test_x, test_y = load_data(max(o.train_images, o.calib_images), o.eval_images)
+    train_x, train_y, test_x, test_y = load_data(TRAIN_COUNT, o.eval_images)
     calib_x = train_x[:o.calib_images]
-    train_x, train_y = train_x[:o.train_images], train_y[:o.train_images]
+    val_x, val_y = train_x[TRAIN_COUNT - o.val_images:], train_y[TRAIN_COUNT - o.val_images:]
+    n_train = min(o.train_images, TRAIN_COUNT - o.val_images)
+    train_x, train_y = train_x[:n_train], train_y[:n_train]
     say(f'{o.model}: {len(ir.nodes)} nodes after folding batch norms, {len(wbits)} layers; train {len(train_x)}, '
+        f'validation {len(val_x)}, '
         f'calibration {len(calib_x)}, test {len(test_x)} (t10k 0..{len(test_x) - 1}); torch {torch.__version__}, {o.threads} threads')
 
     model = QModel(ir, wbits if o.mode == 'qat' else None, abits if o.mode == 'qat' else None)
@@ -459,23 +478,28 @@ def main_run(o, argv):
         c, _ = evaluate(m, test_x, test_y)
         return c, len(test_x)
 
+    def run_val():
+        return evaluate(model, val_x, val_y)[0] / len(val_x) if len(val_x) else None
+
     record = {
         'format': 'fkb-qat-record-v1',
         'command': [sys.executable, os.path.relpath(os.path.abspath(__file__), REPO)] + argv,
         'mode': o.mode,
         'model': o.model,
+        'modelSha256': hashlib.sha256(open(o.model, 'rb').read()).hexdigest(),
         'teacher': o.teacher if o.kd else None,
         'scales': o.scales if o.mode == 'qat' else None,
         'defaults': {'weightBits': o.wbits, 'activationBits': o.abits, 'keep8bit': o.keep8},
         'epochs': o.epochs, 'seed': o.seed, 'lr': o.lr, 'optimizer': o.optimizer, 'schedule': 'cosine decay to 0 per step',
-        'batch': o.batch, 'threads': o.threads,
+        'batch': o.batch, 'threads': o.threads, 'ompWaitPolicy': os.environ.get('OMP_WAIT_POLICY'),
         'kd': {'enabled': o.kd, 'alpha': o.kd_alpha, 'temperature': o.kd_t} if o.kd else {'enabled': False},
         'gradual': {'enabled': o.gradual, 'shares': o.shares} if o.gradual else {'enabled': False},
         'trainImages': {'count': len(train_x), 'set': 'train', 'indices': [0, len(train_x) - 1]},
+        'validationImages': {'count': len(val_x), 'set': 'train', 'indices': [TRAIN_COUNT - len(val_x), TRAIN_COUNT - 1]} if len(val_x) else None,
         'calibration': {'count': len(calib_x), 'set': 'train', 'indices': [0, len(calib_x) - 1], 'observer': 'minmax',
                         'inputRange': [0.0, 1.0]} if o.mode == 'qat' else None,
         'evalImages': {'count': len(test_x), 'set': 't10k', 'indices': [0, len(test_x) - 1]},
-        'torch': torch.__version__, 'onnx': onnx.__version__, 'numpy': np.__version__, 'python': platform.python_version(),
+        'torch': torch.__version__, 'onnxVersion': onnx.__version__, 'numpy': np.__version__, 'python': platform.python_version(),
     }
 
     t0 = time.time()
@@ -491,16 +515,17 @@ def main_run(o, argv):
         record['ptqTop1'] = c / len(test_x)
         record['ptqCorrect'] = c
         emit({'event': 'progress', 'stage': 'ptq-eval', 'top1': record['ptqTop1']})
+        record['ptqValTop1'] = run_val()
         say(f'calibrated fake-quant model before training: top-1 {100 * record["ptqTop1"]:.2f} % ({c}/{len(test_x)})')
 
     teacher_logits = None
     if o.kd:
         with torch.no_grad():
-            teacher_logits = torch.cat([teacher(train_x[a:b]) for a, b in batches(len(train_x), 1000)])
+            teacher_logits = torch.cat([teacher(train_x[a:b]) for a, b in batches(len(train_x), EVAL_BATCH)])
         emit({'event': 'progress', 'stage': 'teacher-logits', 'images': len(train_x)})
 
     history = []
-    train_seconds = train(model, teacher_logits, (train_x, train_y), o, history, run_eval)
+    train_seconds = train(model, teacher_logits, (train_x, train_y), o, history, run_eval, run_val)
     record['trainSeconds'] = round(train_seconds, 2)
     record['history'] = history
 
