@@ -176,7 +176,9 @@ export function compareWithTrainer(g: IntGraph, codes: CodesFile, tensorOf: (onn
         if (d <= TIE_DISTANCE) r.ties++;
         else {
           r.unexplained++;
-          r.first ??= `image ${i}, node '${node.name}', tensor '${node.output}', index ${k}: got ${y[k]}, trainer ${want[k]} (${d === Infinity ? 'not a rounding tie' : `${d.toExponential(2)} codes from a rounding boundary`})`;
+          const sh = g.tensors.get(node.output)!.shape;
+          const at = `NHWC index ${k} (y ${Math.floor(k / (sh.w * sh.c))}, x ${Math.floor(k / sh.c) % sh.w}, c ${k % sh.c})`;
+          r.first ??= `image ${i}, node '${node.name}', tensor '${node.output}', ${at}: got ${y[k]}, trainer ${want[k]} (${d === Infinity ? 'not a rounding tie' : `${d.toExponential(2)} codes from a rounding boundary`})`;
         }
       }
     }
