@@ -182,6 +182,8 @@ def check_options(args):
         raise UsageError(f'--calib-images ({o.calib_images}) must not reach into the --val-images ({o.val_images}) held-out images')
     o.eval_images = _int(args, '--eval-images', 1, TEST_COUNT)
     o.dump_codes = _int(args, '--dump-codes', 0, TEST_COUNT)
+    if o.dump_codes and o.mode != 'qat':
+        raise UsageError('--dump-codes needs --mode qat (a float model has no codes)')
     if o.dump_codes > o.eval_images:
         raise UsageError(f'--dump-codes ({o.dump_codes}) must not exceed --eval-images ({o.eval_images}): the dump is taken from the evaluated images')
     if args.name is None:
