@@ -6,11 +6,24 @@
  * and MACs. The model, the images and the float baseline are loaded and evaluated once; per
  * setting only what the table shows is computed.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RequantMode } from '../conv/layer.ts';
 import { paretoFront } from '../fpga/pareto.ts';
+import { fpgaEstimate, graphLayers } from '../fpga/graph-layers.ts';
+import { foldBatchNorm } from '../model/fold.ts';
+import { evalInput } from '../model/fashion-mnist.ts';
+import { argmax } from '../model/float-infer.ts';
+import { importQuantizedOnnx, quantizeInput } from '../qonnx/onnx-quant.ts';
+import { buildIntGraph, intGraphMacs, packingPlan, runIntGraph } from '../quant/int-graph.ts';
+import { intModelSize } from '../quant/evaluate.ts';
+import { readJsonInput } from '../util/json.ts';
 import { graphMacs } from '../model/graph.ts';
 import { evaluateFloat, floatModelSize, measureIndices } from '../quant/evaluate.ts';
-import type { CompressionPoint, CompressionResults } from '../results/index.ts';
+import type { CompressionPoint, CompressionResults, TrainedSummary } from '../results/index.ts';
+import type { TrainedModelCheck } from './trained-model.ts';
+import { InputError } from '../util/errors.ts';
 import { type CompressOptions, type LoadedModel, compressModel } from './compress.ts';
 
 export interface ReportedSetting {
@@ -30,6 +43,79 @@ export const REPORTED_SETTINGS: ReportedSetting[] = [
   { setting: 'W2A2, first conv and classifier 8-bit', method: 'low precision', bits: 'W2A2 (ends W8A8)', options: { bits: 2, activationBits: 2, keep8: ['first', 'last'] } },
 ];
 
+/** The committed trained models (tools/train/qat.py via `fkb train`; models/fashion-mnist/lowbit/README.md). */
+export const TRAINED_DIR = fileURLToPath(new URL('../../models/fashion-mnist/lowbit/', import.meta.url));
+
+/** The QDQ models of TRAINED_DIR that have a training record, sorted by name. */
+export function trainedModels(dir = TRAINED_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.onnx') && !f.endsWith('.pruned.onnx') && existsSync(join(dir, f.replace(/\.onnx$/, '.json'))))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** A committed trained model's record and check (`<name>.json`, `<name>.check.json`) as a summary row. */
+export function trainedSummary(path: string): TrainedSummary {
+  const rec = readJsonInput(path.replace(/\.onnx$/, '.json'), { what: 'training record', maxBytes: 1 << 24 }).value as TrainingRecord;
+  const checkPath = path.replace(/\.onnx$/, '.check.json');
+  const c = readJsonInput(checkPath, { what: 'fkb train check', maxBytes: 1 << 24 }).value as TrainedModelCheck;
+  if (!c.vsTrainer || !c.vsOrt) throw new InputError(`${checkPath}: has no comparison with the trainer or onnxruntime-web (run fkb train with --dump-codes and --ort-images)`);
+  if (c.top1.images !== rec.evalImages.count) throw new InputError(`${checkPath}: top-1 on ${c.top1.images} images, the record's on ${rec.evalImages.count}`);
+  const d = rec.defaults;
+  return {
+    name: basename(path, '.onnx'),
+    bits: `W${d.weightBits}A${d.activationBits}${d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : ''}`,
+    training: `${[rec.teacher ? 'pruned, fine-tuned' : '', 'QAT', rec.kd.enabled ? 'distilled' : '', rec.gradual.enabled ? 'gradual' : ''].filter(Boolean).join(', ')}, ${rec.epochs} epochs, seed ${rec.seed}`,
+    trainSeconds: rec.trainSeconds,
+    imageSet: c.top1.imageSet,
+    images: c.top1.images,
+    trainerTop1: rec.top1,
+    wasmTop1: c.top1.top1,
+    floatTop1: rec.teacherTop1,
+    vsTrainer: { images: c.vsTrainer.images, codes: c.vsTrainer.codes, differing: c.vsTrainer.differing, ties: c.vsTrainer.ties, unexplained: c.vsTrainer.unexplained },
+    vsOrt: c.vsOrt,
+    dspDiffering: c.layers.reduce((n, l) => n + l.dspDiffering, 0),
+    dspOutputs: c.layers.reduce((n, l) => n + l.dspOutputs, 0),
+    fpgaCycles: c.fpgaCycles,
+  };
+}
+
+interface TrainingRecord {
+  evalImages: { count: number };
+  trainSeconds: number;
+  top1: number;
+  teacherTop1: number;
+  defaults: { weightBits: number; activationBits: number; keep8bit: string[] };
+  kd: { enabled: boolean };
+  gradual: { enabled: boolean };
+  epochs: number;
+  seed: number;
+  teacher: string | null;
+}
+
+/** A trained QDQ model measured like the other settings: top-1 on the WASM kernels, size, MACs, FPGA cycles on its packing plan. */
+export function trainedPoint(path: string, model: LoadedModel, measure: readonly number[]): CompressionPoint {
+  const rec = readJsonInput(path.replace(/\.onnx$/, '.json'), { what: 'training record', maxBytes: 1 << 24 }).value as TrainingRecord;
+  const imp = importQuantizedOnnx(path);
+  const g = buildIntGraph(imp.graph, imp.calibration, { fixedWeights: imp.fixedWeights, fixedBias: imp.fixedBias, requantMode: imp.requantMode });
+  let correct = 0;
+  for (const i of measure) if (argmax(runIntGraph(g, quantizeInput(imp, evalInput(model.set, i)), 'wasm')) === model.set.labels[i]) correct++;
+  const plan = packingPlan(g);
+  const cycles = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, (name) => {
+    const p = plan.get(name)!;
+    return { wBits: p.weightBits, aBits: p.activationBits, packing: { scheme: p.config.scheme, chain: p.config.chain } };
+  })).cycles;
+  const d = rec.defaults;
+  const ends = d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : '';
+  const how = [rec.teacher ? 'pruned, fine-tuned' : '', 'QAT', rec.kd.enabled ? 'distilled' : '', rec.gradual.enabled ? 'gradual' : ''].filter(Boolean).join(', ');
+  return {
+    setting: `${basename(path, '.onnx')}: ${how}, ${rec.epochs} epochs, seed ${rec.seed}`,
+    method: 'trained', bits: `W${d.weightBits}A${d.activationBits}${ends}`, origin: 'trained',
+    accuracy: correct / measure.length, sizeBytes: intModelSize(g).bits / 8, macs: intGraphMacs(g), fpgaCycles: cycles,
+  };
+}
+
 export interface CompressionPointsOptions {
   model: LoadedModel;
   /** Held-out images every setting is measured on. */
@@ -37,6 +123,8 @@ export interface CompressionPointsOptions {
   requantMode: Exclude<RequantMode, 'raw'>;
   /** @default REPORTED_SETTINGS */
   settings?: readonly ReportedSetting[];
+  /** Trained QDQ models measured on the same images. @default trainedModels() */
+  trained?: readonly string[];
   onStep?: (label: string, i: number, n: number) => void;
 }
 
@@ -65,6 +153,14 @@ export function compressionResults(o: CompressionPointsOptions): CompressionResu
     const r = compressModel({ ...options, loaded: model, images: o.images, backends: ['wasm'], requantMode: o.requantMode, dspImages: 0 });
     points.push({ setting, method, bits, origin: 'post-training', accuracy: r.compressed.top1.wasm!, sizeBytes: r.compressed.sizeBits / 8, macs: r.compressed.macs, fpgaCycles: r.fpga!.cycles });
   });
+  const trained = o.trained ?? trainedModels();
+  trained.forEach((path, i) => {
+    o.onStep?.(basename(path), settings.length + i, settings.length + trained.length);
+    points.push(trainedPoint(path, model, measure));
+  });
   const first = measure[0]!;
-  return { network: `Fashion-MNIST CNN (${o.model.path.replace(/^.*?(models\/)/, '$1')})`, dataset: `Fashion-MNIST test images ${first}..${first + measure.length - 1}`, metric: 'top-1 accuracy', points: markPareto(points) };
+  const summaries = trained.filter((p) => existsSync(p.replace(/\.onnx$/, '.check.json'))).map(trainedSummary);
+  return {
+    ...(summaries.length ? { trained: summaries } : {}),
+    network: `Fashion-MNIST CNN (${o.model.path.replace(/^.*?(models\/)/, '$1')})`, dataset: `Fashion-MNIST test images ${first}..${first + measure.length - 1}`, metric: 'top-1 accuracy', points: markPareto(points) };
 }

@@ -22,10 +22,35 @@ export interface CompressionPoint {
   origin?: 'post-training' | 'trained';
 }
 
+/** A committed trained model as its training record and `fkb train` check measured it (models/fashion-mnist/lowbit). */
+export interface TrainedSummary {
+  name: string;
+  bits: string;
+  /** e.g. 'QAT, distilled, 2 epochs, seed 1'. */
+  training: string;
+  trainSeconds: number;
+  /** Images both top-1 figures are on, e.g. 'Fashion-MNIST t10k images 0..9999'. */
+  imageSet: string;
+  images: number;
+  /** The trainer's fake-quant model (PyTorch). */
+  trainerTop1: number;
+  /** The integer graph on the WASM kernels. */
+  wasmTop1: number;
+  /** The float model on the same images. */
+  floatTop1: number;
+  vsTrainer: { images: number; codes: number; differing: number; ties: number; unexplained: number };
+  vsOrt: { images: number; codes: number; differing: number };
+  dspDiffering: number;
+  dspOutputs: number;
+  fpgaCycles: number;
+}
+
 export interface CompressionResults {
   network: string;
   dataset: string;
   /** e.g. 'top-1 accuracy'. */
   metric: string;
   points: CompressionPoint[];
+  /** The committed trained models' records and checks (their own image set: all test images). */
+  trained?: TrainedSummary[];
 }

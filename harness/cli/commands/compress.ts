@@ -17,7 +17,7 @@ import { collect, numberIn, parseLayerBits } from '../options.ts';
 import { type Keep8, parseKeep8 } from '../../quant/bit-widths.ts';
 import { DEFAULT_CODE_MODE } from '../../conv/layer.ts';
 import { compressionResults } from '../../pipelines/compression-points.ts';
-import { compressionTable } from '../compression-table.ts';
+import { compressionTable, trainedTable } from '../compression-table.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
@@ -92,7 +92,8 @@ export function registerCompressCommand(program: Command): void {
         const model = loadModel(o.model, Boolean(o.fullTestSet));
         const images = command.getOptionValueSource('images') === 'cli' ? o.images : model.set.count - CALIBRATION_IMAGES;
         const c = compressionResults({ model, images, requantMode: DEFAULT_CODE_MODE });
-        console.log(o.json ? JSON.stringify(c, null, 2) : `${c.network}, ${c.metric} on ${c.dataset} (${images} images)\n${compressionTable(c.points)}`);
+        const trained = c.trained?.length ? `\n\ntrained models (committed; their records and checks):\n${trainedTable(c.trained)}` : '';
+        console.log(o.json ? JSON.stringify(c, null, 2) : `${c.network}, ${c.metric} on ${c.dataset} (${images} images)\n${compressionTable(c.points)}${trained}`);
         return;
       }
       let layerBits = parseLayerBits(o.layerBits);

@@ -1,5 +1,5 @@
 /** `fkb run` (`npm start`): the main job (harness/pipelines/run.ts), printed, its results saved and its report written. */
-import { compressionTable } from '../compression-table.ts';
+import { compressionTable, trainedTable } from '../compression-table.ts';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
@@ -64,6 +64,7 @@ export function registerRunCommand(program: Command): void {
       console.log(`${reportTables(r.benchmark)}\n\n${targetSummary(r.benchmark).join('\n')}\n\nwrote ${file}`);
       console.log(`\ncompression of the embedded Fashion-MNIST model, top-1 on ${o.images} held-out images (${r.compression.dataset}):`);
       console.log(compressionTable(r.compression.points));
+      if (r.compression.trained?.length) console.log(`\ntrained low-precision models (committed; fkb train's record and check):\n${trainedTable(r.compression.trained)}`);
       const q = r.quantized;
       console.log(
         `\n${q.model} int8 on the WASM kernels, ${q.measuredInputs} photos: SQNR ` +

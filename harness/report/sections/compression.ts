@@ -28,6 +28,32 @@ export function compressionSection(data: ReportData, specs: Map<string, ChartSpe
       { head: 'GMAC', cell: (p) => fmt(p.macs / 1e9, 4), num: true },
       { head: 'FPGA cycles', cell: (p) => (p.fpgaCycles === undefined ? '' : p.fpgaCycles.toLocaleString('en-US')), num: true },
       { head: 'Pareto', cell: (p) => (p.pareto ? 'yes' : '') },
+    ]) +
+    trainedTable(c)
+  );
+}
+
+/** The committed trained models: accuracy in PyTorch and on our kernels, and every exactness count. */
+function trainedTable(c: NonNullable<ReportData['compression']>): string {
+  const t = c.trained;
+  if (!t?.length) return '';
+  const n = (x: number) => x.toLocaleString('en-US');
+  return (
+    `<h3>Trained low-precision models</h3><p>Committed QDQ models (models/fashion-mnist/lowbit, made by <code>fkb train</code>), as their training ` +
+    `record and check measured them on ${escapeHtml(t[0]!.imageSet)} (no test image is used for calibration or any choice): ` +
+    `top-1 of PyTorch's fake-quant model and of our integer graph on the WASM kernels; our codes against the trainer's node by node ` +
+    `(a difference within 1e-3 codes of a rounding boundary is a tie) and against onnxruntime-web; packed-DSP outputs against the exact kernels.</p>` +
+    table(t, [
+      { head: 'model', cell: (x) => x.name },
+      { head: 'bits', cell: (x) => x.bits },
+      { head: 'training', cell: (x) => `${x.training}, ${fmt(x.trainSeconds, 0)} s` },
+      { head: 'float', cell: (x) => `${fmt(100 * x.floatTop1, 2)} %`, num: true },
+      { head: 'PyTorch', cell: (x) => `${fmt(100 * x.trainerTop1, 2)} %`, num: true },
+      { head: 'WASM', cell: (x) => `${fmt(100 * x.wasmTop1, 2)} %`, num: true },
+      { head: 'vs trainer (differ / ties / codes)', cell: (x) => `${n(x.vsTrainer.differing)} / ${n(x.vsTrainer.ties)} / ${n(x.vsTrainer.codes)} (${x.vsTrainer.images} images)` },
+      { head: 'vs ORT (differ / codes)', cell: (x) => `${n(x.vsOrt.differing)} / ${n(x.vsOrt.codes)}` },
+      { head: 'packed-DSP differ', cell: (x) => `${n(x.dspDiffering)} / ${n(x.dspOutputs)}` },
+      { head: 'FPGA cycles', cell: (x) => n(x.fpgaCycles), num: true },
     ])
   );
 }
