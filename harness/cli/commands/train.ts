@@ -6,6 +6,7 @@
  * layer, FPGA cycles. Writes <name>.onnx, <name>.json (the trainer's record) and
  * <name>.check.json (this check) into --out-dir, each atomically.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import Table from 'cli-table3';
@@ -42,7 +43,20 @@ interface TrainCommandOptions {
   model: string; wbits: number; abits: number; keep8bit: string; kd?: boolean; kdAlpha?: number; kdTemperature?: number; gradual?: boolean;
   scales: string; epochs: number; lr?: number; batch: number; seed: number; threads: number; trainImages?: number; evalImages?: number;
   dumpCodes: number; outDir: string; name?: string; mode: string; pruneMacs?: number; criterion: Criterion; check: boolean;
-  checkImages?: number; ortImages: number; dspImages: number; json?: boolean;
+  checkImages?: number; ortImages: number; dspImages: number; json?: boolean; checkModel?: string;
+}
+
+async function runCheck(onnx: string, codes: string | null, o: TrainCommandOptions, set: NonNullable<ReturnType<typeof readDebianTestSet>>, out: string): Promise<void> {
+  const bar = progressBar(!o.json);
+  const check = await checkTrainedModel(onnx, {
+    set, imageSet: 'Fashion-MNIST t10k', ...(o.checkImages ? { images: o.checkImages } : {}),
+    ...(codes ? { codes } : {}), ortImages: o.ortImages, dspImages: o.dspImages, onStep: (l, i, n) => bar.update(l, i, n),
+  });
+  bar.stop();
+  writeJsonAtomically(out, check);
+  console.log(o.json ? JSON.stringify(check, null, 2) : formatCheck(check));
+  const bad = (check.vsTrainer?.unexplained ?? 0) + check.layers.reduce((n, l) => n + l.dspDiffering, 0);
+  if (bad > 0) process.exitCode = 1;
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -75,6 +89,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--check-images <n>', "test images of the check's top-1 (default: all of Debian's 10,000)", numberIn('--check-images', 1, 10000, true))
     .option('--ort-images <n>', 'images onnxruntime-web runs in the check', numberIn('--ort-images', 0, 10000, true), 1000)
     .option('--dsp-images <n>', 'images the packed-DSP kernels are compared on', numberIn('--dsp-images', 0, 10000, true), 50)
+    .option('--check-model <file.onnx>', "no training: check this trained QDQ model (with <name>.codes.bin beside it when present) and write <name>.check.json beside it")
     .option('--json', 'print the check as JSON')
     .addHelpText('after', '\nExamples:\n  fkb train --wbits 4 --abits 4 --keep-8bit last --epochs 3\n  fkb train --wbits 2 --abits 2 --kd --seed 2\n  fkb train --prune-macs 0.5 --wbits 8 --abits 8 --keep-8bit none --kd\n')
     .action(async (o: TrainCommandOptions) => {
@@ -83,8 +98,14 @@ export function registerTrainCommand(program: Command): void {
       const name = o.name ?? (o.mode === 'float' ? 'cnn-float' : `cnn-w${o.wbits}a${o.abits}`);
       if (!/^[\w.-]+$/.test(name)) throw new InputError(`--name must be letters, digits, '.', '-' or '_', got '${name}'`);
       const set = o.check ? readDebianTestSet() : undefined;
+      if (o.checkModel && !o.checkModel.endsWith('.onnx')) throw new InputError(`--check-model takes a .onnx file, got '${o.checkModel}'`);
       if (o.check && !set) throw new InputError(`the check measures on Debian's 10,000 test images (${DEBIAN_FASHION_MNIST}): apt-get install -y dataset-fashion-mnist, or --no-check`);
       ensureBuilt();
+      if (o.checkModel) {
+        const codes = o.checkModel.replace(/\.onnx$/, '.codes.bin');
+        await runCheck(o.checkModel, existsSync(codes) ? codes : null, o, set!, o.checkModel.replace(/\.onnx$/, '.check.json'));
+        return;
+      }
       const bar = progressBar(!o.json);
       let model = o.model;
       const args: string[] = [];
@@ -112,14 +133,6 @@ export function registerTrainCommand(program: Command): void {
       bar.stop();
       if (!o.json) console.log(`trained: ${done.onnx} (trainer's fake-quant top-1 ${pct(done.top1)}), record ${done.record}`);
       if (!o.check || o.mode === 'float') return;
-      const check = await checkTrainedModel(done.onnx, {
-        set: set!, imageSet: 'Fashion-MNIST t10k', ...(o.checkImages ? { images: o.checkImages } : {}),
-        ...(done.codes ? { codes: done.codes } : {}), ortImages: o.ortImages, dspImages: o.dspImages, onStep: (l, i, n) => bar.update(l, i, n),
-      });
-      bar.stop();
-      writeJsonAtomically(outputPath(o.outDir, name, 'check.json'), check);
-      console.log(o.json ? JSON.stringify(check, null, 2) : formatCheck(check));
-      const bad = (check.vsTrainer?.unexplained ?? 0) + check.layers.reduce((n, l) => n + l.dspDiffering, 0);
-      if (bad > 0) process.exitCode = 1;
+      await runCheck(done.onnx, done.codes, o, set!, outputPath(o.outDir, name, 'check.json'));
     });
 }
