@@ -387,6 +387,7 @@ class QModel(nn.Module):
         for q in self.aq:
             q.mode = 'observe'
             q.observed = [math.inf, -math.inf]
+            q.abs_sum, q.abs_count = 0.0, 0
         for q in self.wq:
             q.enabled = False
 

@@ -74,6 +74,7 @@ def build_parser():
     p.add_argument('--layer-wbits', default='', help='per-layer weight bits, name=B,... (name: the layer or its Conv/Gemm node)')
     p.add_argument('--layer-abits', default='', help='per-tensor activation bits, tensor=B,... (a quantized tensor name)')
     p.add_argument('--scales', default='lsq', help="'lsq' (default): learned step sizes; 'calibrated': fixed calibrated/absmax scales")
+    p.add_argument('--act-init', default='minmax', help="initial step sizes: 'minmax' (default: activation min/max, weight absmax) or 'lsq' (LSQ's 2 mean|x| / sqrt(Q_P) where finer, weights and activations)")
     p.add_argument('--kd', action='store_true', help='knowledge distillation from the float teacher')
     p.add_argument('--kd-alpha', default='0.9', help='weight of the distillation term, in [0, 1] (default 0.9)')
     p.add_argument('--kd-temperature', default='4', help='softmax temperature T > 0 (default 4)')
@@ -153,6 +154,9 @@ def check_options(args):
     if args.scales not in ('lsq', 'calibrated'):
         raise UsageError(f"--scales must be 'lsq' or 'calibrated', got '{args.scales}'")
     o.scales = args.scales
+    if args.act_init not in ('minmax', 'lsq'):
+        raise UsageError(f"--act-init must be 'minmax' or 'lsq', got '{args.act_init}'")
+    o.act_init = args.act_init
     o.kd = args.kd
     o.kd_alpha = _float(args, '--kd-alpha', lambda v: 0 <= v <= 1, 'a number in [0, 1]')
     o.kd_t = _float(args, '--kd-temperature', lambda v: v > 0, 'a number > 0')
@@ -292,7 +296,12 @@ def evaluate(model, x, y, batch=EVAL_BATCH, capture_first=0):
     return correct, codes
 
 
-def calibrate(model, x, say_progress):
+def calibrate(model, x, say_progress, act_init='minmax'):
+    """Activation ranges from training images. 'minmax': the observed [min, max]. 'lsq': the
+    LSQ initial step s = 2 mean|x| / sqrt(2^b - 1) (Esser et al., ICLR 2020, section 2.1) when it
+    is finer than min/max's, as [min, max] shrunk by the ratio of the two steps (the zero point
+    stays where min/max puts it); at 2 bits min/max leaves almost every value in one code. The
+    weight steps follow the same choice (WeightQuant.init_from)."""
     import torch
     model.set_observe()
     with torch.no_grad():
@@ -301,10 +310,17 @@ def calibrate(model, x, say_progress):
     for q in model.aq:
         if q.tensor == model.ir.input:
             q.set_from_range(0.0, 1.0)  # the input is pixel / 255 in [0, 1]
-        else:
-            q.set_from_range(q.observed[0], q.observed[1])
+            continue
+        lo, hi = min(q.observed[0], 0.0), max(q.observed[1], 0.0)
+        if act_init == 'lsq' and q.abs_count > 0 and hi > lo:
+            levels = 2 ** q.bits - 1
+            s_lsq = 2.0 * (q.abs_sum / q.abs_count) / math.sqrt(levels)
+            s_mm = (hi - lo) / levels
+            if 0 < s_lsq < s_mm:
+                lo, hi = lo * s_lsq / s_mm, hi * s_lsq / s_mm
+        q.set_from_range(lo, hi)
     for i, q in enumerate(model.wq):
-        q.init_from(model.weights[i])
+        q.init_from(model.weights[i], 'lsq' if act_init == 'lsq' else 'absmax')
     model.set_quant(True)
     say_progress()
 
@@ -498,7 +514,7 @@ def main_run(o, argv):
         'gradual': {'enabled': o.gradual, 'shares': o.shares} if o.gradual else {'enabled': False},
         'trainImages': {'count': len(train_x), 'set': 'train', 'indices': [0, len(train_x) - 1]},
         'validationImages': {'count': len(val_x), 'set': 'train', 'indices': [TRAIN_COUNT - len(val_x), TRAIN_COUNT - 1]} if len(val_x) else None,
-        'calibration': {'count': len(calib_x), 'set': 'train', 'indices': [0, len(calib_x) - 1], 'observer': 'minmax',
+        'calibration': {'count': len(calib_x), 'set': 'train', 'indices': [0, len(calib_x) - 1], 'observer': o.act_init,
                         'inputRange': [0.0, 1.0]} if o.mode == 'qat' else None,
         'evalImages': {'count': len(test_x), 'set': 't10k', 'indices': [0, len(test_x) - 1]},
         'torch': torch.__version__, 'onnxVersion': onnx.__version__, 'numpy': np.__version__, 'python': platform.python_version(),
@@ -512,7 +528,7 @@ def main_run(o, argv):
     say(f'float teacher top-1 {100 * record["teacherTop1"]:.2f} % ({teacher_correct}/{len(test_x)})')
 
     if o.mode == 'qat':
-        calibrate(model, calib_x, lambda: emit({'event': 'progress', 'stage': 'calibrate', 'images': len(calib_x)}))
+        calibrate(model, calib_x, lambda: emit({'event': 'progress', 'stage': 'calibrate', 'images': len(calib_x)}), o.act_init)
         c, _ = run_eval()
         record['ptqTop1'] = c / len(test_x)
         record['ptqCorrect'] = c

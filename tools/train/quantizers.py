@@ -210,6 +210,8 @@ class ActQuant(nn.Module):
         if self.mode == 'observe':
             self.observed[0] = min(self.observed[0], float(x.min()))
             self.observed[1] = max(self.observed[1], float(x.max()))
+            self.abs_sum = getattr(self, 'abs_sum', 0.0) + float(x.detach().abs().double().sum())
+            self.abs_count = getattr(self, 'abs_count', 0) + x.numel()
             return x
         self.features = max(1, x[0].numel())
         y = _ActFQ.apply(x, self.scale, float(self.qmin - self.zp), float(self.qmax - self.zp), self.grad_scale())
@@ -235,10 +237,14 @@ class WeightQuant(nn.Module):
         # Gradual quantization: True where a weight is quantized and frozen; None = all quantized.
         self.frozen = None
 
-    def init_from(self, w):
-        """s[o] = max |w[o]| / qmax (all-zero channel: 1), as weights.ts."""
+    def init_from(self, w, how='absmax'):
+        """'absmax': s[o] = max |w[o]| / qmax (all-zero channel: 1), as weights.ts. 'lsq': the
+        finer of that and LSQ's 2 mean|w[o]| / sqrt(qmax) (Esser et al., ICLR 2020)."""
         with torch.no_grad():
-            m = w.detach().abs().flatten(1).max(1).values.double() / self.qmax
+            a = w.detach().abs().flatten(1)
+            m = a.max(1).values.double() / self.qmax
+            if how == 'lsq':
+                m = torch.minimum(m, 2.0 * a.double().mean(1) / math.sqrt(self.qmax))
             m[m == 0] = 1.0
             self.scale.copy_(m.to(torch.float32))
 

@@ -41,7 +41,7 @@ export function formatCheck(c: TrainedModelCheck): string {
 
 interface TrainCommandOptions {
   model: string; wbits: number; abits: number; keep8bit: string; kd?: boolean; kdAlpha?: number; kdTemperature?: number; gradual?: boolean;
-  scales: string; epochs: number; lr?: number; batch: number; seed: number; threads: number; trainImages?: number; evalImages?: number;
+  scales: string; actInit: string; epochs: number; lr?: number; batch: number; seed: number; threads: number; trainImages?: number; evalImages?: number;
   dumpCodes: number; outDir: string; name?: string; mode: string; pruneMacs?: number; criterion: Criterion; check: boolean;
   checkImages?: number; ortImages: number; dspImages: number; json?: boolean; checkModel?: string;
 }
@@ -69,6 +69,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--abits <n>', 'activation bits (unsigned after ReLU)', numberIn('--abits', 2, 8, true), 4)
     .option('--keep-8bit <ends>', 'first, last, first,last or none: ends kept at 8-bit weights and inputs', 'first,last')
     .addOption(new Option('--scales <how>', 'lsq: learned step sizes; calibrated: fixed').choices(['lsq', 'calibrated']).default('lsq'))
+    .addOption(new Option('--act-init <how>', "initial step sizes: minmax (activation min/max, weight absmax) or lsq (LSQ's 2 mean|x|/sqrt(Q_P) where finer)").choices(['minmax', 'lsq']).default('minmax'))
     .option('--kd', 'knowledge distillation from the float model')
     .option('--kd-alpha <a>', 'weight of the distillation term', numberIn('--kd-alpha', 0, 1, false))
     .option('--kd-temperature <t>', 'softmax temperature', numberIn('--kd-temperature', 0.01, 100, false))
@@ -117,7 +118,7 @@ export function registerTrainCommand(program: Command): void {
       }
       const opt = (flag: string, v: unknown) => (v === undefined || v === false ? [] : v === true ? [flag] : [flag, String(v)]);
       args.push(
-        '--model', model, '--mode', o.mode, '--wbits', String(o.wbits), '--abits', String(o.abits), '--keep-8bit', o.keep8bit, '--scales', o.scales,
+        '--model', model, '--mode', o.mode, '--wbits', String(o.wbits), '--abits', String(o.abits), '--keep-8bit', o.keep8bit, '--scales', o.scales, '--act-init', o.actInit,
         ...opt('--kd', o.kd), ...opt('--kd-alpha', o.kdAlpha), ...opt('--kd-temperature', o.kdTemperature), ...opt('--gradual', o.gradual),
         '--epochs', String(o.epochs), ...opt('--lr', o.lr), '--batch', String(o.batch), '--seed', String(o.seed), '--threads', String(o.threads),
         ...opt('--train-images', o.trainImages), ...opt('--eval-images', o.evalImages), '--dump-codes', String(o.mode === 'qat' ? o.dumpCodes : 0),
