@@ -3,7 +3,7 @@
  * results, the requantization mode given reaches the benchmark, and the report is rendered from
  * the results alone.
  */
-import { REPORTED_SETTINGS } from '../harness/pipelines/compression-points.ts';
+import { REPORTED_SETTINGS, trainedModels } from '../harness/pipelines/compression-points.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,9 @@ test('runMainJob: verification, benchmark, packed-DSP exactness, FPGA model, com
   assert.is(r.fpga.layers.length, r.fpgaModel.layers.length);
   assert.ok(r.fpga.layers.some((l) => l.wasm), 'the reference layer shape occurs in ResNet-18 and was measured');
   assert.equal(r.compression.points.map((p) => p.setting)[0], 'float32');
-  assert.is(r.compression.points.length, 1 + REPORTED_SETTINGS.length);
+  assert.is(r.compression.points.length, 1 + REPORTED_SETTINGS.length + trainedModels().length);
+  assert.ok(r.compression.points.some((p) => p.origin === 'trained'), 'the committed trained models are measured');
+  assert.is(r.compression.trained?.length, trainedModels().length);
   assert.ok(r.compression.points.slice(1).every((p) => p.fpgaCycles! > 0 && p.pareto !== undefined), 'every quantized setting has FPGA cycles and a Pareto mark');
   const w4a4 = r.compression.points.find((p) => p.setting === 'W4A4, classifier 8-bit')!;
   assert.ok(w4a4.fpgaCycles! < 0.6 * r.compression.points.find((p) => p.setting === 'int8 per-channel')!.fpgaCycles!, 'W4A4 packs four products per DSP');
