@@ -17,7 +17,7 @@ import { calibratedTensors } from '../harness/quant/int-graph.ts';
 import { chooseQuantParams, codeMax, codeMin, quantizeValue } from '../harness/quant/calibrate.ts';
 import { calibrationIndices, measureIndices, quantizeInput, quantizeModel } from '../harness/quant/evaluate.ts';
 import { packingPlan, runIntGraphTensors } from '../harness/quant/int-graph.ts';
-import { planLayerPacking } from '../harness/quant/packing-plan.ts';
+import { planLayerPacking, planWidths } from '../harness/quant/packing-plan.ts';
 import { fpgaEstimate, graphLayers } from '../harness/fpga/graph-layers.ts';
 import { throwsInput } from './helpers.ts';
 
@@ -117,10 +117,7 @@ test('W4A4 model: reference = WASM = packed-DSP plan on every layer, codes insid
   // The same layers at W8A8 and at the plan's widths on engine (a): the int4 layers cost half the issues.
   const folded = foldBatchNorm(model).graph;
   const int8 = fpgaEstimate(graphLayers(folded));
-  const low = fpgaEstimate(graphLayers(folded, (name) => {
-    const p = plan.get(name)!;
-    return { wBits: p.weightBits, aBits: p.activationBits, packing: { scheme: p.config.scheme, chain: p.config.chain } };
-  }));
+  const low = fpgaEstimate(graphLayers(folded, planWidths(plan)));
   console.log(`  FPGA engine a: W8A8 ${int8.cycles} cycles, W4A4 (classifier 8-bit) ${low.cycles} (${(low.cycles / int8.cycles).toFixed(3)}x)`);
   assert.ok(low.cycles < 0.6 * int8.cycles, `${low.cycles} vs ${int8.cycles}`);
   assert.ok(low.layers.every((l) => l.warnings.length === 0), 'a plan within its bound needs no lane correction');

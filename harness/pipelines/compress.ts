@@ -19,6 +19,7 @@ import { foldBatchNorm } from '../model/fold.ts';
 import { DEBIAN_FASHION_MNIST, FASHION_MNIST_MODEL, type EvalSet, evalInput, readDebianTestSet, readEvalSet } from '../model/fashion-mnist.ts';
 import { CALIBRATION_IMAGES, type Observer } from '../quant/calibrate.ts';
 import { type Backend, type IntConv, type IntGraph, packingPlan, runIntGraphTensors } from '../quant/int-graph.ts';
+import { planWidths } from '../quant/packing-plan.ts';
 import { type Keep8, bitWidths } from '../quant/bit-widths.ts';
 import { type FloatResult, calibrationIndices, describeIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
 import { dequantizeWeights, quantizeConvWeights } from '../quant/weights.ts';
@@ -259,11 +260,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     options.fpga === false
       ? undefined
       : fpgaEstimate(
-          graphLayers(folded, (name) => {
-            const p = plan.get(name);
-            if (!p) throw new Error(`conv '${name}' of the folded graph has no packing plan`);
-            return { wBits: p.weightBits, aBits: p.activationBits, packing: { scheme: p.config.scheme, chain: p.config.chain } };
-          }),
+          graphLayers(folded, planWidths(plan)),
           options.fpga ?? {},
         );
   const byBackend = <T>(f: (r: (typeof report.int)[number]) => T) => Object.fromEntries(report.int.map((r) => [r.backend, f(r)])) as Partial<Record<Backend, T>>;

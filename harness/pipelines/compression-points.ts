@@ -17,6 +17,7 @@ import { evalInput } from '../model/fashion-mnist.ts';
 import { argmax } from '../model/float-infer.ts';
 import { importQuantizedOnnx, quantizeInput } from '../qonnx/onnx-quant.ts';
 import { buildIntGraph, intGraphMacs, packingPlan, runIntGraph } from '../quant/int-graph.ts';
+import { planWidths } from '../quant/packing-plan.ts';
 import { intModelSize } from '../quant/evaluate.ts';
 import { readJsonInput } from '../util/json.ts';
 import { graphMacs } from '../model/graph.ts';
@@ -102,10 +103,7 @@ export function trainedPoint(path: string, model: LoadedModel, measure: readonly
   let correct = 0;
   for (const i of measure) if (argmax(runIntGraph(g, quantizeInput(imp, evalInput(model.set, i)), 'wasm')) === model.set.labels[i]) correct++;
   const plan = packingPlan(g);
-  const cycles = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, (name) => {
-    const p = plan.get(name)!;
-    return { wBits: p.weightBits, aBits: p.activationBits, packing: { scheme: p.config.scheme, chain: p.config.chain } };
-  })).cycles;
+  const cycles = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, planWidths(plan))).cycles;
   const d = rec.defaults;
   const ends = d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : '';
   const how = [rec.teacher ? 'pruned, fine-tuned' : '', 'QAT', rec.kd.enabled ? 'distilled' : '', rec.gradual.enabled ? 'gradual' : ''].filter(Boolean).join(', ');

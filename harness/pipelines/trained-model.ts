@@ -22,6 +22,7 @@ import { argmax } from '../model/float-infer.ts';
 import { nchwToNhwc, shapeSize } from '../model/graph.ts';
 import { importQuantizedOnnx, quantizeInput } from '../qonnx/onnx-quant.ts';
 import { type IntConv, type IntGraph, buildIntGraph, intGraphMacs, packingPlan, runIntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
+import { planWidths } from '../quant/packing-plan.ts';
 import { groupRunner } from '../quant/int-graph-backends.ts';
 import { runConv, runOther } from '../quant/int-graph-ops.ts';
 import { intModelSize } from '../quant/evaluate.ts';
@@ -245,11 +246,7 @@ export async function checkTrainedModel(onnxPath: string, o: CheckOptions): Prom
   const ortImages = Math.min(o.ortImages ?? 1000, images);
   if (ortImages > 0) o.onStep?.('onnxruntime-web', 0, ortImages);
   const vsOrt = ortImages > 0 ? await compareWithOrt(onnxPath, g, imp, o.set, ortImages) : undefined;
-  const fpga = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, (name) => {
-    const p = plan.get(name);
-    if (!p) throw new Error(`conv '${name}' has no packing plan`);
-    return { wBits: p.weightBits, aBits: p.activationBits, packing: { scheme: p.config.scheme, chain: p.config.chain } };
-  }));
+  const fpga = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, planWidths(plan)));
   return {
     model: onnxPath,
     format: imp.format,

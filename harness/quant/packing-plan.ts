@@ -108,3 +108,15 @@ export function packingPlan(g: IntGraph): Map<string, LayerPacking> {
 export function packingFor(g: IntGraph, node: IntConv): PackedConvConfig {
   return packingPlan(g).get(node.name)!.config;
 }
+
+/**
+ * A plan as the per-layer widths and packing the FPGA models take (harness/fpga/graph-layers.ts
+ * graphLayers' second argument); an error for a layer the plan does not know.
+ */
+export function planWidths(plan: ReadonlyMap<string, LayerPacking>): (conv: string) => { wBits: number; aBits: number; packing: { scheme: string; chain: number } } {
+  return (name) => {
+    const p = plan.get(name);
+    if (!p) throw new Error(`conv '${name}' has no packing plan`);
+    return { wBits: p.weightBits, aBits: p.activationBits, packing: { scheme: p.config.scheme, chain: p.config.chain } };
+  };
+}
