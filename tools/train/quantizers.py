@@ -145,10 +145,17 @@ class _BiasFQ(torch.autograd.Function):
         return grad, None, None
 
 
+# The largest |bias code| our kernels take (harness/quant/weights.ts MAX_BIAS): a channel whose
+# learned weight step shrinks towards 0 (a dead channel of a pruned model) would otherwise push
+# its bias code past int32; the hardware's bias register saturates the same way.
+MAX_BIAS_CODE = 2 ** 30
+
+
 def bias_code(b, s_in, s_w):
-    """(int32 code as float64 tensor, float32 scale[o] = float32(s_in * s_w[o])) of a bias."""
+    """(int32 code as float64 tensor, float32 scale[o] = float32(s_in * s_w[o])) of a bias,
+    saturated at +-MAX_BIAS_CODE."""
     prod = s_in.detach().double() * s_w.detach().double()
-    code = round_half_away(b.detach().double() / prod)
+    code = torch.clamp(round_half_away(b.detach().double() / prod), -MAX_BIAS_CODE, MAX_BIAS_CODE)
     return code, prod.to(torch.float32)
 
 
