@@ -39,7 +39,7 @@ export interface TrainedSummary {
   /** The float model on the same images. */
   floatTop1: number;
   vsTrainer: { images: number; codes: number; differing: number; ties: number; unexplained: number };
-  vsOrt: { images: number; codes: number; differing: number };
+  vsOrt: { images: number; codes: number; differing: number; ties: number; unexplained: number };
   dspDiffering: number;
   dspOutputs: number;
   fpgaCycles: number;

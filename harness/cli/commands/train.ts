@@ -34,7 +34,7 @@ export function formatCheck(c: TrainedModelCheck): string {
         `(${v.ties} rounding ties, ${v.unexplained} unexplained); logits ${v.outputDiffering} of ${v.outputCodes} differ` + (v.first ? `\n  first unexplained: ${v.first}` : ''),
     );
   }
-  if (c.vsOrt) lines.push(`vs onnxruntime-web on the same QDQ model: ${c.vsOrt.differing} of ${c.vsOrt.codes} logit codes differ (${c.vsOrt.images} images)`);
+  if (c.vsOrt) lines.push(`vs onnxruntime-web on the same QDQ model: ${c.vsOrt.differing} of ${c.vsOrt.codes} logit codes differ (${c.vsOrt.images} images; ${c.vsOrt.ties} rounding ties, ${c.vsOrt.unexplained} unexplained)`);
   lines.push(`size ${c.sizeBits.toLocaleString('en-US')} bits, ${c.macs.toLocaleString('en-US')} MACs, FPGA engine (a) ${c.fpgaCycles.toLocaleString('en-US')} cycles`);
   return lines.join('\n');
 }
@@ -55,7 +55,7 @@ async function runCheck(onnx: string, codes: string | null, o: TrainCommandOptio
   bar.stop();
   writeJsonAtomically(out, check);
   console.log(o.json ? JSON.stringify(check, null, 2) : formatCheck(check));
-  const bad = (check.vsTrainer?.unexplained ?? 0) + check.layers.reduce((n, l) => n + l.dspDiffering, 0);
+  const bad = (check.vsTrainer?.unexplained ?? 0) + (check.vsOrt?.unexplained ?? 0) + check.layers.reduce((n, l) => n + l.dspDiffering, 0);
   if (bad > 0) process.exitCode = 1;
 }
 

@@ -51,7 +51,7 @@ function trainedTable(c: NonNullable<ReportData['compression']>): string {
       { head: 'PyTorch', cell: (x) => `${fmt(100 * x.trainerTop1, 2)} %`, num: true },
       { head: 'WASM', cell: (x) => `${fmt(100 * x.wasmTop1, 2)} %`, num: true },
       { head: 'vs trainer (differ / ties / codes)', cell: (x) => `${n(x.vsTrainer.differing)} / ${n(x.vsTrainer.ties)} / ${n(x.vsTrainer.codes)} (${x.vsTrainer.images} images)` },
-      { head: 'vs ORT (differ / codes)', cell: (x) => `${n(x.vsOrt.differing)} / ${n(x.vsOrt.codes)}` },
+      { head: 'vs ORT (differ / ties / codes)', cell: (x) => `${n(x.vsOrt.differing)} / ${n(x.vsOrt.ties)} / ${n(x.vsOrt.codes)}` },
       { head: 'packed-DSP differ', cell: (x) => `${n(x.dspDiffering)} / ${n(x.dspOutputs)}` },
       { head: 'FPGA cycles', cell: (x) => n(x.fpgaCycles), num: true },
     ])
