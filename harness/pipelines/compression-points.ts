@@ -67,7 +67,7 @@ export function trainedSummary(path: string): TrainedSummary {
   return {
     name: basename(path, '.onnx'),
     bits: `W${d.weightBits}A${d.activationBits}${d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : ''}`,
-    training: `${[rec.teacher ? 'pruned, fine-tuned' : '', 'QAT', rec.kd.enabled ? 'distilled' : '', rec.gradual.enabled ? 'gradual' : ''].filter(Boolean).join(', ')}, ${rec.epochs} epochs, seed ${rec.seed}`,
+    training: `${describeTraining(rec)}, ${rec.epochs} epochs, seed ${rec.seed}`,
     trainSeconds: rec.trainSeconds,
     imageSet: c.top1.imageSet,
     images: c.top1.images,
@@ -82,7 +82,14 @@ export function trainedSummary(path: string): TrainedSummary {
   };
 }
 
+/** 'pruned, fine-tuned, QAT, distilled': a teacher other than the model trained means a pruned student (fkb train --prune-macs). */
+function describeTraining(rec: TrainingRecord): string {
+  const pruned = rec.teacher !== null && basename(rec.teacher) !== basename(rec.model);
+  return [pruned ? 'pruned, fine-tuned' : '', 'QAT', rec.kd.enabled ? 'distilled' : '', rec.gradual.enabled ? 'gradual' : ''].filter(Boolean).join(', ');
+}
+
 interface TrainingRecord {
+  model: string;
   evalImages: { count: number };
   trainSeconds: number;
   top1: number;
@@ -106,7 +113,7 @@ export function trainedPoint(path: string, model: LoadedModel, measure: readonly
   const cycles = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, planWidths(plan))).cycles;
   const d = rec.defaults;
   const ends = d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : '';
-  const how = [rec.teacher ? 'pruned, fine-tuned' : '', 'QAT', rec.kd.enabled ? 'distilled' : '', rec.gradual.enabled ? 'gradual' : ''].filter(Boolean).join(', ');
+  const how = describeTraining(rec);
   return {
     setting: `${basename(path, '.onnx')}: ${how}, ${rec.epochs} epochs, seed ${rec.seed}`,
     method: 'trained', bits: `W${d.weightBits}A${d.activationBits}${ends}`, origin: 'trained',
