@@ -7,21 +7,20 @@
  * Run: npx tsx bench/low-precision-targets.ts
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import Table from 'cli-table3';
 import { fpgaEstimate, graphLayers } from '../harness/fpga/graph-layers.ts';
 import { FASHION_MNIST_MODEL } from '../harness/model/fashion-mnist.ts';
 import { foldBatchNorm } from '../harness/model/fold.ts';
 import { graphMacs } from '../harness/model/graph.ts';
 import { importOnnxFile } from '../harness/model/onnx-import.ts';
-import { TRAINED_DIR, trainedModels, trainedSummary } from '../harness/pipelines/compression-points.ts';
+import { trainedModels, trainedSummary } from '../harness/pipelines/compression-points.ts';
 import type { TrainedSummary } from '../harness/results/index.ts';
 
 const FLOAT_TOP1 = 0.9199; // models/fashion-mnist/cnn.json top1Test10000
 const float = importOnnxFile(FASHION_MNIST_MODEL);
 const int8Cycles = fpgaEstimate(graphLayers(foldBatchNorm(float).graph)).cycles;
 const floatMacs = graphMacs(float);
-const rows = new Map<string, TrainedSummary & { macs?: number }>();
+const rows = new Map<string, TrainedSummary>();
 for (const p of trainedModels()) if (existsSync(p.replace(/\.onnx$/, '.check.json'))) rows.set(p.replace(/^.*\//, '').replace(/\.onnx$/, ''), trainedSummary(p));
 
 const pts = (x: number) => `${(100 * x).toFixed(2)} %`;
@@ -34,9 +33,7 @@ const add = (target: string, measured: string, ok: boolean | undefined) => {
 };
 
 const pruned = rows.get('pruned-int8');
-const prunedMacs = pruned && existsSync(join(TRAINED_DIR, 'pruned-int8.check.json'))
-  ? (await import('node:fs')).readFileSync(join(TRAINED_DIR, 'pruned-int8.check.json'), 'utf8') : undefined;
-const macsFraction = prunedMacs ? (JSON.parse(prunedMacs) as { macs: number }).macs / floatMacs : undefined;
+const macsFraction = pruned ? pruned.macs / floatMacs : undefined;
 add('pruned <= 50 % MACs + int8, fine-tuned: within 0.5 points of float',
   pruned ? `${pts(pruned.wasmTop1)} (float ${pts(FLOAT_TOP1)}), ${pts(macsFraction!)} of the MACs` : 'not committed',
   pruned ? FLOAT_TOP1 - pruned.wasmTop1 <= 0.005 && macsFraction! <= 0.5 : undefined);
@@ -52,7 +49,6 @@ const kd = seeds.map((s) => rows.get(`w2a2-kd-s${s}`)).filter((x) => x !== undef
 const plain = seeds.map((s) => rows.get(`w2a2-s${s}`)).filter((x) => x !== undefined);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)) : NaN);
-const bestKd = kd.length ? Math.max(...kd.map((r) => r.wasmTop1)) : undefined;
 add('W2A2 with distillation: within 3 points of float', kd.length ? `${kd.map((r) => pts(r.wasmTop1)).join(', ')} (${kd.length} seeds; mean ${pts(mean(kd.map((r) => r.wasmTop1)))})` : 'not committed',
   kd.length ? FLOAT_TOP1 - mean(kd.map((r) => r.wasmTop1)) <= 0.03 : undefined);
 const gains = seeds.flatMap((s) => {
@@ -60,9 +56,9 @@ const gains = seeds.flatMap((s) => {
   const b = rows.get(`w2a2-s${s}`);
   return a && b ? [a.wasmTop1 - b.wasmTop1] : [];
 });
-add('distillation gain at W2A2, mean +- sd over 3 seeds', gains.length ? `${(100 * mean(gains)).toFixed(2)} +- ${(100 * spread(gains)).toFixed(2)} points (${gains.length} seed pairs)` : 'not committed',
-  gains.length === 3 ? true : gains.length ? undefined : undefined);
-void bestKd;
+// Reported, not a threshold: the issue asks for the gain as mean +- spread, whatever its sign.
+add('distillation gain at W2A2, mean +- sd over 3 seeds (reported)', gains.length ? `${(100 * mean(gains)).toFixed(2)} +- ${(100 * spread(gains)).toFixed(2)} points (${gains.length} seed pairs: ${gains.map((g) => (100 * g).toFixed(2)).join(', ')})` : 'not committed',
+  gains.length === 3 ? true : undefined);
 
 const all = [...rows.values()];
 add('0 packed-DSP outputs differing from exact, every layer of every committed model',

@@ -79,6 +79,7 @@ export function trainedSummary(path: string): TrainedSummary {
     dspDiffering: c.layers.reduce((n, l) => n + l.dspDiffering, 0),
     dspOutputs: c.layers.reduce((n, l) => n + l.dspOutputs, 0),
     fpgaCycles: c.fpgaCycles,
+    macs: c.macs,
   };
 }
 

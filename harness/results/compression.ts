@@ -43,6 +43,8 @@ export interface TrainedSummary {
   dspDiffering: number;
   dspOutputs: number;
   fpgaCycles: number;
+  /** MACs of one inference (a pruned model's own). */
+  macs: number;
 }
 
 export interface CompressionResults {
