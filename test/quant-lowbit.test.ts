@@ -74,6 +74,12 @@ test('packing plan: densest scheme that takes the widths, chain within the bound
     assert.equal([p.config.scheme, p.config.chain], [scheme, chain], `W${w}A${a}: ${p.why}`);
     assert.is(p.config.decode, 'cascade');
   }
+  // Weights using the code -128: int8x8's products reach 16384 and only 7 fit its 18-bit lane, so
+  // WP487's two-pixel packing (19-bit lane, products up to 128 * 255) with 8 wins the tie on density.
+  const w128 = planLayerPacking('w128', 8, { bits: 8 }, -128);
+  assert.equal([w128.config.scheme, w128.config.chain], ['wp487u8', 8], w128.why);
+  assert.equal(w128.candidates.find((c) => c.scheme === 'int8x8')!.bound, 7);
+  assert.equal(planLayerPacking('w127', 8, { bits: 8 }, -127).config.chain, 8);
   assert.match(planLayerPacking('conv1', 8, { bits: 8 }).why, /denser int4: weights \[-127, 127\] exceed \[-8, 7\]/);
   throwsInput(() => planLayerPacking('conv1', 9, { bits: 8 }), "'conv1'", 'weight bit width');
 });

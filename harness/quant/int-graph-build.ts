@@ -197,8 +197,10 @@ function fixedFor(node: ConvNode, options: IntGraphOptions): { weights?: Quantiz
     if (weights.codes.length !== node.weights.length || weights.scale.length !== node.outC) {
       throw new InputError(`node '${node.name}' (conv): fixed weights have ${weights.codes.length} codes and ${weights.scale.length} scales, the layer needs ${node.weights.length} and ${node.outC}`);
     }
-    const bad = weights.codes.findIndex((c) => c < -qmax || c > qmax);
-    if (bad >= 0) throw new InputError(`node '${node.name}' (conv): fixed weight code ${weights.codes[bad]} at ${bad} is outside the ${weights.bits}-bit range [-${qmax}, ${qmax}]`);
+    // At 8 bits the kernels also take -128 (an imported model's int8 weights may use it; the packing plan then bounds for it).
+    const lo = weights.bits === 8 ? -128 : -qmax;
+    const bad = weights.codes.findIndex((c) => c < lo || c > qmax);
+    if (bad >= 0) throw new InputError(`node '${node.name}' (conv): fixed weight code ${weights.codes[bad]} at ${bad} is outside the ${weights.bits}-bit range [${lo}, ${qmax}]`);
     if (!weights.scale.every((x) => x > 0 && Number.isFinite(x))) throw new InputError(`node '${node.name}' (conv): fixed weight scales must be positive numbers`);
   }
   if (bias && bias.length !== node.outC) throw new InputError(`node '${node.name}' (conv): fixed bias has ${bias.length} values for ${node.outC} output channels`);

@@ -52,10 +52,14 @@ export interface LayerPacking {
   candidates: SchemeCandidate[];
 }
 
-/** The packing of one convolution whose weights have `weightBits` and whose input has quantizer `input`. */
-export function planLayerPacking(layer: string, weightBits: number, input: Pick<QuantParams, 'bits'>): LayerPacking {
+/**
+ * The packing of one convolution whose weights have `weightBits` and whose input has quantizer
+ * `input`. `weightMin` is given when an imported 8-bit model uses the code -128 (outside the
+ * symmetric range our quantizer writes): the bound is then that of [-128, 127].
+ */
+export function planLayerPacking(layer: string, weightBits: number, input: Pick<QuantParams, 'bits'>, weightMin?: number): LayerPacking {
   const qw = maxCode(weightBits, layer);
-  const w: [number, number] = [-qw, qw];
+  const w: [number, number] = [Math.min(-qw, weightMin ?? -qw), qw];
   const a: [number, number] = [codeMin(input), codeMax(input)];
   const candidates = SCHEME_NAMES.map((name): SchemeCandidate => {
     const s = SCHEMES[name];
@@ -97,7 +101,8 @@ export function packingPlan(g: IntGraph): Map<string, LayerPacking> {
     plan = new Map();
     for (const n of g.nodes) {
       if (n.op !== 'conv') continue;
-      plan.set(n.name, planLayerPacking(n.name, n.weightBits, g.tensors.get(n.inputs[0]!)!.params));
+      const min = n.problem.weights.reduce((m, c) => (c < m ? c : m), 0);
+      plan.set(n.name, planLayerPacking(n.name, n.weightBits, g.tensors.get(n.inputs[0]!)!.params, min));
     }
     plans.set(g, plan);
   }
