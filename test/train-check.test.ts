@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { importQuantizedOnnx } from '../harness/qonnx/onnx-quant.ts';
-import { buildIntGraph } from '../harness/quant/int-graph.ts';
 import { compareWithTrainer, readCodesFile } from '../harness/pipelines/trained-model.ts';
 import { throwsInput } from './helpers.ts';
 
@@ -40,7 +39,7 @@ test('the check fails on a changed trainer code and names node, index, got and w
   const data = readFileSync(codesPath);
   const codes = readCodesFile(codesPath);
   const q = importQuantizedOnnx(join(dir, 'smoke.onnx'));
-  const g = buildIntGraph(q.graph, q.calibration, { fixedWeights: q.fixedWeights, fixedBias: q.fixedBias, requantMode: q.requantMode });
+  const g = q.intGraph;
   assert.is(compareWithTrainer(g, codes, q.tensorOf).unexplained, 0);
   // Image 3, a conv output code moved by one (the dump is NCHW: the 14x14 map puts index 17 at y 1, x 3, c 0).
   const conv = codes.tensors.find((t) => q.tensorOf(t.name) === g.nodes.find((n) => n.op === 'conv' && n.name.startsWith('/conv2'))!.output)!;

@@ -18,7 +18,7 @@ import { importOnnxFile } from '../model/onnx-import.ts';
 import { foldBatchNorm } from '../model/fold.ts';
 import { DEBIAN_FASHION_MNIST, FASHION_MNIST_MODEL, type EvalSet, evalInput, readDebianTestSet, readEvalSet } from '../model/fashion-mnist.ts';
 import { CALIBRATION_IMAGES, type Observer } from '../quant/calibrate.ts';
-import { type Backend, type IntConv, type IntGraph, packingPlan, runIntGraphTensors } from '../quant/int-graph.ts';
+import { type Backend, type IntConv, type IntGraph, packedDifferences, packingPlan } from '../quant/int-graph.ts';
 import { planWidths } from '../quant/packing-plan.ts';
 import { type Keep8, bitWidths } from '../quant/bit-widths.ts';
 import { type FloatResult, calibrationIndices, describeIndices, evaluateFloat, evaluateQuantized, floatModelSize, intModelSize, measureIndices, quantizeInput, quantizeModel } from '../quant/evaluate.ts';
@@ -223,21 +223,7 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
 
   // Per-layer exactness of the packed-DSP kernels: every conv output, DSP vs exact kernels.
   const convs = intGraph.nodes.filter((n): n is IntConv => n.op === 'conv');
-  const differing = new Map(convs.map((c) => [c.output, 0]));
-  const outputs = new Map(convs.map((c) => [c.output, 0]));
-  for (const i of measure.slice(0, o.dspImages)) {
-    const x = quantizeInput(intGraph, set, i);
-    const exact = runIntGraphTensors(intGraph, x, 'wasm');
-    const dsp = runIntGraphTensors(intGraph, x, 'dsp');
-    for (const c of convs) {
-      const a = exact.get(c.output)!;
-      const b = dsp.get(c.output)!;
-      let d = 0;
-      for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) d++;
-      differing.set(c.output, differing.get(c.output)! + d);
-      outputs.set(c.output, outputs.get(c.output)! + a.length);
-    }
-  }
+  const dsp = packedDifferences(intGraph, measure.slice(0, o.dspImages).map((i) => quantizeInput(intGraph, set, i)));
   const keptOf = (name: string, outC: number): number => {
     const producer = name.split('+')[0]!;
     return graph.nodes.find((n): n is ConvNode => n.op === 'conv' && n.name === producer)?.outC ?? outC;
@@ -252,8 +238,8 @@ export function compressModel(options: CompressOptions = {}): CompressResult {
     why: plan.get(c.name)!.why,
     outC: c.problem.shape.outC,
     keptOf: keptOf(c.name, c.problem.shape.outC),
-    dspDiffering: differing.get(c.output)!,
-    dspOutputs: outputs.get(c.output)!,
+    dspDiffering: dsp.get(c.name)!.differing,
+    dspOutputs: dsp.get(c.name)!.outputs,
   }));
 
   const fpga =

@@ -11,19 +11,14 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RequantMode } from '../conv/layer.ts';
 import { paretoFront } from '../fpga/pareto.ts';
-import { fpgaEstimate, graphLayers } from '../fpga/graph-layers.ts';
-import { foldBatchNorm } from '../model/fold.ts';
-import { evalInput } from '../model/fashion-mnist.ts';
-import { argmax } from '../model/float-infer.ts';
-import { importQuantizedOnnx, quantizeInput } from '../qonnx/onnx-quant.ts';
-import { buildIntGraph, intGraphMacs, packingPlan, runIntGraph } from '../quant/int-graph.ts';
-import { planWidths } from '../quant/packing-plan.ts';
+import { importQuantizedOnnx } from '../qonnx/onnx-quant.ts';
+import { intGraphMacs } from '../quant/int-graph.ts';
 import { intModelSize } from '../quant/evaluate.ts';
 import { readJsonInput } from '../util/json.ts';
 import { graphMacs } from '../model/graph.ts';
 import { evaluateFloat, floatModelSize, measureIndices } from '../quant/evaluate.ts';
 import type { CompressionPoint, CompressionResults, TrainedSummary } from '../results/index.ts';
-import type { TrainedModelCheck } from './trained-model.ts';
+import { type TrainedModelCheck, importedCorrect, importedCycles } from './trained-model.ts';
 import { InputError } from '../util/errors.ts';
 import { type CompressOptions, type LoadedModel, compressModel } from './compress.ts';
 
@@ -63,10 +58,9 @@ export function trainedSummary(path: string): TrainedSummary {
   const c = readJsonInput(checkPath, { what: 'fkb train check', maxBytes: 1 << 24 }).value as TrainedModelCheck;
   if (!c.vsTrainer || !c.vsOrt) throw new InputError(`${checkPath}: has no comparison with the trainer or onnxruntime-web (run fkb train with --dump-codes and --ort-images)`);
   if (c.top1.images !== rec.evalImages.count) throw new InputError(`${checkPath}: top-1 on ${c.top1.images} images, the record's on ${rec.evalImages.count}`);
-  const d = rec.defaults;
   return {
     name: basename(path, '.onnx'),
-    bits: `W${d.weightBits}A${d.activationBits}${d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : ''}`,
+    bits: bitsLabel(rec),
     training: `${describeTraining(rec)}, ${rec.epochs} epochs, seed ${rec.seed}`,
     trainSeconds: rec.trainSeconds,
     imageSet: c.top1.imageSet,
@@ -81,6 +75,12 @@ export function trainedSummary(path: string): TrainedSummary {
     fpgaCycles: c.fpgaCycles,
     macs: c.macs,
   };
+}
+
+/** 'W4A4 (last 8-bit)': the record's default widths and the ends kept at 8 bits. */
+function bitsLabel(rec: TrainingRecord): string {
+  const d = rec.defaults;
+  return `W${d.weightBits}A${d.activationBits}${d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : ''}`;
 }
 
 /** 'pruned, fine-tuned, QAT, distilled': a teacher other than the model trained means a pruned student (fkb train --prune-macs). */
@@ -107,18 +107,11 @@ interface TrainingRecord {
 export function trainedPoint(path: string, model: LoadedModel, measure: readonly number[]): CompressionPoint {
   const rec = readJsonInput(path.replace(/\.onnx$/, '.json'), { what: 'training record', maxBytes: 1 << 24 }).value as TrainingRecord;
   const imp = importQuantizedOnnx(path);
-  const g = buildIntGraph(imp.graph, imp.calibration, { fixedWeights: imp.fixedWeights, fixedBias: imp.fixedBias, requantMode: imp.requantMode });
-  let correct = 0;
-  for (const i of measure) if (argmax(runIntGraph(g, quantizeInput(imp, evalInput(model.set, i)), 'wasm')) === model.set.labels[i]) correct++;
-  const plan = packingPlan(g);
-  const cycles = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, planWidths(plan))).cycles;
-  const d = rec.defaults;
-  const ends = d.keep8bit.length ? ` (${d.keep8bit.join(' and ')} 8-bit)` : '';
-  const how = describeTraining(rec);
   return {
-    setting: `${basename(path, '.onnx')}: ${how}, ${rec.epochs} epochs, seed ${rec.seed}`,
-    method: 'trained', bits: `W${d.weightBits}A${d.activationBits}${ends}`, origin: 'trained',
-    accuracy: correct / measure.length, sizeBytes: intModelSize(g).bits / 8, macs: intGraphMacs(g), fpgaCycles: cycles,
+    setting: `${basename(path, '.onnx')}: ${describeTraining(rec)}, ${rec.epochs} epochs, seed ${rec.seed}`,
+    method: 'trained', bits: bitsLabel(rec), origin: 'trained',
+    accuracy: importedCorrect(imp, model.set, measure) / measure.length, sizeBytes: intModelSize(imp.intGraph).bits / 8, macs: intGraphMacs(imp.intGraph),
+    fpgaCycles: importedCycles(imp),
   };
 }
 

@@ -20,8 +20,8 @@ import { foldBatchNorm } from '../model/fold.ts';
 import { type EvalSet, evalInput } from '../model/fashion-mnist.ts';
 import { argmax } from '../model/float-infer.ts';
 import { nchwToNhwc, shapeSize } from '../model/graph.ts';
-import { importQuantizedOnnx, quantizeInput } from '../qonnx/onnx-quant.ts';
-import { type IntConv, type IntGraph, buildIntGraph, intGraphMacs, packingPlan, runIntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
+import { type QuantizedOnnxImport, importQuantizedOnnx, quantizeInput } from '../qonnx/onnx-quant.ts';
+import { type IntGraph, intGraphMacs, packedDifferences, packingPlan, runIntGraph, runIntGraphTensors } from '../quant/int-graph.ts';
 import { planWidths } from '../quant/packing-plan.ts';
 import { groupRunner } from '../quant/int-graph-backends.ts';
 import { runConv, runOther } from '../quant/int-graph-ops.ts';
@@ -201,7 +201,7 @@ export interface OrtComparison {
  * output codes of `count` images; a difference is a tie as in compareWithTrainer (ORT may run
  * the QDQ model in float between its Q/DQ pairs).
  */
-export async function compareWithOrt(onnxPath: string, g: IntGraph, imp: ReturnType<typeof importQuantizedOnnx>, set: EvalSet, count: number): Promise<OrtComparison> {
+export async function compareWithOrt(onnxPath: string, g: IntGraph, imp: QuantizedOnnxImport, set: EvalSet, count: number): Promise<OrtComparison> {
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   const session = await ort.InferenceSession.create(readInputFile(onnxPath, { what: 'ONNX model', maxBytes: 2 ** 30 }), { executionProviders: ['wasm'] });
@@ -232,51 +232,48 @@ export async function compareWithOrt(onnxPath: string, g: IntGraph, imp: ReturnT
   return { images: count, codes, differing, ties, unexplained: differing - ties };
 }
 
+/** Correct top-1 answers of an imported model on the WASM kernels, over `indices` of the set. */
+export function importedCorrect(imp: QuantizedOnnxImport, set: EvalSet, indices: Iterable<number>, onImage?: (i: number) => void): number {
+  let correct = 0;
+  for (const i of indices) {
+    onImage?.(i);
+    if (argmax(runIntGraph(imp.intGraph, quantizeInput(imp, evalInput(set, i)), 'wasm')) === set.labels[i]) correct++;
+  }
+  return correct;
+}
+
+/** FPGA cycles of engine (a) for an imported model, each layer on its packing plan. */
+export function importedCycles(imp: QuantizedOnnxImport): number {
+  return fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, planWidths(packingPlan(imp.intGraph)))).cycles;
+}
+
 export async function checkTrainedModel(onnxPath: string, o: CheckOptions): Promise<TrainedModelCheck> {
   const imp = importQuantizedOnnx(onnxPath);
-  const g = buildIntGraph(imp.graph, imp.calibration, { fixedWeights: imp.fixedWeights, fixedBias: imp.fixedBias, requantMode: imp.requantMode });
+  const g = imp.intGraph;
   const plan = packingPlan(g);
   const images = Math.min(o.images ?? o.set.count, o.set.count);
-  let correct = 0;
-  for (let i = 0; i < images; i++) {
+  const correct = importedCorrect(imp, o.set, Array.from({ length: images }, (_, i) => i), (i) => {
     if (i % 500 === 0) o.onStep?.('top-1 on the WASM kernels', i, images);
-    if (argmax(runIntGraph(g, quantizeInput(imp, evalInput(o.set, i)), 'wasm')) === o.set.labels[i]) correct++;
-  }
-  const convs = g.nodes.filter((n): n is IntConv => n.op === 'conv');
-  const dspDiffering = new Map(convs.map((c) => [c.name, 0]));
-  const dspOutputs = new Map(convs.map((c) => [c.name, 0]));
+  });
   const dspImages = Math.min(o.dspImages ?? 50, images);
-  for (let i = 0; i < dspImages; i++) {
-    o.onStep?.('packed-DSP vs exact kernels', i, dspImages);
-    const x = quantizeInput(imp, evalInput(o.set, i));
-    const exact = runIntGraphTensors(g, x, 'wasm');
-    const dsp = runIntGraphTensors(g, x, 'dsp');
-    for (const c of convs) {
-      const a = exact.get(c.output)!;
-      const b = dsp.get(c.output)!;
-      let d = 0;
-      for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) d++;
-      dspDiffering.set(c.name, dspDiffering.get(c.name)! + d);
-      dspOutputs.set(c.name, dspOutputs.get(c.name)! + a.length);
-    }
-  }
+  o.onStep?.('packed-DSP vs exact kernels', 0, dspImages);
+  const dsp = packedDifferences(g, Array.from({ length: dspImages }, (_, i) => quantizeInput(imp, evalInput(o.set, i))));
   const vsTrainer = o.codes ? compareWithTrainer(g, readCodesFile(o.codes), imp.tensorOf) : undefined;
   const ortImages = Math.min(o.ortImages ?? 1000, images);
   if (ortImages > 0) o.onStep?.('onnxruntime-web', 0, ortImages);
   const vsOrt = ortImages > 0 ? await compareWithOrt(onnxPath, g, imp, o.set, ortImages) : undefined;
-  const fpga = fpgaEstimate(graphLayers(foldBatchNorm(imp.graph).graph, planWidths(plan)));
   return {
     model: onnxPath,
     format: imp.format,
-    layers: convs.map((c) => {
-      const p = plan.get(c.name)!;
-      return { name: c.name, weightBits: p.weightBits, activationBits: p.activationBits, scheme: p.config.scheme, chain: p.config.chain, why: p.why, dspDiffering: dspDiffering.get(c.name)!, dspOutputs: dspOutputs.get(c.name)! };
+    layers: [...plan.values()].map((p) => {
+      const d = dsp.get(p.layer)!;
+      return { name: p.layer, weightBits: p.weightBits, activationBits: p.activationBits, scheme: p.config.scheme, chain: p.config.chain, why: p.why, dspDiffering: d.differing, dspOutputs: d.outputs };
     }),
     top1: { images, imageSet: `${o.imageSet} images 0..${images - 1}`, correct, top1: correct / images },
     ...(vsTrainer ? { vsTrainer } : {}),
     ...(vsOrt ? { vsOrt } : {}),
     sizeBits: intModelSize(g).bits,
     macs: intGraphMacs(g),
-    fpgaCycles: fpga.cycles,
+    fpgaCycles: importedCycles(imp),
   };
 }

@@ -3,8 +3,10 @@
  * model's own scales, zero points and integer weights:
  *
  *     const q = importQuantizedOnnx('model.onnx');
- *     const g = buildIntGraph(q.graph, q.calibration, { fixedWeights: q.fixedWeights, fixedBias: q.fixedBias, requantMode: q.requantMode });
- *     runIntGraph(g, quantizeInput(q, x));
+ *     runIntGraph(q.intGraph, quantizeInput(q, x));
+ *
+ * `intGraph` is buildIntGraph(graph, calibration, { fixedWeights, fixedBias, requantMode }),
+ * built once by the import (which checks it takes exactly the model's quantizers).
  *
  * `graph` is the float graph with the dequantized weights (codes x scale), `calibration` has a
  * quantizer (with its bit width) for every tensor, `fixedWeights` / `fixedBias` the integer
@@ -55,6 +57,7 @@ import type { Graph } from '../model/graph.ts';
 import { normalizeGraph, onnx } from '../model/onnx-decode.ts';
 import { importOnnxModel } from '../model/onnx-import.ts';
 import { type Calibration, type QuantParams, codeMax, codeMin } from '../quant/calibrate.ts';
+import type { IntGraph } from '../quant/int-graph.ts';
 import type { QuantizedWeights } from '../quant/weights.ts';
 import { InputError } from '../util/errors.ts';
 import { GiB, readInputFile } from '../util/input-files.ts';
@@ -91,6 +94,8 @@ export interface QuantizedOnnxImport {
   format: QuantFormat;
   /** The requantization that reproduces the model's arithmetic. */
   requantMode: 'fp32';
+  /** The integer graph of all the above, in `requantMode`. */
+  intGraph: IntGraph;
   input: QuantizedIO;
   outputs: QuantizedIO[];
   /** What is not bit-exact with onnxruntime, or was decided on the model's behalf. */
@@ -144,7 +149,7 @@ export function importQuantizedOnnx(source: string | Uint8Array, name = typeof s
       return { ...q, sourceType: elemName(rw.outputs[i]!.elem, q.sourceType) };
     });
     return {
-      graph, calibration: r.calibration, fixedWeights: r.fixedWeights, fixedBias: r.fixedBias, format: rw.format, requantMode: 'fp32',
+      graph, calibration: r.calibration, fixedWeights: r.fixedWeights, fixedBias: r.fixedBias, format: rw.format, requantMode: 'fp32', intGraph: r.intGraph,
       input: { ...input, sourceType: elemName(rw.input.elem, input.sourceType) }, outputs, notes: [...new Set(rw.notes)],
       tensorOf: (onnxName) => imported.tensorOf(rw.canonical(onnxName)),
     };

@@ -31,7 +31,7 @@
 import { type ConvNode, type Graph, type GraphNode, consumerCounts } from '../model/graph.ts';
 import type { ImportedOnnx } from '../model/onnx-import.ts';
 import type { Calibration, QuantParams } from '../quant/calibrate.ts';
-import { buildIntGraph } from '../quant/int-graph.ts';
+import { type IntGraph, buildIntGraph } from '../quant/int-graph.ts';
 import type { QuantizedWeights } from '../quant/weights.ts';
 import { InputError } from '../util/errors.ts';
 import type { Decl, Rewritten, SourceType } from './rewrite.ts';
@@ -54,6 +54,8 @@ export interface ResolvedModel {
   tensors: Map<string, Resolved>;
   fixedWeights: Map<string, QuantizedWeights>;
   fixedBias: Map<string, Int32Array>;
+  /** The integer graph of these quantizers ('fp32' requantization), built once for the check below. */
+  intGraph: IntGraph;
 }
 
 /** Same scale: equal as f32 (a metadata scale is f64, the nodes' are f32). */
@@ -319,5 +321,5 @@ export function resolveQuantizers(rw: Rewritten, imported: ImportedOnnx): Resolv
       throw new Error(`tensor '${t}': the integer graph's quantizer ${fmt(it.params)}/${it.params.bits} bits differs from the imported ${q ? `${fmt(q.params)}/${q.params.bits} bits` : 'none'} (importer bug)`);
     }
   }
-  return { calibration, tensors: res, fixedWeights, fixedBias };
+  return { calibration, tensors: res, fixedWeights, fixedBias, intGraph: ig };
 }

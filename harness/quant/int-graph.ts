@@ -65,7 +65,7 @@
 import { shapeSize } from '../model/graph.ts';
 import { InputError } from '../util/errors.ts';
 import { type Backend, groupRunner } from './int-graph-backends.ts';
-import type { IntGraph } from './int-graph-nodes.ts';
+import type { IntConv, IntGraph } from './int-graph-nodes.ts';
 import { runConv, runOther } from './int-graph-ops.ts';
 
 export { BACKENDS, type Backend, WASM_VARIANT } from './int-graph-backends.ts';
@@ -107,4 +107,28 @@ export function runIntGraphTensors(g: IntGraph, input: Int8Array, backend: Backe
 /** Runs the integer graph; returns the codes of its first output. */
 export function runIntGraph(g: IntGraph, input: Int8Array, backend: Backend = 'reference'): Int8Array {
   return runIntGraphTensors(g, input, backend).get(g.outputs[0]!.name)!;
+}
+
+/** Per convolution (by node name): outputs of the packed-DSP plan that differ from the exact kernels, and outputs compared. */
+export interface PackedDifferences {
+  differing: number;
+  outputs: number;
+}
+
+/** Runs every input on the 'wasm' (exact) and 'dsp' (packing plan) backends and counts, per convolution, the outputs that differ. */
+export function packedDifferences(g: IntGraph, inputs: Iterable<Int8Array>): Map<string, PackedDifferences> {
+  const convs = g.nodes.filter((n): n is IntConv => n.op === 'conv');
+  const r = new Map(convs.map((c) => [c.name, { differing: 0, outputs: 0 }]));
+  for (const x of inputs) {
+    const exact = runIntGraphTensors(g, x, 'wasm');
+    const dsp = runIntGraphTensors(g, x, 'dsp');
+    for (const c of convs) {
+      const a = exact.get(c.output)!;
+      const b = dsp.get(c.output)!;
+      const t = r.get(c.name)!;
+      for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) t.differing++;
+      t.outputs += a.length;
+    }
+  }
+  return r;
 }
