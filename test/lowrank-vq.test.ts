@@ -24,7 +24,7 @@ import { calibrationIndices, quantizeModel } from '../harness/quant/evaluate.ts'
 import { runIntGraph } from '../harness/quant/int-graph.ts';
 import { quantizeTensor } from '../harness/quant/calibrate.ts';
 import { Rng } from '../harness/util/rng.ts';
-import { throwsInput } from './helpers.ts';
+import { io, throwsInput } from './helpers.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -159,7 +159,6 @@ test('vector quantization: rows cut into d-pieces (short last piece zero-padded)
 
 // --- the graph transform -------------------------------------------------------------------
 
-const io = (name: string, h: number, w: number, c: number) => ({ name, sourceName: name, shape: { h, w, c }, sourceLayout: 'nhwc' as const, sourceDims: [1, h, w, c] });
 
 /** 6x6x3 -> conv A 3x3 s2 (8 filters, rank 2) -> relu -> flatten -> fc (72 -> 6, rank 3) -> relu -> fc (6 -> 2). */
 function rankGraph(): Graph {

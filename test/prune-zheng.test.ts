@@ -10,6 +10,7 @@
  * Accuracy is measured on eval images 1000..1499 (500 images); calibration uses images 0..127.
  */
 import { fileURLToPath } from 'node:url';
+import { conv, io, pad0 } from './helpers.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ConvNode, type Graph, type GraphNode, inferShapes } from '../harness/model/graph.ts';
@@ -22,16 +23,6 @@ import { pruneGraph } from '../harness/prune/prune.ts';
 import { pruneToMacs } from '../harness/prune/budget.ts';
 import { Rng } from '../harness/util/rng.ts';
 
-const pad0 = { top: 0, left: 0, bottom: 0, right: 0 };
-function conv(name: string, input: string, output: string, inC: number, outC: number, k: number, weights: ArrayLike<number>, extra: Partial<ConvNode> = {}): ConvNode {
-  const p = (k - 1) / 2;
-  return {
-    op: 'conv', name, inputs: [input], output, kH: k, kW: k, strideH: 1, strideW: 1,
-    pads: { top: p, left: p, bottom: p, right: p }, groups: 1, inC, outC,
-    weights: Float32Array.from(weights), bias: new Float32Array(outC), fc: false, ...extra,
-  };
-}
-const io = (name: string, h: number, w: number, c: number) => ({ name, sourceName: name, shape: { h, w, c }, sourceLayout: 'nhwc' as const, sourceDims: [1, h, w, c] });
 const order = (s: Float64Array): number[] => [...s.keys()].sort((a, b) => s[a]! - s[b]! || a - b);
 const close = (a: number, b: number, what: string, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 

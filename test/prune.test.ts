@@ -18,7 +18,7 @@ import { Rng } from '../harness/util/rng.ts';
 import { channelScores, fpgmScores, l1Norms, l2Norms } from '../harness/prune/criteria.ts';
 import { analyzeChannels } from '../harness/prune/groups.ts';
 import { type PruneOptions, type PruneResult, macsSummary, pruneGraph, ridgeSolve } from '../harness/prune/prune.ts';
-import { throwsInput } from './helpers.ts';
+import { conv, io, pad0, throwsInput } from './helpers.ts';
 
 const BLAZEFACE = fileURLToPath(new URL('../models/blazeface/face_detection_front_128x128_barracuda.onnx', import.meta.url));
 const unfolded = importOnnxFile(FASHION_MNIST_MODEL);
@@ -27,16 +27,6 @@ const evalSet = readEvalSet();
 const calibration = Array.from({ length: 128 }, (_, i) => evalInput(evalSet, i));
 const [CONV1, CONV2, CONV3, CONV4, FC] = folded.nodes.filter((n) => n.op === 'conv').map((n) => n.name) as [string, string, string, string, string];
 
-const pad0 = { top: 0, left: 0, bottom: 0, right: 0 };
-function conv(name: string, input: string, output: string, inC: number, outC: number, k: number, weights: ArrayLike<number>, extra: Partial<ConvNode> = {}): ConvNode {
-  const p = (k - 1) / 2;
-  return {
-    op: 'conv', name, inputs: [input], output, kH: k, kW: k, strideH: 1, strideW: 1,
-    pads: { top: p, left: p, bottom: p, right: p }, groups: 1, inC, outC,
-    weights: Float32Array.from(weights), bias: new Float32Array(outC), fc: false, ...extra,
-  };
-}
-const io = (name: string, h: number, w: number, c: number) => ({ name, sourceName: name, shape: { h, w, c }, sourceLayout: 'nhwc' as const, sourceDims: [1, h, w, c] });
 
 /** 8x8x3 -> conv A 3x3 (8) -> relu -> conv B 1x1 (4) -> relu -> flatten -> fc (2). */
 function smallGraph(seed = 1): Graph {
