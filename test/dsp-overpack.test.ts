@@ -24,6 +24,10 @@ import {
 import { sext } from '../harness/dsp/slice.ts';
 import { PAPER_TABLE_II, compareWithPaper, overpackStats } from '../harness/exactness/overpack-stats.ts';
 import { InputError } from '../harness/util/errors.ts';
+import { overpackAccumulators, overpackAccumulatorsSlow } from '../harness/dsp/overpack-conv.ts';
+import { referenceAccumulators } from '../harness/reference/conv.ts';
+import { overpackCycles, overpackModelEffect } from '../harness/pipelines/overpack.ts';
+import { engineLanes, splitconvTiling } from '../harness/fpga/models/splitconv.ts';
 import { Rng } from '../harness/util/rng.ts';
 
 function every(l: ReturnType<typeof getOverpack>, f: (w: number[], a: number[]) => void): void {
@@ -167,6 +171,62 @@ test('a configuration outside the DSP48E2 port widths is refused, naming the por
   assert.is(DECODE_MODES.length, 6);
 });
 
+test('a convolution on overpacked multiplies: the fast path (error tables) equals every multiply through the slice model, exact decode = exact convolution', () => {
+  const rng = new Rng(11);
+  for (const name of ['int4-2x3-d1', 'int2-2x6-d1', 'int8-2x2-d7']) {
+    const l = getOverpack(name);
+    const shape = { inH: 4, inW: 7, inC: 3, outC: 3, kH: 3, kW: 3, strideH: 1, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+    const half = 2 ** (l.aBits - 1);
+    const wMax = 2 ** (l.wBits - 1) - 1;
+    const p = {
+      shape, inputZeroPoint: rng.int(-half, half - 1),
+      input: Int8Array.from({ length: 4 * 7 * 3 }, () => rng.int(-half, half - 1)),
+      weights: Int8Array.from({ length: 3 * 9 * 3 }, () => rng.int(-wMax - 1, wMax)),
+      bias: Int32Array.from({ length: 3 }, () => rng.int(-500, 500)),
+      requant: { mode: 'raw' as const, scale: [1, 1, 1], outputZeroPoint: 0, outputMin: -128, outputMax: 127 },
+    };
+    for (const mode of DECODE_MODES) {
+      const fast = overpackAccumulators(p, l, mode);
+      assert.equal([...fast], [...overpackAccumulatorsSlow(p, l, mode)], `${name} ${mode}`);
+      if (mode === 'exact') assert.equal([...fast], [...referenceAccumulators(p)], name);
+    }
+  }
+});
+
+test('MR + round is exact for the 2-bit layers of the W2A2 models (symmetric weights, all 36,864 tuples), not for full-range weights', () => {
+  const sym = overpackStats('int2-2x6-d1', { symmetricWeights: true, checkRandom: 100 });
+  assert.equal(sym.weightRange, [-1, 1]);
+  assert.is(sym.cases, 3 ** 2 * 4 ** 6);
+  assert.is(sym.modes.find((m) => m.mode === 'mr-round')!.tupleErrors, 0);
+  assert.ok(overpackStats('int2-2x6-d1', { checkRandom: 10 }).modes.find((m) => m.mode === 'mr-round')!.tupleErrors > 0);
+});
+
+test('engine (a) cycles credit the density: the exact schemes through overpackCycles = splitconvTiling, 2x3 lanes need a third fewer pixel slots', () => {
+  const layer = { name: 'x', inH: 14, inW: 14, inC: 32, outC: 64, kH: 3, kW: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, groups: 1, wBits: 4, aBits: 4 };
+  const arch = { L: 16, Po: 8, Pp: 1, dspLatency: 4, accLatency: 1 };
+  assert.is(overpackCycles(layer, engineLanes('int4'), arch), splitconvTiling(layer, arch, engineLanes('int4')).computeCycles);
+  const issues = (a: number) => Math.ceil(64 / 16) * 14 * Math.ceil(14 / a) * 9 * 2;
+  assert.is(overpackCycles(layer, { weights: 2, activations: 3 }, arch), issues(3) + 15 + 4 + 1);
+  assert.is(overpackCycles(layer, engineLanes('int4'), arch), issues(2) + 15 + 4 + 1);
+});
+
+test('a trained W2A2 model with 12 products per DSP: MR + round changes no output; naive does; cycles drop', () => {
+  const r = overpackModelEffect({ model: 'w2a2-kd-s1', images: 2, subset: true, configs: ['int2-2x6-d1'], modes: ['naive', 'mr-round'] });
+  assert.is(r.images, 2);
+  assert.match(r.imageSet, /images 0\.\.1/);
+  const low = r.layers.filter((l) => l.config);
+  assert.is(low.length, 3);
+  for (const l of low) {
+    assert.is(l.products, 12);
+    assert.is(l.local['mr-round'], 0, l.layer);
+    assert.is(l.propagated['mr-round'], 0, l.layer);
+    assert.ok(l.cycles.overpacked < l.cycles.exact, l.layer);
+  }
+  assert.ok(low.some((l) => (l.local.naive ?? 0) > 0));
+  assert.is(r.top1['mr-round'], r.top1.exact);
+  assert.ok(r.layers.filter((l) => !l.config).every((l) => l.misfit && l.cycles.overpacked === l.cycles.exact));
+});
+
 function fkb(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/fkb.js', 'dsp', 'overpack', ...args], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -182,10 +242,16 @@ test('fkb dsp overpack: JSON statistics and the paper table (exit 0); bad option
   const t = fkb('--config', 'int4-2x2-d3');
   assert.is(t.code, 0, t.err);
   assert.match(t.out, /MR-Overpacking δ = −3/);
+  const m = fkb('--model', 'w2a2-kd-s1', '--images', '1', '--subset', '--config', 'int2-2x6-d1', '--modes', 'mr-round', '--json');
+  assert.is(m.code, 0, m.err);
+  assert.is(JSON.parse(m.out).layers.filter((l: { config?: string }) => l.config === 'int2-2x6-d1').length, 3);
   for (const [args, re] of [
     [['--config', 'int9'], /--config must be 'all' or one or more of/],
     [['--samples', '0'], /--samples must be an integer in \[1, /],
     [['--seed', 'x'], /--seed must be a positive integer, got 'x'/],
+    [['--model', 'nosuch'], /--model must be 'default', an .onnx file or one of .*w4a4/],
+    [['--model', 'w4a4', '--modes', 'naive,foo'], /--modes takes comma-separated decodes of naive, round, mr, mr-round, exact, approx, got 'foo'/],
+    [['--model', 'w4a4', '--images', '0'], /--images must be an integer in \[1, 10000\], got '0'/],
   ] as const) {
     const b = fkb(...args);
     assert.is(b.code, 2, `${args.join(' ')}: ${b.err}`);

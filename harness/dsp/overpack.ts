@@ -355,3 +355,51 @@ export function chainField(l: OverpackLayout, n: number): number {
   while (lo < -(2 ** (bits - 1)) || hi > 2 ** (bits - 1) - 1) bits++;
   return bits;
 }
+
+/**
+ * The fast path: P and every mode's decode for one tuple, in doubles. `out[m * K + k]` gets
+ * mode m's lane k value (m in DECODE_MODES order); returns P (exact, signed).
+ */
+export function fastEvaluator(l: OverpackLayout): (w: readonly number[], a: readonly number[], out: Float64Array) => number {
+  const K = l.lanes.length;
+  const lw = l.lanes.map((x) => x.w);
+  const la = l.lanes.map((x) => x.a);
+  const pow = l.lanes.map((x) => 2 ** x.offset);
+  const powBelow = l.lanes.map((x) => (x.offset > 0 ? 2 ** (x.offset - 1) : 1));
+  const F = 2 ** l.productBits;
+  const half = F / 2;
+  const S = 2 ** l.spacing;
+  const D = 2 ** l.overlap;
+  const e = new Float64Array(K);
+  const mod = (x: number, m: number) => x - Math.floor(x / m) * m;
+  const sx = (x: number) => (x >= half ? x - F : x);
+  const modes = DECODE_MODES.length;
+  const approxAt = DECODE_MODES.indexOf('approx');
+  return (w, a, out) => {
+    let p = 0;
+    let pa = 0;
+    for (let k = 0; k < K; k++) {
+      e[k] = w[lw[k]!]! * a[la[k]!]!;
+      p += e[k]! * pow[k]!;
+      if (k > 0 && w[lw[k - 1]!]! < 0) pa += pow[k]!;
+    }
+    pa += p;
+    let lower = 0; // Σ_(i<k) e_i·2^off_i, for 'exact'
+    for (let k = 0; k < K; k++) {
+      const field = mod(Math.floor(p / pow[k]!), F);
+      const below = k > 0 ? mod(Math.floor(p / powBelow[k]!), 2) : 0;
+      const c = D > 1 && k + 1 < K ? mod(e[k + 1]!, D) : 0;
+      const naive = sx(field);
+      const mr = sx(mod(field - c * S, F));
+      out[0 * K + k] = naive;
+      out[1 * K + k] = naive + below;
+      out[2 * K + k] = mr;
+      out[3 * K + k] = mr + below;
+      out[4 * K + k] = sx(mod(field - c * S - Math.floor(lower / pow[k]!), F));
+      out[approxAt * K + k] = sx(mod(Math.floor(pa / pow[k]!), F));
+      lower += e[k]! * pow[k]!;
+    }
+    if (modes !== 6) throw new Error('fastEvaluator knows six decode modes');
+    return p;
+  };
+}

@@ -20,6 +20,7 @@ import {
   type DecodeMode,
   type OverpackLayout,
   decodeOverpacked,
+  fastEvaluator,
   getOverpack,
   mrCorrections,
   overpackLaneName,
@@ -56,6 +57,9 @@ export interface ModeStats {
 export interface OverpackStats {
   config: string;
   source: string;
+  /** The operand ranges enumerated. */
+  weightRange: [number, number];
+  activationRange: [number, number];
   products: number;
   spacing: number;
   delta: number;
@@ -74,54 +78,6 @@ export interface OverpackStats {
 
 /** One multiply's operands: weights then activations. */
 type Tuple = { w: number[]; a: number[] };
-
-/**
- * The fast path: P and every mode's decode for one tuple, in doubles. `out[m * K + k]` gets
- * mode m's lane k value (m in DECODE_MODES order); returns P (exact, signed).
- */
-export function fastEvaluator(l: OverpackLayout): (w: readonly number[], a: readonly number[], out: Float64Array) => number {
-  const K = l.lanes.length;
-  const lw = l.lanes.map((x) => x.w);
-  const la = l.lanes.map((x) => x.a);
-  const pow = l.lanes.map((x) => 2 ** x.offset);
-  const powBelow = l.lanes.map((x) => (x.offset > 0 ? 2 ** (x.offset - 1) : 1));
-  const F = 2 ** l.productBits;
-  const half = F / 2;
-  const S = 2 ** l.spacing;
-  const D = 2 ** l.overlap;
-  const e = new Float64Array(K);
-  const mod = (x: number, m: number) => x - Math.floor(x / m) * m;
-  const sx = (x: number) => (x >= half ? x - F : x);
-  const modes = DECODE_MODES.length;
-  const approxAt = DECODE_MODES.indexOf('approx');
-  return (w, a, out) => {
-    let p = 0;
-    let pa = 0;
-    for (let k = 0; k < K; k++) {
-      e[k] = w[lw[k]!]! * a[la[k]!]!;
-      p += e[k]! * pow[k]!;
-      if (k > 0 && w[lw[k - 1]!]! < 0) pa += pow[k]!;
-    }
-    pa += p;
-    let lower = 0; // Σ_(i<k) e_i·2^off_i, for 'exact'
-    for (let k = 0; k < K; k++) {
-      const field = mod(Math.floor(p / pow[k]!), F);
-      const below = k > 0 ? mod(Math.floor(p / powBelow[k]!), 2) : 0;
-      const c = D > 1 && k + 1 < K ? mod(e[k + 1]!, D) : 0;
-      const naive = sx(field);
-      const mr = sx(mod(field - c * S, F));
-      out[0 * K + k] = naive;
-      out[1 * K + k] = naive + below;
-      out[2 * K + k] = mr;
-      out[3 * K + k] = mr + below;
-      out[4 * K + k] = sx(mod(field - c * S - Math.floor(lower / pow[k]!), F));
-      out[approxAt * K + k] = sx(mod(Math.floor(pa / pow[k]!), F));
-      lower += e[k]! * pow[k]!;
-    }
-    if (modes !== 6) throw new Error('fastEvaluator knows six decode modes');
-    return p;
-  };
-}
 
 /** Boundary values of a range: min, min+1, -1, 0, 1, max-1, max (those inside it). */
 function boundary([lo, hi]: readonly [number, number]): number[] {
@@ -173,11 +129,17 @@ export interface StatsOptions {
   seed?: number;
   /** Random tuples compared with the slice model before counting. @default 1000 */
   checkRandom?: number;
+  /**
+   * Weights symmetric as this project's quantizer writes them, [−(2^(b−1) − 1), 2^(b−1) − 1]
+   * instead of the full two's-complement range. @default false
+   */
+  symmetricWeights?: boolean;
 }
 
 /** The statistics of one configuration (see the header). */
 export function overpackStats(config: string | OverpackLayout, o: StatsOptions = {}): OverpackStats {
-  const l = typeof config === 'string' ? getOverpack(config) : config;
+  const full = typeof config === 'string' ? getOverpack(config) : config;
+  const l: OverpackLayout = o.symmetricWeights ? { ...full, weightRange: [full.weightRange[0] + 1, full.weightRange[1]] } : full;
   const t0 = performance.now();
   const checked = checkFastPath(l, o.checkRandom ?? 1000);
   const wn = l.weightRange[1] - l.weightRange[0] + 1;
@@ -269,7 +231,7 @@ export function overpackStats(config: string | OverpackLayout, o: StatsOptions =
   const exact = modeStats.find((x) => x.mode === 'exact')!;
   if (exact.tupleErrors !== 0) throw new VerificationError(`${l.name}: the exact decode is wrong for ${exact.tupleErrors} tuples`);
   return {
-    config: l.name, source: l.source, products: K, spacing: l.spacing, delta: l.delta, productBits: l.productBits,
+    config: l.name, source: l.source, weightRange: l.weightRange, activationRange: l.activationRange, products: K, spacing: l.spacing, delta: l.delta, productBits: l.productBits,
     space, cases, exhaustive, ...(exhaustive ? {} : { seed }), checkedAgainstSlice: checked, modes: modeStats, ms: performance.now() - t0,
   };
 }
@@ -314,7 +276,8 @@ export interface PaperComparison extends PaperRow {
 
 export function compareWithPaper(stats: readonly OverpackStats[]): PaperComparison[] {
   return PAPER_TABLE_II.flatMap((r) => {
-    const s = stats.find((x) => x.config === r.config);
+    // Table II enumerates the full two's-complement weight range
+    const s = stats.find((x) => x.config === r.config && x.weightRange[0] === getOverpack(r.config).weightRange[0]);
     const m = s?.modes.find((x) => x.mode === r.mode);
     return m ? [{ ...r, ours: { mae: m.meanAbsError, ep: m.errorRate, wce: m.maxAbsError, meanError: m.meanError } }] : [];
   });

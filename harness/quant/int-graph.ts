@@ -64,11 +64,11 @@
  */
 import { shapeSize } from '../model/graph.ts';
 import { InputError } from '../util/errors.ts';
-import { type Backend, groupRunner } from './int-graph-backends.ts';
+import { type Backend, type GroupRun, groupRunner } from './int-graph-backends.ts';
 import type { IntConv, IntGraph } from './int-graph-nodes.ts';
 import { runConv, runOther } from './int-graph-ops.ts';
 
-export { BACKENDS, type Backend, WASM_VARIANT } from './int-graph-backends.ts';
+export { BACKENDS, type Backend, type GroupRun, WASM_VARIANT, groupRunner } from './int-graph-backends.ts';
 export { type LayerPacking, packingPlan } from './packing-plan.ts';
 export { buildIntGraph, calibratedTensors, intGraphMacs } from './int-graph-build.ts';
 export {
@@ -90,11 +90,18 @@ export { roundedDivide } from './int-graph-ops.ts';
 
 /** Runs the integer graph; returns every tensor's codes by name (the input included). */
 export function runIntGraphTensors(g: IntGraph, input: Int8Array, backend: Backend = 'reference'): Map<string, Int8Array> {
+  return runIntGraphTensorsWith(g, input, groupRunner(g, backend));
+}
+
+/**
+ * runIntGraphTensors with the caller's convolution runner instead of a backend's: a model of
+ * other arithmetic (e.g. harness/dsp/overpack-conv.ts) runs in the graph unchanged otherwise.
+ */
+export function runIntGraphTensorsWith(g: IntGraph, input: Int8Array, run: GroupRun): Map<string, Int8Array> {
   const want = shapeSize(g.input.shape);
   if (!(input instanceof Int8Array) || input.length !== want) {
     throw new InputError(`input '${g.input.name}' must be an Int8Array of ${want} codes, got ${input?.length ?? 'none'}`);
   }
-  const run = groupRunner(g, backend);
   const t = new Map<string, Int8Array>([[g.input.name, input]]);
   for (const node of g.nodes) {
     const inputs = node.inputs.map((n) => t.get(n)!);
