@@ -370,7 +370,7 @@ test('slice: unmodelled encodings are refused, naming the field and value', () =
     assert.throws(() => stepSlice({ ...ZERO_PORTS, ...patch }, 0n), (e: unknown) => e instanceof InputError && pattern.test(e.message));
   refuse({ opmode: 0x007 }, /OPMODE 0x007: X=11 Y=01/);
   refuse({ opmode: 0x004 }, /OPMODE 0x004: .*M must be selected by X and Y together/);
-  refuse({ opmode: 0x00a }, /OPMODE 0x00a: X=10 Y=10/);
+  refuse({ opmode: 0x00d }, /OPMODE 0x00d: X=01 Y=11: M must be selected by X and Y together/);
   refuse({ opmode: 0x045 }, /OPMODE 0x045: Z mux code 100/);
   refuse({ opmode: 0x075 }, /OPMODE 0x075: Z mux code 111/);
   refuse({ opmode: 0x200 }, /OPMODE 512: not a 9-bit value/);
@@ -464,7 +464,7 @@ test('cli: one altered P value exits 1 and lists the mismatch', () => {
   const r = fkb('dsp', 'replay', path);
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stdout, /rows match/);
-  assert.match(r.stdout, /cycle 10 \(line 12\): got [0-9a-f]{12} want [0-9a-f]{12}/);
+  assert.match(r.stdout, /cycle 10 \(line 12\): P_hex got [0-9a-f]{12} want [0-9a-f]{12}/);
   assert.match(r.stderr, /rows differ/);
 
   const j = fkb('dsp', 'replay', path, '--json', '--max-mismatches', '1');

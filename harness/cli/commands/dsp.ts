@@ -1,6 +1,8 @@
 /**
- * `fkb dsp replay <trace.csv>`: replays a port-level DSP48E2 trace through the slice model
- * and compares P row by row. Exit 0 all rows match, 1 some differ, 2 unreadable/malformed file.
+ * `fkb dsp replay <trace.csv> [--attrs f.json] [--attr K=V]...`: replays a port-level DSP48E2
+ * trace (pipelined, SIMD, cascaded) through the register-accurate slice model with the
+ * parameters of its `.attrs.json` sidecar and the options, and compares P, CARRYOUT and the
+ * pattern flags row by row. Exit 0 all rows match, 1 some differ, 2 malformed file or attributes.
  *
  * `fkb dsp exhaustive [--scheme <name>|all] [--json]`: every operand tuple of one packed
  * multiply of each scheme (2^24 INT8, 2^16 INT4) through the WebAssembly datapath, after
@@ -14,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { InputError, VerificationError } from '../../util/errors.ts';
 import { toHex48 } from '../../dsp/slice.ts';
-import { formatPorts, replayTraceFile, type ReplayedRow } from '../../dsp/trace.ts';
+import { formatPorts, replayTraceFile, traceAttributes, type ReplayedRow } from '../../dsp/trace.ts';
 import { SCHEME_NAMES, SCHEMES, getScheme, type PackingScheme } from '../../dsp/schemes.ts';
 import {
   ensureDatapathChecked, formatFirstMismatch, goldenInt4NaiveMismatches, int4NaiveExhaustive,
@@ -31,14 +33,20 @@ function parseCount(text: string): number {
   return Number(text);
 }
 
+/** `--attr` may be given many times. */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** A mismatching row for the report: P got/want as before, plus every differing column. */
 function mismatchReport(r: ReplayedRow) {
   return {
     cycle: r.row.cycle,
+    ...(r.row.stage === undefined ? {} : { stage: r.row.stage }),
     line: r.row.line,
     got: toHex48(r.got),
     want: toHex48(r.want),
     pPrev: toHex48(r.pPrev),
-    ports: formatPorts(r.row.ports),
+    columns: r.diffs,
+    ports: formatPorts(r.row.ports, r.row.controls),
   };
 }
 
@@ -105,28 +113,51 @@ export function registerDspCommand(program: Command): void {
 
   dsp
     .command('replay')
-    .description('replay a port-level trace CSV (one row per clock) through the slice model and compare P')
-    .argument('<trace.csv>', 'columns cycle,A_hex,B_hex,C_hex,D_hex,PCIN_hex,INMODE_bin,OPMODE_hex,ALUMODE_bin,CARRYIN,P_hex')
+    .description('replay a port-level trace CSV (one row per clock) through the slice model and compare P, CARRYOUT and the flags')
+    .argument('<trace.csv>', 'columns cycle,A_hex,B_hex,C_hex,D_hex,PCIN_hex,INMODE_bin,OPMODE_hex,ALUMODE_bin,CARRYIN,P_hex [CE*,RST*,CARRYOUT_bin,flags,stage]')
+    .option('--attrs <file.json>', 'DSP48E2 parameters (JSON object, as the .attrs.json sidecars), applied after the sidecar')
+    .option('--attr <KEY=VALUE>', 'one DSP48E2 parameter, e.g. MREG=1 (repeatable; applied last)', collect, [])
+    .option('--no-sidecar', 'ignore <trace.csv>.attrs.json')
     .option('--json', 'print the report as JSON')
     .option('--max-mismatches <n>', 'how many mismatching rows to list', parseCount, 10)
     .addHelpText(
       'after',
-      '\nExamples:\n  fkb dsp replay ../shared/golden/dsp48e2/dsp48e2_raw_random.csv\n  fkb dsp replay my-trace.csv --json --max-mismatches 50\n\n' +
-        'The trace is read as a stream (any length, constant memory); cycle numbers may have any number of digits.\n' +
-        'Exit code 1 when any row differs, 2 on a malformed file (line and column named).',
+      [
+        '',
+        'Examples:',
+        '  fkb dsp replay ../shared/golden/dsp48e2/dsp48e2_raw_random.csv',
+        '  fkb dsp replay ../shared/golden/dsp48e2/pipe_allreg_patdet_trace.csv',
+        '  fkb dsp replay my-trace.csv --attrs my-slice.json --attr MREG=0 --json --max-mismatches 50',
+        '',
+        'Parameters: stepSlice\'s configuration (every register 0 but PREG), overridden by <trace.csv>.attrs.json',
+        'when it exists, then --attrs, then each --attr. Missing CE columns read 1, missing RST columns 0;',
+        "CARRYOUT bits written 'x' are not compared. A trace with a stage column replays as a cascade:",
+        'stage s gets PCIN = P of stage s-1 in the previous clock, and its PCIN_hex column must agree.',
+        'P feeds back from the recorded value (each row checks one clock).',
+        'The trace is read as a stream (any length, constant memory); cycle numbers may have any number of digits.',
+        'Exit code 1 when any row differs, 2 on a malformed file or bad attributes (file, line, column or key named).',
+      ].join('\n'),
     )
-    .action(async (file: string, opts: { json?: boolean; maxMismatches: number }) => {
-      const { summary, mismatches } = await replayTraceFile(file, opts.maxMismatches);
+    .action(async (file: string, opts: { attrs?: string; attr: string[]; sidecar: boolean; json?: boolean; maxMismatches: number }) => {
+      const attributes = traceAttributes(file, { attrsFile: opts.attrs, assignments: opts.attr, sidecar: opts.sidecar });
+      const { summary, mismatches, info } = await replayTraceFile(file, opts.maxMismatches, { config: attributes.config });
       const listed = mismatches.map(mismatchReport);
+      const expectedRows = attributes.meta?.rows;
+      const rowsNote = expectedRows !== undefined && expectedRows !== summary.rows ? `the sidecar's _meta.rows is ${expectedRows}, the trace has ${summary.rows} rows` : undefined;
 
       if (opts.json) {
-        console.log(toExactJson({ file, ...summary, listed }));
+        const extra = { attributes: attributes.sources, ...(info.stages > 1 ? { stages: info.stages } : {}), ...(rowsNote ? { note: rowsNote } : {}) };
+        console.log(toExactJson({ file, ...summary, ...extra, listed }));
       } else {
-        console.log(`${file}: ${summary.matches}/${summary.rows} rows match`);
+        const from = attributes.sources.length > 0 ? ` (attributes: ${attributes.sources.join(' + ')})` : '';
+        const stages = info.stages > 1 ? `, ${info.stages}-stage cascade` : '';
+        console.log(`${file}: ${summary.matches}/${summary.rows} rows match${stages}${from}`);
+        if (rowsNote) console.log(`note: ${rowsNote}`);
         if (listed.length > 0) console.log(`first ${listed.length} of ${summary.mismatches} mismatches:`);
         for (const m of listed) {
           const ports = Object.entries(m.ports).map(([k, v]) => `${k}=${v}`).join(' ');
-          console.log(`  cycle ${m.cycle} (line ${m.line}): got ${m.got} want ${m.want}`);
+          const where = `cycle ${m.cycle}${m.stage === undefined ? '' : ` stage ${m.stage}`} (line ${m.line})`;
+          console.log(`  ${where}: ${m.columns.map((d) => `${d.column} got ${d.got} want ${d.want}`).join('; ')}`);
           console.log(`    ${ports} P_prev=${m.pPrev}`);
         }
       }
