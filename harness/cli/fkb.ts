@@ -23,6 +23,7 @@ import { registerCompressCommand } from './commands/compress.ts';
 import { registerQuantizeCommand } from './commands/quantize.ts';
 import { registerLowrankCommand } from './commands/lowrank.ts';
 import { registerTrainCommand } from './commands/train.ts';
+import { registerCosimCommand } from './commands/cosim.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -49,6 +50,7 @@ registerCompressCommand(program);
 registerQuantizeCommand(program);
 registerTrainCommand(program);
 registerLowrankCommand(program);
+registerCosimCommand(program);
 registerServeCommand(program);
 
 const EXIT = { ok: 0, verificationFailed: 1, badInput: 2, internalError: 3 } as const;

@@ -101,6 +101,18 @@ export interface SplitConvSimResult {
   stats: SplitConvSimStats;
 }
 
+/**
+ * An optional per-cycle trace (harness/cosim compares it with the RTL's): called for every P
+ * register write, with the cycle in which the new P is readable (the RTL testbench's trace
+ * convention), the pixel lane, cascade and stage, the new P, the ALU's ports (PCIN included;
+ * the object is reused: copy what you keep) and the issue's index in the loop nest.
+ */
+export interface SplitConvTrace {
+  /** Every stage, or only each cascade's last (the cascade sum). */
+  stages: 'last' | 'all';
+  onP(cycle: number, lane: number, cascade: number, stage: number, p: bigint, ports: Readonly<SlicePorts>, issue: number): void;
+}
+
 /** One iteration of the loop nest. */
 interface Issue {
   index: number;
@@ -144,7 +156,7 @@ interface PartialSum {
  * in the scheme's ranges (fitToScheme; 'unpacked' takes int8x8's). Throws an InputError for an
  * invalid architecture or operands.
  */
-export function simulateSplitConv(problem: ConvProblem, arch: SplitConvArch, scheme: EngineScheme): SplitConvSimResult {
+export function simulateSplitConv(problem: ConvProblem, arch: SplitConvArch, scheme: EngineScheme, trace?: SplitConvTrace): SplitConvSimResult {
   const { L, Po, Pp, dspLatency, accLatency, weightWordCycles } = resolveArch(arch);
   const fn = dspFunction(scheme);
   validatePackedProblem(problem, { scheme: fn.operands, chain: L, decode: 'cascade' });
@@ -314,6 +326,7 @@ export function simulateSplitConv(problem: ConvProblem, arch: SplitConvArch, sch
           }
           Object.assign(alu, op.ports).pcin = j === 0 ? 0n : c.P[j - 1]!;
           P[j] = stepSlice(alu, c.P[j]!);
+          if (trace && (j === L - 1 || trace.stages === 'all')) trace.onP(t + 1, p, o, j, P[j]!, alu, op.issue.index);
           holds[j] = op.issue;
           if (op.useful > 0) busyDspCycles++;
           products += op.useful;

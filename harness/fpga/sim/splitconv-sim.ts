@@ -12,5 +12,5 @@
  */
 export type { EngineScheme } from '../models/splitconv.ts';
 export { type SplitConvArch, expectedStallCycles, layerSpecOf } from './splitconv-arch.ts';
-export { type SplitConvSimResult, type SplitConvSimStats, simulateSplitConv } from './splitconv-clock.ts';
+export { type SplitConvSimResult, type SplitConvSimStats, type SplitConvTrace, simulateSplitConv } from './splitconv-clock.ts';
 export { type SimulateLayerOptions, type SimulateLayerReport, simulateLayerReport } from './splitconv-report.ts';
