@@ -26,7 +26,7 @@ import { PAPER_TABLE_II, compareWithPaper, overpackStats } from '../harness/exac
 import { InputError } from '../harness/util/errors.ts';
 import { overpackAccumulators, overpackAccumulatorsSlow } from '../harness/dsp/overpack-conv.ts';
 import { referenceAccumulators } from '../harness/reference/conv.ts';
-import { overpackCycles, overpackModelEffect } from '../harness/pipelines/overpack.ts';
+import { overpackCycles, overpackModelCycles, overpackModelEffect } from '../harness/pipelines/overpack.ts';
 import { engineLanes, splitconvTiling } from '../harness/fpga/models/splitconv.ts';
 import { Rng } from '../harness/util/rng.ts';
 
@@ -225,6 +225,9 @@ test('a trained W2A2 model with 12 products per DSP: MR + round changes no outpu
   assert.ok(low.some((l) => (l.local.naive ?? 0) > 0));
   assert.is(r.top1['mr-round'], r.top1.exact);
   assert.ok(r.layers.filter((l) => !l.config).every((l) => l.misfit && l.cycles.overpacked === l.cycles.exact));
+  const c = overpackModelCycles({ model: 'w2a2-kd-s1', configs: ['int2-2x6-d1'] });
+  assert.equal(c.cycles, r.cycles);
+  assert.equal(c.layers.map((l) => l.cycles), r.layers.map((l) => l.cycles));
 });
 
 function fkb(...args: string[]) {

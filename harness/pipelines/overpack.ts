@@ -151,6 +151,30 @@ function chooseConfig(g: IntGraph, node: IntConv, candidates: readonly OverpackL
   return best ? { layout: best } : { misfit: why.join('; ') };
 }
 
+export interface OverpackCycleRow {
+  layer: string;
+  weightBits: number;
+  activationBits: number;
+  planScheme: string;
+  config?: string;
+  cycles: { exact: number; overpacked: number };
+}
+
+/** Engine (a)'s compute cycles per layer of a model, exact packing plan vs overpacked (no images run). */
+export function overpackModelCycles(o: Pick<OverpackModelOptions, 'model' | 'configs'> = {}): { model: string; layers: OverpackCycleRow[]; cycles: { exact: number; overpacked: number } } {
+  const candidates = (o.configs ?? OVERPACK_NAMES).map(getOverpack);
+  const m = loadIntModel(o.model ?? 'default', true);
+  const plan = packingPlan(m.g);
+  const specs = new Map(graphLayers(m.graph, planWidths(plan)).map((l) => [l.name, l]));
+  const layers = m.g.nodes.filter((n): n is IntConv => n.op === 'conv').map((c): OverpackCycleRow => {
+    const p = plan.get(c.name)!;
+    const l = chooseConfig(m.g, c, candidates).layout;
+    const exact = overpackCycles(specs.get(c.name)!, engineLanes(p.config.scheme));
+    return { layer: c.name, weightBits: p.weightBits, activationBits: p.activationBits, planScheme: p.config.scheme, ...(l ? { config: l.name } : {}), cycles: { exact, overpacked: l ? overpackCycles(specs.get(c.name)!, l) : exact } };
+  });
+  return { model: m.name, layers, cycles: { exact: layers.reduce((a, l) => a + l.cycles.exact, 0), overpacked: layers.reduce((a, l) => a + l.cycles.overpacked, 0) } };
+}
+
 export function overpackModelEffect(o: OverpackModelOptions = {}): OverpackModelResult {
   const modes = [...(o.modes ?? (['naive', 'mr', 'mr-round'] as const))];
   for (const m of modes) if (!DECODE_MODES.includes(m)) throw new InputError(`decode must be one of ${DECODE_MODES.join(', ')}, got '${m}'`);
