@@ -197,6 +197,12 @@ export function parseAttributeAssignment(text: string): [AttributeName, SliceCon
 /**
  * Checks the combination of parameters (UG579 attribute rules) and refuses what the model does
  * not implement, naming the key. `source` names where the parameters came from.
+ *
+ * Accepted because they cannot change P, CARRYOUT or the flags of a one-row-per-clock trace:
+ * ACASCREG/BCASCREG (they pick the register driving ACOUT/BCOUT, not modelled outputs),
+ * IS_CLK_INVERTED (which edge, not how many), XORSIMD (only with USE_WIDEXOR),
+ * AUTORESET_PRIORITY (only with an auto-reset), AMULTSEL/BMULTSEL/PREADDINSEL with USE_MULT=NONE.
+ * USE_MULT=DYNAMIC computes as MULTIPLY (the difference is timing and power).
  */
 export function checkSliceConfig(cfg: SliceConfig, source: string): void {
   const refuse = (key: AttributeName, why: string): never => {

@@ -150,8 +150,10 @@ class TraceReader {
   private headerLine = 1;
   /** Stages per cycle, known once the stage number first wraps to 0. */
   stages?: number;
-  hasFlags = false;
   rows = 0;
+  /** The optional 1-bit columns the header has. */
+  private controlColumns: readonly Column[] = [];
+  private flagColumns: readonly Column[] = [];
   private readonly checks: PortChecks;
 
   constructor(private readonly file: string, config: Readonly<SliceConfig>) {
@@ -173,7 +175,8 @@ class TraceReader {
       if (KNOWN_NAMES.has(name)) index.set(name, i);
     });
     this.index = index;
-    this.hasFlags = FLAG_NAMES.some((f) => index.has(f));
+    this.controlColumns = CONTROL_COLUMNS.filter((c) => index.has(c.name));
+    this.flagColumns = FLAG_COLUMNS.filter((c) => index.has(c.name));
     this.width = header.length;
     this.headerLine = rec.line;
   }
@@ -221,14 +224,16 @@ class TraceReader {
       p: get(pCol),
     };
     if (stage !== undefined) row.stage = stage;
-    const controls: SliceControls = {};
-    let anyControl = false;
-    for (const col of CONTROL_COLUMNS) {
-      if (!index.has(col.name)) continue;
-      controls[col.name as ControlPin] = Number(get(col)) as 0 | 1;
-      anyControl = true;
+    // 1-bit columns (CE, RST, flags): '0' or '1', anything else through get() for its message.
+    const bit = (col: Column): 0 | 1 => {
+      const text = fields[index.get(col.name)!];
+      return text === '0' ? 0 : text === '1' ? 1 : (Number(get(col)) as 0 | 1);
+    };
+    if (this.controlColumns.length > 0) {
+      const controls: SliceControls = {};
+      for (const col of this.controlColumns) controls[col.name as ControlPin] = bit(col);
+      row.controls = controls;
     }
-    if (anyControl) row.controls = controls;
     const co = index.get(CARRYOUT_COLUMN.name);
     if (co !== undefined) {
       const text = fields[co] ?? '';
@@ -237,9 +242,9 @@ class TraceReader {
       }
       row.carryout = parseCarryout(text);
     }
-    if (this.hasFlags) {
+    if (this.flagColumns.length > 0) {
       const flags: Partial<PatternFlags> = {};
-      for (const col of FLAG_COLUMNS) if (index.has(col.name)) flags[col.name as FlagName] = Number(get(col)) as 0 | 1;
+      for (const col of this.flagColumns) flags[col.name as FlagName] = bit(col);
       row.flags = flags;
     }
     this.rows++;
