@@ -52,66 +52,75 @@ test('parseShape inverts describeShape; malformed shapes are rejected', () => {
   assert.throws(() => parseShape('56x56x64 k3'), (e: unknown) => e instanceof InputError && /not of the form/.test((e as Error).message));
 });
 
-test('3x3 conv, compute-bound: 225,792 cycles, 153.6 GMAC/s, 3.84x the best WASM variant', () => {
+test('3x3 conv, compute-bound: 225,792 compute + 494 load cycles, 153.3 GMAC/s, 3.83x the best WASM variant', () => {
   const row = compare().rows.find((r) => r.shape === CONV)!;
   // cycles = out_h * ceil(out_w/PP) * ceil(C_in/ICP) * ceil(C_out/OCP) * k^2 = 56 * 7 * 8 * 8 * 9
   assert.is(row.fpga.computeCycles, 225792);
   // off-chip: weights 64*64*9 + input 56*56*64 + output 56*56*64 bytes = 438,272
   assert.is(row.fpga.offChipBytes, 438272);
-  // 17 GB/s at 300 MHz is 56.67 B/cycle: ceil(438272 * 300 / 17000) = 7735 < 225,792
-  assert.is(row.fpga.memoryCycles, 7735);
+  // One DPU core moves at most 32 B/cycle (two 128-bit AXI masters, PG338), below the ZCU102's
+  // 17 GB/s at 300 MHz (56.67 B/cycle): 9.6 GB/s, ceil(438,272 / 32) = 13,696 < 225,792
+  assert.is(row.fpga.bandwidthGBps, 9.6);
+  assert.is(row.fpga.memoryCycles, 13696);
   assert.is(row.fpga.bound, 'compute');
-  assert.is(row.fpga.cycles, 225792);
-  assert.ok(Math.abs(row.fpga.timeMs - 0.75264) < 1e-12, `${row.fpga.timeMs}`); // 225,792 / 300 MHz
-  // 115,605,504 MACs / 752.64 us = 153.6 GMAC/s = 512 MACs/cycle * 300 MHz (every lane busy)
-  assert.ok(Math.abs(row.fpga.gmacs - 153.6) < 1e-9);
-  assert.ok(Math.abs(row.fpga.gops - 307.2) < 1e-9);
+  // Double-buffered: the first tile's weights (OCP = 8 channels * 64 * 9 = 4,608 B) and input
+  // rows (3 * 56 * 64 = 10,752 B) and the last output row (56 * 8 = 448 B) wait:
+  // 15,808 B -> ceil(15,808 / 32) = 494 load cycles
+  assert.is(row.fpga.loadCycles, 494);
+  assert.is(row.fpga.cycles, 225792 + 494);
+  assert.ok(Math.abs(row.fpga.timeMs - 226286 / 300 / 1e3) < 1e-12, `${row.fpga.timeMs}`);
+  // 115,605,504 MACs / 754.29 us = 153.26 GMAC/s (the array alone: 512 MACs/cycle * 300 MHz = 153.6)
+  assert.ok(Math.abs(row.fpga.gmacs - 115605504 / (226286 / 0.3)) < 1e-9);
+  assert.ok(Math.abs(row.fpga.gops - 2 * row.fpga.gmacs) < 1e-9);
   assert.is(row.fpga.utilization, 1);
   // the best of our variants is simd_fast at 40 GMAC/s; onnxruntime (30) is listed apart
   assert.equal([row.wasm.kernel, row.wasm.gmacs, row.wasm.variants], ['simd_fast', 40, 3]);
   assert.is(row.ort!.gmacs, 30);
-  assert.ok(Math.abs(row.ratio - 3.84) < 1e-9);
-  // roofline: I = 2 * 115,605,504 / 438,272 = 527.55 ops/B; ridge = 307.2 GOPS / 17 GB/s = 18.07
+  assert.ok(Math.abs(row.ratio - row.fpga.gmacs / 40) < 1e-9);
+  // roofline: I = 2 * 115,605,504 / 438,272 = 527.55 ops/B; ridge = 307.2 GOPS / 9.6 GB/s = 32
   assert.ok(Math.abs(row.fpga.opsPerByte! - 231211008 / 438272) < 1e-9);
-  assert.ok(Math.abs(row.fpga.ridgeOpsPerByte - 307.2 / 17) < 1e-9);
-  assert.ok(Math.abs(row.fpga.effectiveRidgeOpsPerByte - 307.2 / 17) < 1e-9, 'fully used engine: effective ridge = ridge');
+  assert.ok(Math.abs(row.fpga.ridgeOpsPerByte - 32) < 1e-9);
+  assert.ok(Math.abs(row.fpga.effectiveRidgeOpsPerByte - 32) < 1e-9, 'fully used engine: effective ridge = ridge');
   assert.ok(row.fpga.opsPerByte! > row.fpga.ridgeOpsPerByte);
 });
 
-test('4096x4096 fully connected, memory-bound: 296,214 cycles, 8.5x a 2 GMAC/s kernel', () => {
+test('4096x4096 fully connected, memory-bound: 524,544 cycles at the 9.6 GB/s of one core, 4.8x a 2 GMAC/s kernel', () => {
   const row = compare().rows.find((r) => r.shape === FC)!;
   // 1 row * ceil(1/8) * ceil(4096/8) * ceil(4096/8) * 1 tap = 262,144 compute cycles (1 of 8 pixel lanes)
   assert.is(row.fpga.computeCycles, 262144);
   assert.is(row.fpga.utilization, 0.125);
-  // weights 4096*4096 + input 4096 + output 4096 = 16,785,408 B; ceil(16,785,408 * 300 / 17000) = 296,214
+  // weights 4096*4096 + input 4096 + output 4096 = 16,785,408 B; ceil(16,785,408 / 32) = 524,544
   assert.is(row.fpga.offChipBytes, 16785408);
-  assert.is(row.fpga.memoryCycles, 296214);
+  assert.is(row.fpga.memoryCycles, 524544);
   assert.is(row.fpga.bound, 'memory');
-  assert.is(row.fpga.cycles, 296214);
-  const timeNs = (296214 * 1e3) / 300;
-  assert.ok(Math.abs(row.fpga.gmacs - 16777216 / timeNs) < 1e-9, `${row.fpga.gmacs}`); // 16.99 GMAC/s
-  assert.ok(Math.abs(row.ratio - 16777216 / timeNs / 2) < 1e-9); // 8.496
-  // I = 2 * 16,777,216 / 16,785,408 = 1.999 ops/B, below the ridge (18.07) and the effective
-  // ridge: compute rate 2 * 16,777,216 / (262,144 / 300 MHz) = 38.4 GOPS -> 38.4 / 17 = 2.26 ops/B
+  // the overlapped weight stream outlasts compute: cycles = memory cycles, 262,400 of them load
+  assert.is(row.fpga.cycles, 524544);
+  assert.is(row.fpga.loadCycles, 524544 - 262144);
+  const timeNs = (524544 * 1e3) / 300;
+  assert.ok(Math.abs(row.fpga.gmacs - 16777216 / timeNs) < 1e-9, `${row.fpga.gmacs}`); // 9.60 GMAC/s
+  assert.ok(Math.abs(row.ratio - 16777216 / timeNs / 2) < 1e-9); // 4.80
+  // I = 2 * 16,777,216 / 16,785,408 = 1.999 ops/B, below the ridge (32) and the effective
+  // ridge: compute rate 2 * 16,777,216 / (262,144 / 300 MHz) = 38.4 GOPS -> 38.4 / 9.6 = 4 ops/B
   assert.ok(Math.abs(row.fpga.opsPerByte! - 33554432 / 16785408) < 1e-12);
-  assert.ok(Math.abs(row.fpga.effectiveRidgeOpsPerByte - 38.4 / 17) < 1e-9);
+  assert.ok(Math.abs(row.fpga.effectiveRidgeOpsPerByte - 4) < 1e-9);
   assert.ok(row.fpga.opsPerByte! < row.fpga.effectiveRidgeOpsPerByte);
 });
 
 test('totals, shapes measured only by onnxruntime, and the table', () => {
   const r = compare();
   assert.is(r.rows.length, 2, 'the onnxruntime-only shape has nothing of ours to compare');
-  assert.equal(r.params, { arch: 'B1024' });
-  const fpgaMs = 0.75264 + 296214 / 300 / 1e3;
+  assert.equal(r.params, { arch: 'B1024', portBytes: 32, doubleBuffer: 'on' });
+  const fpgaMs = 226286 / 300 / 1e3 + 524544 / 300 / 1e3;
   const wasmMs = 115605504 / 40 / 1e6 + 16777216 / 2 / 1e6;
   assert.ok(Math.abs(r.totals.fpgaTimeMs - fpgaMs) < 1e-12);
   assert.ok(Math.abs(r.totals.wasmTimeMs - wasmMs) < 1e-12);
   assert.ok(Math.abs(r.totals.ratio - wasmMs / fpgaMs) < 1e-9);
   assert.is(r.totals.memoryBoundLayers, 1);
   const text = formatCompare(r);
-  assert.match(text, /model d \(dpu\) on xczu9eg \(ZCU102\) at 300 MHz \(17 GB\/s\); params: arch=B1024/);
-  assert.match(text, /simd_fast\s+│\s+40\.00 │\s+153\.6 │\s+307\.2 │\s+3\.8x │ compute/);
+  assert.match(text, /model d \(dpu\) on xczu9eg \(ZCU102\) at 300 MHz \(17 GB\/s\); params: arch=B1024 portBytes=32 doubleBuffer=on/);
+  assert.match(text, /simd_fast\s+│\s+40\.00 │\s+153\.3 │\s+306\.5 │\s+3\.8x │ compute/);
   assert.match(text, /│ memory\s+│\s+2\.0 │/);
+  assert.match(text, /│\s+494 │/, 'load cycles column');
 });
 
 test('reports: a run file (benchmark field) is accepted, malformed ones rejected, latest by date', () => {

@@ -16,10 +16,28 @@
  *                            I >= effective ridge = (ops / compute time) / bandwidth; with a
  *                            fully used engine the effective ridge equals the ridge point.
  * A dataflow engine that moves no weights or activations off chip (FINN) has no finite I.
+ * Bandwidth is the one the layer gets: the device's, or the engine's own ports where lower
+ * (model d: two 128-bit AXI masters per core).
+ *
+ * Measured against a published table (`validateMeasured`, `fkb compare --measured`): a data file
+ * of per-layer latencies measured on a real accelerator (harness/fpga/validation/*.json: its
+ * citation, the accelerator's device, clock and configuration, each layer's shape and measured
+ * time) evaluated with the model and parameters the file names, nothing fitted:
+ *   error = model time / measured time - 1, reported per layer with the model's bound, and the
+ *   median and worst |error| over all layers and over the compute- and memory-bound ones.
  */
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { BenchReport, FpgaLayerComparison, FpgaSection, Measurement, ModelReport } from '../results/index.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  BenchReport,
+  FpgaLayerComparison,
+  FpgaSection,
+  MeasuredLayerComparison,
+  MeasuredValidation,
+  Measurement,
+  ModelReport,
+} from '../results/index.ts';
 import { describeShape, type ConvShape } from '../conv/layer.ts';
 import { InputError } from '../util/errors.ts';
 import { MiB } from '../util/input-files.ts';
@@ -54,6 +72,11 @@ export interface CompareRow {
     cycles: number;
     computeCycles: number;
     memoryCycles: number;
+    /** cycles - computeCycles: transfers not hidden behind compute. */
+    loadCycles: number;
+    /** Off-chip bandwidth the layer gets (device, or the engine's ports where lower), GB/s. */
+    bandwidthGBps: number;
+    doubleBuffered: boolean;
     timeMs: number;
     gmacs: number;
     gops: number;
@@ -62,7 +85,7 @@ export interface CompareRow {
     offChipBytes: number;
     /** ops / off-chip byte; null when the layer moves nothing off chip. */
     opsPerByte: number | null;
-    /** Peak GOPS / bandwidth. */
+    /** Peak GOPS / the bandwidth the layer gets. */
     ridgeOpsPerByte: number;
     /** (ops / compute time) / bandwidth: the intensity at which this layer turns compute-bound. */
     effectiveRidgeOpsPerByte: number;
@@ -192,6 +215,7 @@ export function compareBench(opts: CompareOptions): CompareReport {
     const timeMs = e.timeNs / 1e6;
     const gmacs = e.macs / e.timeNs;
     const computeGops = (e.ops * clockMHz) / (e.computeCycles * 1e3);
+    const gbps = e.bandwidthGBps ?? device.offChipGBps;
     rows.push({
       layer: name,
       shape,
@@ -202,6 +226,9 @@ export function compareBench(opts: CompareOptions): CompareReport {
         cycles: e.cycles,
         computeCycles: e.computeCycles,
         memoryCycles: e.memoryCycles,
+        loadCycles: e.cycles - e.computeCycles,
+        bandwidthGBps: gbps,
+        doubleBuffered: e.doubleBuffered ?? true,
         timeMs,
         gmacs,
         gops: 2 * gmacs,
@@ -209,8 +236,8 @@ export function compareBench(opts: CompareOptions): CompareReport {
         utilization: e.utilization,
         offChipBytes: e.offChipBytes,
         opsPerByte: e.offChipBytes > 0 ? e.ops / e.offChipBytes : null,
-        ridgeOpsPerByte: e.peakGops / device.offChipGBps,
-        effectiveRidgeOpsPerByte: computeGops / device.offChipGBps,
+        ridgeOpsPerByte: e.peakGops / gbps,
+        effectiveRidgeOpsPerByte: computeGops / gbps,
         bound: e.bound,
         dsp: e.dsp,
         bram: e.bram,
@@ -294,5 +321,129 @@ export function fpgaSection(model: ModelReport, bench: BenchReport): FpgaSection
       memoryBoundLayers: model.totals.memoryBoundLayers,
     },
     warnings: model.warnings ?? [],
+  };
+}
+
+// --- validation against a published per-layer table ------------------------------------------
+
+/** One measured layer of a validation file (harness/fpga/validation/*.json). */
+export interface MeasuredRow {
+  id: number;
+  name: string;
+  inH: number;
+  inW: number;
+  inC: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  /** top, bottom, left, right */
+  pads: [number, number, number, number];
+  /** The source's workload column, MOP (1 MAC = 2 ops): checks the transcribed shape. */
+  workloadMOP: number;
+  runtimeMs: number;
+  /** The source's Perf(GOPS) and Utilization columns, as printed. */
+  perfGOPS?: number;
+  utilizationPct?: number;
+}
+
+export interface MeasuredTable {
+  about: string;
+  source: { title: string; authors: string; publisher: string; path: string; commit: string; tables: string; networkSources: string };
+  accelerator: { name: string; device: string; board: string; clockMHz: number; clockSource: string; precision: string; bandwidth: string };
+  model: { arch: string; params: Record<string, number | string> };
+  tables: { network: string; layers: MeasuredRow[]; excluded: { id: number; name: string; why: string }[] }[];
+}
+
+/** The validation files shipped with the harness, by name. */
+export const MEASURED_TABLES: Record<string, string> = {
+  'dpu-zcu102': join(dirname(fileURLToPath(import.meta.url)), 'validation', 'dpu-zcu102-vitis-ai-1.2.json'),
+};
+
+/** A validation file by built-in name or path (util/json: a repeated key is an error). */
+export function readMeasuredTable(nameOrFile: string): MeasuredTable {
+  const file = MEASURED_TABLES[nameOrFile] ?? nameOrFile;
+  const t = readJsonInput(file, { what: 'measured per-layer table', maxBytes: MAX_BENCH_REPORT_BYTES }).value as Partial<MeasuredTable> | null;
+  if (!t || typeof t !== 'object' || !Array.isArray(t.tables) || !t.accelerator || !t.model || !t.source) {
+    throw new InputError(`${file}: not a measured per-layer table (needs source, accelerator, model, tables[]; see harness/fpga/validation/)`);
+  }
+  t.tables.forEach((tb, i) =>
+    tb.layers.forEach((l, j) => {
+      for (const k of ['inH', 'inW', 'inC', 'outC', 'kH', 'kW', 'strideH', 'strideW', 'runtimeMs', 'workloadMOP'] as const) {
+        if (typeof l[k] !== 'number' || !(l[k] > 0)) throw new InputError(`${file}: tables[${i}].layers[${j}].${k} must be a positive number`);
+      }
+      if (!Array.isArray(l.pads) || l.pads.length !== 4) throw new InputError(`${file}: tables[${i}].layers[${j}].pads must be [top, bottom, left, right]`);
+    }),
+  );
+  return t as MeasuredTable;
+}
+
+/** The LayerSpec of a measured row (int8, groups 1: the DPU tables are). */
+export function measuredLayer(r: MeasuredRow): LayerSpec {
+  const [padTop, padBottom, padLeft, padRight] = r.pads;
+  return {
+    inH: r.inH, inW: r.inW, inC: r.inC, outC: r.outC, kH: r.kH, kW: r.kW, strideH: r.strideH, strideW: r.strideW,
+    padTop, padBottom, padLeft, padRight, groups: 1, wBits: 8, aBits: 8,
+  };
+}
+
+const median = (xs: readonly number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Every layer of a measured table on the model, device, clock and parameters the table names
+ * (`params` overrides them: for what-if runs, never to fit). See the header.
+ */
+export function validateMeasured(table: MeasuredTable, params: Record<string, unknown> = {}): MeasuredValidation {
+  const model = requireModel(table.model.arch);
+  const device = getDevice(table.accelerator.device);
+  const clockMHz = table.accelerator.clockMHz;
+  const ev = modelEvaluator(model, { ...table.model.params, ...params }, device, clockMHz);
+  const layers: MeasuredLayerComparison[] = [];
+  for (const t of table.tables) {
+    for (const r of t.layers) {
+      const spec = measuredLayer(r);
+      const e = ev.evaluate(spec);
+      const modelMs = e.timeNs / 1e6;
+      layers.push({
+        network: t.network,
+        layer: r.name,
+        shape: describeShape(spec),
+        macs: e.macs,
+        measuredMs: r.runtimeMs,
+        modelMs,
+        error: modelMs / r.runtimeMs - 1,
+        computeCycles: e.computeCycles,
+        loadCycles: e.cycles - e.computeCycles,
+        cycles: e.cycles,
+        bound: e.bound,
+        ...(r.utilizationPct !== undefined ? { measuredUtilizationPct: r.utilizationPct } : {}),
+      });
+    }
+  }
+  const abs = (ls: readonly MeasuredLayerComparison[]) => ls.map((l) => Math.abs(l.error));
+  const worst = layers.reduce((a, l) => (Math.abs(l.error) > Math.abs(a.error) ? l : a));
+  const cb = layers.filter((l) => l.bound === 'compute');
+  const mb = layers.filter((l) => l.bound === 'memory');
+  const src = table.source;
+  return {
+    source: `${src.title}; ${src.authors}; ${src.publisher}, ${src.path} at ${src.commit}; ${src.tables}`,
+    accelerator: `${table.accelerator.name}, ${table.accelerator.precision}; clock: ${table.accelerator.clockSource}`,
+    model: `${model.id} (${model.name})`,
+    device: `${device.name} (${device.board})`,
+    clockMHz,
+    params: ev.params,
+    layers,
+    medianAbsError: median(abs(layers)),
+    worstAbsError: Math.abs(worst.error),
+    worstLayer: `${worst.network} ${worst.layer}`,
+    computeBound: { layers: cb.length, medianAbsError: median(abs(cb)) },
+    memoryBound: { layers: mb.length, medianAbsError: median(abs(mb)), names: mb.map((l) => l.layer) },
+    excluded: table.tables.flatMap((t) => t.excluded.map((x) => `${t.network} #${x.id} ${x.name}: ${x.why}`)),
   };
 }

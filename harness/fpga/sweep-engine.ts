@@ -1,7 +1,7 @@
 /**
  * The sweep of a reused-engine model (dataflow 'reused'): one engine runs the layers one after
  * another, so for a configuration
- *   cycles/frame = sum over layers of max(compute, memory) cycles (common.ts roofline),
+ *   cycles/frame = sum over layers of their cycles (common.ts `roofline`: compute and load phases),
  *   DSP and BRAM = the largest layer's (the engine is sized once),
  *   throughput   = cores * f / (cycles/frame)  [frames/s].
  * With several cores, each works on its own frames and gets GB/s / cores of the bandwidth.
@@ -15,9 +15,9 @@ import {
   bramMessage,
   bytesPerCycle,
   dspMessage,
-  memoryCycles,
   newLayerCost,
   resourceViolation,
+  roofline,
   type LayerEstimate,
   type ModelCore,
   type Params,
@@ -88,9 +88,9 @@ function evaluateEngine(ctx: EngineContext, index: number, p: Params, cores: num
         else tally.add('bram', () => `${u.names[0]}: ${bramMessage(out.bram, core.bramExpr(c, out, u.g), device, out.bramLimit)}`);
         return;
       }
-      const mc = memoryCycles(out.offChipBytes, perCycle);
-      total += (mc > out.computeCycles ? mc : out.computeCycles) * u.count;
-      if (mc > out.computeCycles) mem += u.count;
+      const r = roofline(out, perCycle);
+      total += r.cycles * u.count;
+      if (r.bound === 'memory') mem += u.count;
       if (out.dsp > dsp) dsp = out.dsp;
       if (out.bram > bram) bram = out.bram;
     }

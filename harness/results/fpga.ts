@@ -10,15 +10,38 @@ export interface LayerEstimate {
   macs: number;
   /** Cycles of the compute engine alone (the exact formula of each model). */
   computeCycles: number;
-  /** Cycles the off-chip traffic needs at the device bandwidth. */
+  /** Cycles the off-chip traffic needs at the bandwidth the engine gets (device, or its own ports if lower). */
   memoryCycles: number;
-  /** max(computeCycles, memoryCycles). */
+  /**
+   * computeCycles + loadCycles: with double buffering max(compute + exposed transfers, memory),
+   * without it compute + memory (harness/fpga/models/common.ts `roofline`).
+   */
   cycles: number;
+  /**
+   * Cycles the layer waits on off-chip transfers beyond its compute: cycles - computeCycles (the
+   * load phases not hidden behind compute). Absent in reports written before the load phase was
+   * modelled, like the fields below.
+   */
+  loadCycles?: number;
+  /** Off-chip bandwidth the layer gets: the device's, or the engine's own ports where lower (GB/s). */
+  bandwidthGBps?: number;
+  /** Off-chip bytes whose transfer cannot overlap compute (all of them without double buffering). */
+  exposedBytes?: number;
+  /** Whether the engine overlaps tile transfers with compute (its `doubleBuffer` parameter). */
+  doubleBuffered?: boolean;
+  /** Input / output channels per group the array computes: padded up to its channel granularity. */
+  paddedInC?: number;
+  paddedOutC?: number;
   timeNs: number;
   offChipBytes: number;
   /** Peak of the configured engine: 2 * MACs/cycle * f. */
   peakGops: number;
   attainableGops: number;
+  /**
+   * What sets more of the layer's cycles: 'memory' when the transfers the engine cannot overlap
+   * (serialized: all; double-buffered: the first tile's loads and the last tile's stores) or the
+   * overlapped steady-state transfers exceed computeCycles, else 'compute'.
+   */
   bound: Bound;
   dsp: number;
   /** 36 Kb block RAMs. */
@@ -89,4 +112,43 @@ export interface FpgaSection {
   layers: FpgaLayerComparison[];
   totals: { gops: number; timeNs: number; macs: number; dsp: number; bram: number; memoryBoundLayers: number };
   warnings: string[];
+}
+
+/** One layer of a published per-layer latency table next to an analytical model's estimate. */
+export interface MeasuredLayerComparison {
+  /** Which table of the data file (its network) and the layer's name there. */
+  network: string;
+  layer: string;
+  shape: string;
+  macs: number;
+  measuredMs: number;
+  modelMs: number;
+  /** modelMs / measuredMs - 1 (negative: the model is faster than the hardware). */
+  error: number;
+  computeCycles: number;
+  loadCycles: number;
+  cycles: number;
+  /** The model's bound: 'memory' flags the layers the model calls load-bound. */
+  bound: Bound;
+  /** The table's own utilisation (% of the accelerator's peak), as printed. */
+  measuredUtilizationPct?: number;
+}
+
+export interface MeasuredValidation {
+  /** Title, authors, repository, commit and tables of the source. */
+  source: string;
+  accelerator: string;
+  model: string;
+  device: string;
+  clockMHz: number;
+  params: Record<string, number | string>;
+  layers: MeasuredLayerComparison[];
+  /** Median and worst |error| over all layers, and over the compute- and memory-bound ones. */
+  medianAbsError: number;
+  worstAbsError: number;
+  worstLayer: string;
+  computeBound: { layers: number; medianAbsError: number };
+  memoryBound: { layers: number; medianAbsError: number; names: string[] };
+  /** Rows of the source not compared, with the reason. */
+  excluded: string[];
 }

@@ -1,16 +1,30 @@
 /**
  * What every analytical model shares: the result shape, parameter schemas (so the CLI can
  * parse `--set key=value` for any model from one declaration), feasibility checks, the
- * roofline combination of compute and memory time, and `defineModel`, which turns a model's
- * formulas (a `ModelCore`) into the evaluator the CLI and tests call. A model file states only
- * its own formulas; the checks, the roofline and the result assembly live here once.
+ * combination of compute and transfer time, and `defineModel`, which turns a model's formulas
+ * (a `ModelCore`) into the evaluator the CLI and tests call. A model file states only its own
+ * formulas; the checks, the combination and the result assembly live here once.
  *
- * Roofline (Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009): with double-buffered
- * transfers overlapping compute,
- *   memoryCycles = ceil(offChipBytes / bytesPerCycle),  bytesPerCycle = GB/s * 1e3 / MHz
- *   cycles       = max(computeCycles, memoryCycles)
- *   bound        = 'compute' if computeCycles >= memoryCycles, else 'memory'
+ * Channel padding: every model computes its cycles on the channel counts its array really
+ * processes, each rounded up to the array's granularity (a 3-channel layer on an array that takes
+ * input channels in groups of 4 pays for 4); `paddedInC` / `paddedOutC` report them per group.
+ *
+ * Tile transfers (load phases). B = off-chip bytes of the layer (weights and activations loaded,
+ * outputs stored), E = the bytes of them the engine cannot overlap with compute, C = compute
+ * cycles, at bytesPerCycle = min(GB/s * 1e3 / MHz, the engine's own port limit):
+ *   serialized (doubleBuffer off): each tile loads, then computes:         E = B
+ *   double-buffered (on): tile i+1 loads while tile i computes, so only the first tile's loads
+ *     and the last tile's stores (plus any buffer the engine keeps single) wait: E = those bytes
+ *   memoryCycles = ceil(B / bytesPerCycle)
+ *   cycles       = max(C + ceil(E / bytesPerCycle), memoryCycles)
+ *                  (serialized: C + memoryCycles; double-buffered: prologue + max(C, overlapped
+ *                  transfers) + epilogue, the steady state taken over the layer's totals)
+ *   loadCycles   = cycles - C
+ *   bound        = 'memory' if max(ceil((B - E) / bytesPerCycle), ceil(E / bytesPerCycle)) > C:
+ *                  the overlapped transfers outlast compute, or the exposed ones alone exceed it
  *   attainable GOPS = 2 * MACs / (cycles / f) / 1e9      (one MAC = 2 ops)
+ * With E = 0 this is the roofline (Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009):
+ * cycles = max(C, memoryCycles), memory-bound iff memoryCycles > C.
  */
 import { outputSize } from '../../conv/layer.ts';
 import type { LayerSpec } from '../../networks/network.ts';
@@ -230,6 +244,14 @@ export function prepareLayer(l: LayerSpec): PreparedLayer {
 export interface LayerCost {
   computeCycles: number;
   offChipBytes: number;
+  /** Of offChipBytes, those whose transfer cannot overlap compute (see the header; `setTransfers`). */
+  exposedBytes: number;
+  doubleBuffered: boolean;
+  /** The engine's own limit on off-chip bytes per cycle (its ports); 0: only the device's. */
+  portBytesPerCycle: number;
+  /** Input / output channels per group the array computes (padded to its granularity). */
+  paddedInC: number;
+  paddedOutC: number;
   /** MACs per cycle of the configured engine at full use. */
   peakMacsPerCycle: number;
   dsp: number;
@@ -240,8 +262,69 @@ export interface LayerCost {
 }
 
 export function newLayerCost(): LayerCost {
-  return { computeCycles: 0, offChipBytes: 0, peakMacsPerCycle: 1, dsp: 0, bram: 0, bramLimit: 0, packing: 1 };
+  return {
+    computeCycles: 0, offChipBytes: 0, exposedBytes: 0, doubleBuffered: true, portBytesPerCycle: 0, paddedInC: 0, paddedOutC: 0,
+    peakMacsPerCycle: 1, dsp: 0, bram: 0, bramLimit: 0, packing: 1,
+  };
 }
+
+/** `count` rounded up to a multiple of `granule`: the channels an array of that width processes. */
+export function padTo(count: number, granule: number): number {
+  return Math.ceil(count / granule) * granule;
+}
+
+/**
+ * The `doubleBuffer` parameter every model with off-chip tile transfers declares; `dflt` is the
+ * architecture's own (each model's header says why).
+ */
+export function doubleBufferParam(dflt: 'on' | 'off', why: string): ParamSpec {
+  return {
+    default: dflt,
+    choices: ['on', 'off'],
+    description: `overlap tile loads with compute (on: ping-pong buffers, only the first load and last store wait; off: load, then compute, per tile). ${why}`,
+  };
+}
+
+/**
+ * Writes a layer's transfers into `out`: `total` off-chip bytes, of which `firstLoad` (the first
+ * tile's weights and activations), `lastStore` (the last tile's outputs) and `single` (buffers
+ * the engine keeps single even when it double-buffers the rest) cannot overlap compute when
+ * `doubleBuffer`; without it none can.
+ */
+export function setTransfers(out: LayerCost, doubleBuffer: boolean, total: number, firstLoad: number, lastStore: number, single = 0): void {
+  out.offChipBytes = total;
+  out.doubleBuffered = doubleBuffer;
+  out.exposedBytes = doubleBuffer ? Math.min(total, firstLoad + lastStore + single) : total;
+}
+
+/** The combination of compute and transfers for one layer (see the header). */
+export interface Roofline {
+  bytesPerCycle: number;
+  memoryCycles: number;
+  loadCycles: number;
+  cycles: number;
+  bound: Bound;
+}
+
+/**
+ * Cycles, load cycles and bound of a layer from its compute cycles and transfers at `perCycle`
+ * device bytes per cycle (capped by the engine's ports). Returns one reused object: the
+ * design-space sweep calls this per layer and configuration.
+ */
+export function roofline(c: Pick<LayerCost, 'computeCycles' | 'offChipBytes' | 'exposedBytes' | 'portBytesPerCycle'>, perCycle: number): Readonly<Roofline> {
+  const bpc = c.portBytesPerCycle > 0 && c.portBytesPerCycle < perCycle ? c.portBytesPerCycle : perCycle;
+  const memory = memoryCycles(c.offChipBytes, bpc);
+  const exposed = memoryCycles(c.exposedBytes, bpc);
+  const overlapped = memoryCycles(c.offChipBytes - c.exposedBytes, bpc);
+  const cycles = Math.max(c.computeCycles + exposed, memory);
+  rl.bytesPerCycle = bpc;
+  rl.memoryCycles = memory;
+  rl.cycles = cycles;
+  rl.loadCycles = cycles - c.computeCycles;
+  rl.bound = Math.max(overlapped, exposed) > c.computeCycles ? 'memory' : 'compute';
+  return rl;
+}
+const rl: Roofline = { bytesPerCycle: 1, memoryCycles: 0, loadCycles: 0, cycles: 0, bound: 'compute' };
 
 /** The resource a cost exceeds on the device ('dsp' first), or undefined when it fits. */
 export function resourceViolation(c: LayerCost, device: Device): 'dsp' | 'bram' | undefined {
@@ -277,9 +360,9 @@ export function bytesPerCycle(device: Pick<Device, 'offChipGBps'>, clockMHz: num
   return (device.offChipGBps * 1e3) / clockMHz;
 }
 
-/** Cycles the off-chip traffic needs; transfers overlap compute (double buffering). */
+/** Cycles `offChipBytes` of traffic need at `perCycle` bytes per cycle. */
 export function memoryCycles(offChipBytes: number, perCycle: number): number {
-  return Math.ceil(offChipBytes / perCycle);
+  return offChipBytes > 0 ? Math.ceil(offChipBytes / perCycle) : 0;
 }
 
 /** Runs a model's formulas on one layer, checks DSP and BRAM, and assembles the estimate. */
@@ -293,7 +376,7 @@ export function evaluateCore<C>(core: ModelCore<C>, layer: LayerSpec, p: Params,
   if (bad === 'dsp') throw new InfeasibleError('dsp', dspMessage(out.dsp, core.dspExpr(c, out), device));
   if (bad === 'bram') throw new InfeasibleError('bram', bramMessage(out.bram, core.bramExpr(c, out, g), device, out.bramLimit));
   const { detail, warnings } = core.describe(g, c, out, device);
-  return finish(layer, device, clockMHz, out.computeCycles, out.offChipBytes, out.peakMacsPerCycle, {
+  return finish(layer, device, clockMHz, out, {
     dsp: out.dsp,
     bram: out.bram,
     packing: out.packing,
@@ -307,32 +390,36 @@ export function defineModel<C>(core: ModelCore<C>): ModelFn {
   return (layer, p, device, clockMHz) => evaluateCore(core, layer, p, device, clockMHz);
 }
 
-/** Combines compute and memory time into the roofline result. */
+/** Combines compute and transfer time into the layer's result (see the header). */
 export function finish(
   l: LayerSpec,
   device: Device,
   clockMHz: number,
-  computeCycles: number,
-  offChipBytes: number,
-  peakMacsPerCycle: number,
+  cost: Pick<LayerCost, 'computeCycles' | 'offChipBytes' | 'exposedBytes' | 'doubleBuffered' | 'portBytesPerCycle' | 'peakMacsPerCycle' | 'paddedInC' | 'paddedOutC'>,
   rest: Pick<LayerEstimate, 'dsp' | 'bram' | 'packing' | 'detail' | 'warnings'>,
 ): LayerEstimate {
   const g = geometry(l);
   const macs = g.pixels * l.outC * l.kH * l.kW * g.cin;
-  const memCycles = memoryCycles(offChipBytes, bytesPerCycle(device, clockMHz));
-  const cycles = Math.max(computeCycles, memCycles);
-  const timeNs = (cycles * 1e3) / clockMHz;
+  const { computeCycles, offChipBytes, peakMacsPerCycle } = cost;
+  const r = roofline(cost, bytesPerCycle(device, clockMHz));
+  const timeNs = (r.cycles * 1e3) / clockMHz;
   return {
     ops: 2 * macs,
     macs,
     computeCycles,
-    memoryCycles: memCycles,
-    cycles,
+    memoryCycles: r.memoryCycles,
+    cycles: r.cycles,
+    loadCycles: r.loadCycles,
+    bandwidthGBps: (r.bytesPerCycle * clockMHz) / 1e3,
     timeNs,
     offChipBytes,
+    exposedBytes: cost.exposedBytes,
+    doubleBuffered: cost.doubleBuffered,
+    paddedInC: cost.paddedInC,
+    paddedOutC: cost.paddedOutC,
     peakGops: (2 * peakMacsPerCycle * clockMHz) / 1e3,
     attainableGops: (2 * macs) / timeNs,
-    bound: computeCycles >= memCycles ? 'compute' : 'memory',
+    bound: r.bound,
     utilization: macs / (computeCycles * peakMacsPerCycle),
     ...rest,
   };

@@ -17,6 +17,22 @@
  *              cycles = out_h * ceil(out_w / (PP/2)) * ceil(C / ICP) * k_h * k_w   (ICP channels per cycle)
  * Off-chip traffic: weights, input and output once each (on-chip banks hold a layer's tiles).
  *
+ * Channel padding: ICP input and OCP output channels per cycle, so a group computes
+ * ceil(C_in'/ICP)*ICP input and ceil(C_out'/OCP)*OCP output channels (paddedInC, paddedOutC;
+ * depthwise: ceil(C/ICP)*ICP channels), and ceil(out_w/PP)*PP pixels per row: a 3-channel first
+ * layer on B4096 (ICP 16) pays for 16.
+ *
+ * Load phases (common.ts `setTransfers`): tiles of one output row x OCP output channels. With
+ * doubleBuffer = 'on' (default) only the first tile's weights (min(C_out', OCP) * C_in' * k_h *
+ * k_w) and input rows (k_h * in_w * in_c) and the last tile's output row wait; the rest loads
+ * while the array computes. PG338 describes the data controller that moves data between DDR and
+ * the on-chip banks as its own module on its own AXI masters ("Data Controller Clock"), apart
+ * from the convolution engine; that it overlaps loads with compute is our reading, not a cycle
+ * figure PG338 gives. The bandwidth one core gets is capped by its two 128-bit AXI data masters
+ * (PG338 "Port Descriptions", Table 1: DPUx_M_AXI_DATA0/DATA1, 128 bits on Zynq UltraScale+,
+ * clocked by m_axi_dpu_aclk, the DPU clock): portBytes = 2 * 16 = 32 bytes per cycle (9.6 GB/s
+ * at 300 MHz), below a ZCU102's 17 GB/s DDR4.
+ *
  * DSPs (estimate): the array's PP*ICP*OCP MACs on DSP48E2 with two INT8 products per DSP (WP486)
  * and the DSPs clocked at twice the fabric clock ("DSP double data rate" in PG338), i.e.
  * PP*ICP*OCP / 4. PG338's resource tables list more (B4096 with ALU parallelism 4: 710 DSP,
@@ -25,7 +41,19 @@
  */
 import { InputError } from '../../util/errors.ts';
 import type { Device } from '../devices.ts';
-import { InfeasibleError, defineModel, type LayerCost, type ModelCore, type ParamSchema, type Params } from './common.ts';
+import {
+  InfeasibleError,
+  defineModel,
+  doubleBufferParam,
+  num,
+  padTo,
+  setTransfers,
+  tensorBytes,
+  type LayerCost,
+  type ModelCore,
+  type ParamSchema,
+  type Params,
+} from './common.ts';
 
 /** PG338 configurations: [PP, ICP, OCP]. */
 export const DPU_ARCHS = {
@@ -47,6 +75,11 @@ export function dpuPeakOpsPerCycle(arch: DpuArch): number {
 
 export const dpuParams = {
   arch: { default: 'B4096', choices: Object.keys(DPU_ARCHS), description: 'DPUCZDX8G configuration (PG338)' },
+  portBytes: {
+    default: 32, min: 0, max: 4096,
+    description: "off-chip bytes per cycle one core's AXI data masters move at most (PG338 Table 1: two 128-bit DPUx_M_AXI_DATA ports = 32); 0: only the device bandwidth",
+  },
+  doubleBuffer: doubleBufferParam('on', "The DPU's data controller moves tiles between DDR and its banks apart from the convolution engine (PG338)."),
 } satisfies ParamSchema;
 
 interface DpuConfig {
@@ -54,6 +87,8 @@ interface DpuConfig {
   PP: number;
   ICP: number;
   OCP: number;
+  portBytes: number;
+  doubleBuffer: boolean;
 }
 
 export const dpuCore: ModelCore<DpuConfig> = {
@@ -61,7 +96,7 @@ export const dpuCore: ModelCore<DpuConfig> = {
     const arch = String(p['arch']) as DpuArch;
     const cfg = DPU_ARCHS[arch];
     if (!cfg) throw new InputError(`arch must be one of ${Object.keys(DPU_ARCHS).join(', ')}, got '${arch}'`);
-    return { arch, PP: cfg[0], ICP: cfg[1], OCP: cfg[2] };
+    return { arch, PP: cfg[0], ICP: cfg[1], OCP: cfg[2], portBytes: num(p, 'portBytes'), doubleBuffer: p['doubleBuffer'] !== 'off' };
   },
 
   cost(g, c, device: Device, out: LayerCost): void {
@@ -80,7 +115,14 @@ export const dpuCore: ModelCore<DpuConfig> = {
     out.computeCycles = g.depthwise
       ? g.outH * Math.ceil(g.outW / (c.PP / 2)) * Math.ceil(l.inC / c.ICP) * g.taps
       : l.groups * g.outH * Math.ceil(g.outW / c.PP) * Math.ceil(g.cin / c.ICP) * Math.ceil(g.cout / c.OCP) * g.taps;
-    out.offChipBytes = g.weightBytes + g.inputBytes + g.outputBytes;
+    // Tiles of one output row x OCP output channels (header).
+    const tileOut = g.depthwise ? Math.min(l.inC, c.ICP) : Math.min(g.cout, c.OCP);
+    const firstWeights = tensorBytes(tileOut * (g.depthwise ? 1 : g.cin) * g.taps, l.wBits);
+    const firstRows = Math.min(g.inputBytes, tensorBytes(l.kH * l.inW * l.inC, l.aBits));
+    setTransfers(out, c.doubleBuffer, g.weightBytes + g.inputBytes + g.outputBytes, firstWeights + firstRows, tensorBytes(g.outW * tileOut, l.aBits));
+    out.portBytesPerCycle = c.portBytes;
+    out.paddedInC = g.depthwise ? padTo(l.inC, c.ICP) : padTo(g.cin, c.ICP);
+    out.paddedOutC = g.depthwise ? padTo(l.inC, c.ICP) : padTo(g.cout, c.OCP);
   },
 
   dspExpr: (c) => `PP*ICP*OCP/4 for ${c.arch}`,

@@ -23,6 +23,12 @@
  * both widths are <= 4 bits. Weights live on chip: PE memories of SIMD*w_bits-bit words,
  * (MH/PE)*(MW/SIMD) deep (36 Kb BRAM, best aspect ratio). Off-chip traffic per layer is zero
  * (activations stream between layers); `finnNetwork` adds the network input and output.
+ *
+ * Channel padding: none. FINN requires PE | MH and SIMD | MW (the folding errors below), so a
+ * folding never computes padded channels: a 3-channel 3x3 layer has MW = 27 and takes SIMD in
+ * {1, 3, 9, 27}; SIMD = 4 is rejected rather than padded to 28. paddedInC / paddedOutC are the
+ * layer's own. Load phases: none per layer (weights are on chip, activations stream), so cycles
+ * = computeCycles.
  */
 import { InputError } from '../../util/errors.ts';
 import type { Device } from '../devices.ts';
@@ -35,6 +41,7 @@ import {
   num,
   requireBram,
   requireDsp,
+  setTransfers,
   tensorBytes,
   type LayerCost,
   type LayerEstimate,
@@ -95,7 +102,10 @@ export const finnCore: ModelCore<FinnConfig> = {
     out.dsp = res === 'dsp' ? Math.ceil((c.PE * c.SIMD) / pack) : 0;
     out.bram = c.PE * bram36For(c.SIMD * l.wBits, neuronFold * synapseFold);
     out.bramLimit = device.bram36;
-    out.offChipBytes = 0;
+    setTransfers(out, true, 0, 0, 0);
+    out.portBytesPerCycle = 0;
+    out.paddedInC = g.cin;
+    out.paddedOutC = g.cout;
     out.peakMacsPerCycle = c.PE * c.SIMD;
   },
 

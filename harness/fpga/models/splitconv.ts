@@ -57,6 +57,24 @@
  *            fmap = 'auto' takes 'layer' when it fits the BRAM budget, else 'rows'.
  * Off-chip bytes = weights once + input (x T_o with 'rows') + output once, at w_bits / a_bits.
  *
+ * Channel padding: the cascade sums L input channels per issue and an issue covers P_o * W
+ * output channels, so a group computes ceil(C_in'/L)*L input and ceil(C_out'/(P_o*W))*P_o*W
+ * output channels (paddedInC, paddedOutC): a 1-channel first layer on L = 16 pays for 16, 1/16
+ * of the cascade used. That is this engine as built (and as simulated): it has no mode that folds
+ * the kernel taps into the cascade for a layer with few input channels.
+ *
+ * Load phases (common.ts `setTransfers`). doubleBuffer = 'on' (default, the weight ping-pong of
+ * the loop nest above and of harness/fpga/sim/weight-ping-pong.ts): what waits before compute
+ * is the first output tile's weights (min(C_out', P_o*W) * C_in' * k_h * k_w at w_bits) and the
+ * input the first issue reads (fmap 'layer': the group's whole input, which must be on chip
+ * before cycle 0, as the simulator assumes; 'rows': the first k_h rows), what waits after is the
+ * last pixel tile's outputs (P_p*A pixels x min(C_out', P_o*W) channels); with groups > 1 and
+ * fmap 'layer' the input buffer holds one group, so every later group's input waits too. The
+ * other weight tiles load while the previous tile computes, output write-back overlaps the next
+ * tile. doubleBuffer = 'off': every byte waits (load, then compute).
+ * computeCycles stays the clocked array's count above (test/fpga-sim.test.ts: simulated cycles ==
+ * computeCycles with the input on chip before cycle 0); cycles adds the load phases.
+ *
  * Packing lane headroom: one P sums n = min(L, C_in') products before its lanes are decoded
  * (the 'cascade' decode point of packed-conv.ts). When n exceeds accumulationBound(scheme)
  * (int8x8: 7, int8xu8: 4, wp487u8: 8, int4: 8) a lane can spill into its neighbour for some
@@ -74,7 +92,11 @@ import { autoPacking, checkPacking, dspTypeInfo } from '../devices.ts';
 import {
   InfeasibleError,
   bram36For,
+  doubleBufferParam,
   finish,
+  newLayerCost,
+  padTo,
+  setTransfers,
   geometry,
   num,
   requireBram,
@@ -104,6 +126,7 @@ export const splitconvParams = {
   accLatency: { default: 1, min: 0, max: 16, description: 'pixel-wise accumulation unit latency' },
   fmap: { default: 'auto', choices: ['auto', 'layer', 'rows'], description: "input buffering: whole layer, k_h + stride_h rows, or auto" },
   bramBudget: { default: 0, min: 0, description: 'BRAM36 available to the engine (0: the whole device)' },
+  doubleBuffer: doubleBufferParam('on', 'Engine (a) loads the next output tile\'s weights into a ping-pong buffer while the current tile computes.'),
 } satisfies ParamSchema;
 
 /** Output channels (W) and pixels (A) one DSP serves, and products per DSP (W * A). */
@@ -233,6 +256,19 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
   const inputBytes = tensorBytes(layer.inH * layer.inW * layer.inC, layer.aBits);
   const outputBytes = tensorBytes(g.pixels * layer.outC, layer.aBits);
   const offChipBytes = weightBytes + inputBytes * (mode === 'layer' ? 1 : To) + outputBytes;
+  // Load phases (header): the first tile's weights and input, the last pixel tile's outputs,
+  // and with fmap 'layer' every later group's input (one group's input buffer).
+  const tileOut = Math.min(g.cout, Po * lanes.weights);
+  const groupInput = tensorBytes(layer.inH * layer.inW * g.cin, layer.aBits);
+  const firstInput = mode === 'layer' ? groupInput : tensorBytes(Math.min(layer.kH, layer.inH) * layer.inW * g.cin, layer.aBits);
+  const firstLoad = tensorBytes(tileOut * g.cin * taps, layer.wBits) + firstInput;
+  const lastStore = tensorBytes(Math.min(g.pixels, Pp * lanes.activations) * tileOut, layer.aBits);
+  const cost = newLayerCost();
+  cost.computeCycles = computeCycles;
+  cost.peakMacsPerCycle = dsp * pack;
+  cost.paddedInC = padTo(g.cin, L);
+  cost.paddedOutC = padTo(g.cout, Po * lanes.weights);
+  setTransfers(cost, p['doubleBuffer'] !== 'off', offChipBytes, firstLoad, lastStore, mode === 'layer' ? (layer.groups - 1) * groupInput : 0);
 
   const warnings: string[] = [];
   // A plan's chain lies within the bound for the layer's own operand widths (proven there), so
@@ -243,11 +279,11 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
     if (w) warnings.push(w);
   }
 
-  return finish(layer, device, clockMHz, computeCycles, offChipBytes, dsp * pack, {
+  return finish(layer, device, clockMHz, cost, {
     dsp,
     bram,
     packing: pack,
-    detail: { scheme, Tc, To, Tp, taps, issues, fill, fmap: String(mode), bramWeights: bramW },
+    detail: { scheme, Tc, To, Tp, taps, issues, fill, fmap: String(mode), bramWeights: bramW, firstLoadBytes: firstLoad, lastStoreBytes: lastStore },
     warnings,
   });
 }

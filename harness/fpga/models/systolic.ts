@@ -22,13 +22,26 @@
  * buffer of k_h + stride_h input rows feeds the rows); weights once if all of a group's weights
  * fit the BRAM budget, else once per pixel tile (ping-pong tile buffer).
  * DSP = R * C. BRAM (estimate): weights (C*pack*w_bits-bit words) + line buffer (R*a_bits-bit words).
+ *
+ * Channel padding: a tile covers C * pack output channels, so a group computes
+ * ceil(C_out'/(C*pack))*C*pack of them (paddedOutC); input channels are not padded: the
+ * reduction streams one (channel, tap) step per cycle, K = C_in' * k_h * k_w steps.
+ *
+ * Load phases (common.ts `setTransfers`). doubleBuffer = 'on' (default): the line buffer holds
+ * stride_h rows beyond the k_h in use and the weight tile buffer is a ping-pong pair (or holds
+ * all weights), so only the first tile's weights (min(C_out', C*pack) * K) and first k_h input
+ * rows, and the last tile's R x min(C_out', C*pack) outputs, wait. 'off': every byte waits.
  */
 import type { Device } from '../devices.ts';
 import {
   bram36For,
   bramLimit,
   defineModel,
+  doubleBufferParam,
   layerPacking,
+  padTo,
+  setTransfers,
+  tensorBytes,
   num,
   type LayerCost,
   type ModelCore,
@@ -43,6 +56,7 @@ export const systolicParams = {
   packing: { default: 'auto', choices: ['auto'], numericChoices: [1, 2, 4], description: 'multiplies per DSP' },
   dspLatency: { default: 4, min: 1, max: 16, description: 'DSP input-to-P pipeline registers' },
   bramBudget: { default: 0, min: 0, description: 'BRAM36 available (0: the whole device)' },
+  doubleBuffer: doubleBufferParam('on', 'The line buffer prefetches stride_h rows and the weight tile buffer is a ping-pong pair.'),
 } satisfies ParamSchema;
 
 interface SystolicConfig {
@@ -51,6 +65,7 @@ interface SystolicConfig {
   dspLatency: number;
   bramLimit: number;
   packing: number | string;
+  doubleBuffer: boolean;
 }
 
 /**
@@ -77,6 +92,7 @@ export const systolicCore: ModelCore<SystolicConfig> = {
     dspLatency: num(p, 'dspLatency'),
     bramLimit: bramLimit(device, num(p, 'bramBudget') || device.bram36),
     packing: p['packing'] ?? 'auto',
+    doubleBuffer: p['doubleBuffer'] !== 'off',
   }),
 
   cost(g, c, device, out: LayerCost): void {
@@ -92,7 +108,13 @@ export const systolicCore: ModelCore<SystolicConfig> = {
     const b = buffers(g, c, pack);
     out.bram = b.weights + b.line;
     out.bramLimit = c.bramLimit;
-    out.offChipBytes = g.weightBytes * (b.allFit ? 1 : Tpix) + g.inputBytes + g.outputBytes;
+    const tileOut = Math.min(g.cout, c.C * pack);
+    const first = tensorBytes(tileOut * K, l.wBits) + Math.min(g.inputBytes, tensorBytes(l.kH * l.inW * l.inC, l.aBits));
+    const last = tensorBytes(Math.min(c.R, g.pixels) * tileOut, l.aBits);
+    setTransfers(out, c.doubleBuffer, g.weightBytes * (b.allFit ? 1 : Tpix) + g.inputBytes + g.outputBytes, first, last);
+    out.portBytesPerCycle = 0;
+    out.paddedInC = g.cin;
+    out.paddedOutC = padTo(g.cout, c.C * pack);
   },
 
   dspExpr: (c) => `R*C (${c.R}*${c.C})`,

@@ -30,12 +30,25 @@
  * MACs). Their float design used 5 DSP48E1 per multiply-add (2240 DSPs for 64 x 7, Table 6).
  * BRAM (estimate): double-buffered input (Tn banks), weight (Tm*Tn-wide words, K_h*K_w deep) and
  * output (Tm banks of accBits) buffers.
+ *
+ * Channel padding: every tile computes Tm output x Tn input channels, so a group pays for
+ * ceil(M/Tm)*Tm output and ceil(N/Tn)*Tn input channels (paddedOutC, paddedInC), in the
+ * compute cycles above and in the words Zhang et al.'s beta terms move (a tile's Tn-channel
+ * input and Tm x Tn weight block are transferred whole).
+ *
+ * Load phases (common.ts `setTransfers`). doubleBuffer = 'on' (default): the buffers above are
+ * ping-pong pairs (the BRAM estimate counts two of each), so a tile's beta_in + beta_w words
+ * load while the previous tile computes; only the first tile's beta_in + beta_w and the last
+ * beta_out wait. 'off': every word waits (load, compute, store per tile).
  */
 import type { Device } from '../devices.ts';
 import {
   bram36For,
   bramLimit,
   defineModel,
+  doubleBufferParam,
+  padTo,
+  setTransfers,
   layerPacking,
   num,
   type LayerCost,
@@ -55,6 +68,7 @@ export const tiledParams = {
   wordBits: { default: 0, min: 0, max: 64, description: 'bits per off-chip word; 0: the layer w_bits / a_bits' },
   accBits: { default: 32, min: 1, max: 64, description: 'output (partial sum) buffer width' },
   bramBudget: { default: 0, min: 0, description: 'BRAM36 available (0: the whole device)' },
+  doubleBuffer: doubleBufferParam('on', 'The tiled engine ping-pongs its input, weight and output buffers (two of each in the BRAM estimate).'),
 } satisfies ParamSchema;
 
 interface TiledConfig {
@@ -67,6 +81,7 @@ interface TiledConfig {
   accBits: number;
   bramLimit: number;
   packing: number | string;
+  doubleBuffer: boolean;
 }
 
 /** Trip counts of the tile loops, per group. */
@@ -102,6 +117,7 @@ export const tiledCore: ModelCore<TiledConfig> = {
     accBits: num(p, 'accBits'),
     bramLimit: bramLimit(device, num(p, 'bramBudget') || device.bram36),
     packing: p['packing'] ?? 'auto',
+    doubleBuffer: p['doubleBuffer'] !== 'off',
   }),
 
   cost(g, c, device, out: LayerCost): void {
@@ -125,7 +141,11 @@ export const tiledCore: ModelCore<TiledConfig> = {
     const alphaOut = mT * rT * cT;
     const inWordBytes = (c.wordBits || l.aBits) / 8;
     const wWordBytes = (c.wordBits || l.wBits) / 8;
-    out.offChipBytes = Math.ceil(l.groups * (alphaInW * betaIn * inWordBytes + alphaInW * betaW * wWordBytes + alphaOut * betaOut * inWordBytes));
+    const total = Math.ceil(l.groups * (alphaInW * betaIn * inWordBytes + alphaInW * betaW * wWordBytes + alphaOut * betaOut * inWordBytes));
+    setTransfers(out, c.doubleBuffer, total, Math.ceil(betaIn * inWordBytes + betaW * wWordBytes), Math.ceil(betaOut * inWordBytes));
+    out.paddedInC = padTo(g.cin, c.Tn);
+    out.paddedOutC = padTo(g.cout, c.Tm);
+    out.portBytesPerCycle = 0;
 
     const b = bramParts(g, c);
     out.bram = b.input + b.weights + b.output;
