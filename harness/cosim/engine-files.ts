@@ -118,14 +118,15 @@ export function engineFiles(p: ConvProblem, arch: Required<SplitConvArch>, schem
   };
 }
 
-const pow2 = (n: number, min: number) => Math.max(min, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
-
 /**
- * Testbench parameters: memory depths fixed at sizes every layer of the tests and of the embedded
- * model fits, so one build serves them all; a larger layer gets the next power of two.
+ * Testbench parameters. Verilator (a build takes seconds): memory depths fixed at sizes every
+ * layer of the tests and of the embedded model fits, so one build serves them all; a larger layer
+ * gets the next power of two. Icarus (a build takes 0.1 s, a large memory costs every run):
+ * `tight`, the next power of two of what the layers need.
  */
-export function testbenchParams(arch: Required<SplitConvArch>, scheme: EngineScheme, configs: EngineConfig[], outC: number): Record<string, number> {
+export function testbenchParams(arch: Required<SplitConvArch>, scheme: EngineScheme, configs: EngineConfig[], outC: number, tight = false): Record<string, number> {
   const max = (f: (c: EngineConfig) => number) => Math.max(0, ...configs.map(f));
+  const pow2 = (n: number, min: number) => Math.max(tight ? 16 : min, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
   return {
     SCHEME: SCHEME_IDS[scheme], L: arch.L, PO: arch.Po, PP: arch.Pp, DSP_LATENCY: arch.dspLatency, ACC_LATENCY: arch.accLatency,
     WORD_CYCLES: arch.weightWordCycles,

@@ -74,6 +74,8 @@ export interface CosimOptions {
   seed?: number;
   /** @default 'gemmlowp' */
   mode?: RequantMode;
+  /** See LayerCosimOptions.against. @default 'sim' */
+  against?: 'sim' | 'model';
   /** @default 'auto' */
   trace?: 'auto' | 'always' | 'never';
   keep?: boolean;
@@ -132,21 +134,21 @@ export function runCosim(o: CosimOptions): CosimReport {
       sim,
       sources: [...ENGINE_SOURCES, join(RTL_DIR, 'tb', 'cosim_tb.v')],
       tb: 'cosim_tb',
-      params: testbenchParams(arch, scheme, problems.map((p) => engineConfig(p, arch, scheme)), Math.max(...problems.map((p) => p.shape.outC))),
+      params: testbenchParams(arch, scheme, problems.map((p) => engineConfig(p, arch, scheme)), Math.max(...problems.map((p) => p.shape.outC)), sim === 'icarus'),
       ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
     });
     const rows = o.layers.map((l, i) => {
       o.onProgress?.(`${scheme}: ${l.name}`, layers.length + i, total);
-      return cosimLayer(l.name, problems[i]!, { build, arch, scheme, ...(o.trace ? { trace: o.trace } : {}), ...(o.keep ? { keep: true } : {}) });
+      return cosimLayer(l.name, problems[i]!, { build, arch, scheme, against: o.against ?? 'sim', ...(o.trace ? { trace: o.trace } : {}), ...(o.keep ? { keep: true } : {}) });
     });
     layers.push(...rows);
     const sum = (f: (r: LayerCosim) => number) => rows.reduce((s, r) => s + f(r), 0);
     schemes.push({
       scheme, layers: rows.length, outputs: sum((r) => r.outputs),
-      mismatches: sum((r) => Math.max(r.mismatches.vsSim, r.mismatches.vsPacked)),
+      mismatches: sum((r) => Math.max(r.mismatches.vsSim ?? 0, r.mismatches.vsPacked)),
       cycleMismatches: rows.filter((r) => !r.cycles.equal).length,
       cyclesRtl: sum((r) => r.cycles.rtl), cyclesSim: sum((r) => r.cycles.sim), dspCycles: sum((r) => r.cycles.rtl * r.dsp),
-      build: { cached: build.cached, ms: build.buildMs }, rtlMs: sum((r) => r.ms.rtl), tsSimMs: sum((r) => r.ms.tsSim),
+      build: { cached: build.cached, ms: build.buildMs }, rtlMs: sum((r) => r.ms.rtl), tsSimMs: sum((r) => r.ms.tsSim ?? 0),
     });
   }
   o.onProgress?.('done', total, total);

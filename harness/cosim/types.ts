@@ -34,14 +34,15 @@ export interface LayerCosim {
   outputs: number;
   issues: number;
   dsp: number;
-  cycles: { rtl: number; sim: number; equal: boolean };
+  /** `sim`: the count the RTL must equal, from simulateSplitConv or model (a)'s formula (`from`). */
+  cycles: { rtl: number; sim: number; from: 'simulateSplitConv' | 'model (a)'; equal: boolean };
   stallCycles: { rtl: number; sim: number };
   /** Accumulators differing from simulateSplitConv and from the packed-DSP engine; requantized outputs vs the packed engine's. */
-  mismatches: { vsSim: number; vsPacked: number; outputsVsPacked: number };
+  mismatches: { vsSim: number | null; vsPacked: number; outputsVsPacked: number };
   packedEngine: string;
   equal: boolean;
   firstDifference?: CosimDifference;
   /** Wall time of the RTL simulation and of simulateSplitConv, ms. */
-  ms: { rtl: number; tsSim: number };
+  ms: { rtl: number; tsSim: number | null };
   runDir?: string;
 }
