@@ -33,6 +33,7 @@ interface CosimCliOptions {
   set: string[];
   operands: 'random' | 'extremes';
   trace?: boolean;
+  against: 'sim' | 'model';
   keep?: boolean;
   json?: boolean;
   rtl: string[];
@@ -90,12 +91,12 @@ export function formatCosim(r: CosimReport): string {
   const a = r.arch;
   const lines = [`${r.simulator}; L=${a.L} Po=${a.Po} Pp=${a.Pp} dspLatency=${a.dspLatency} accLatency=${a.accLatency} weightWordCycles=${a.weightWordCycles}; ${r.operands} operands, seed ${r.seed}`];
   const t = new Table({
-    head: ['scheme', 'layer', 'shape', 'outputs', 'mismatch vs sim', 'vs packed', 'cycles RTL', 'cycles sim', 'RTL ms'],
+    head: ['scheme', 'layer', 'shape', 'outputs', 'mismatch vs sim', 'vs packed', 'cycles RTL', `cycles ${r.layers[0]?.cycles.from ?? 'sim'}`, 'RTL ms'],
     colAligns: ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
     style: { head: [], border: [] },
   });
   for (const l of r.layers) {
-    t.push([l.scheme, l.layer, l.shape, fmt(l.outputs), l.mismatches.vsSim, l.mismatches.vsPacked, fmt(l.cycles.rtl), `${fmt(l.cycles.sim)}${l.cycles.equal ? '' : ' !'}`, fmt(l.ms.rtl, 0)]);
+    t.push([l.scheme, l.layer, l.shape, fmt(l.outputs), l.mismatches.vsSim ?? '-', l.mismatches.vsPacked, fmt(l.cycles.rtl), `${fmt(l.cycles.sim)}${l.cycles.equal ? '' : ' !'}`, fmt(l.ms.rtl, 0)]);
   }
   lines.push(t.toString());
   for (const s of r.schemes) {
@@ -134,6 +135,7 @@ export function registerCosimCommand(program: Command): void {
     .addOption(new Option('--sim <simulator>', 'RTL simulator').choices(SIMULATORS as unknown as string[]).default('verilator'))
     .option('--set <k=v[,k=v]>', `architecture: ${ARCH_KEYS.join(', ')} (default L=16 Po=8 Pp=1, latencies 4 and 1)`, collect, [] as string[])
     .addOption(new Option('--operands <kind>', 'seeded operand distribution').choices(['random', 'extremes']).default('random'))
+    .addOption(new Option('--against <what>', "hold the RTL against simulateSplitConv + the packed engine ('sim'), or model (a)'s cycle formula + the packed engine ('model': much faster on big layers; the tests prove the two cycle counts equal)").choices(['sim', 'model']).default('sim'))
     .option('--trace', 'always write and compare the per-cycle trace (default: only to locate a mismatch)')
     .option('--keep', 'keep each run directory (operand files, outputs, trace) and print its path')
     .option('--rtl <file.v>', 'your design (repeatable): check it against rtl/CONTRACT.md', collect, [] as string[])
@@ -161,7 +163,7 @@ export function registerCosimCommand(program: Command): void {
       const r = runCosim({
         layers, schemes: schemesOf(o.scheme), sim: o.sim,
         arch: { L: 16, Po: 8, Pp: 1, ...arch } as { L: number; Po: number; Pp: number },
-        operands: o.operands, seed: o.seed, trace: o.trace ? 'always' : 'auto', keep: Boolean(o.keep),
+        operands: o.operands, seed: o.seed, against: o.against, trace: o.trace ? 'always' : 'auto', keep: Boolean(o.keep),
         onProgress: (label, done, total) => bar.update(label, done, total),
       });
       bar.stop();
