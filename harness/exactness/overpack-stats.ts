@@ -102,20 +102,30 @@ function checkTuple(l: OverpackLayout, ev: ReturnType<typeof fastEvaluator>, t: 
 }
 
 /**
+ * Every combination of boundary operands (weights then activations, each slot's values from
+ * boundary()), thinned evenly to at most `cap` as it grows.
+ */
+export function boundaryTuples(l: OverpackLayout, cap = 4096): number[][] {
+  const slots = [...Array(l.weights).fill(boundary(l.weightRange)), ...Array(l.activations).fill(boundary(l.activationRange))] as number[][];
+  let combos: number[][] = [[]];
+  for (const values of slots) {
+    combos = combos.flatMap((c) => values.map((v) => [...c, v]));
+    if (combos.length > cap) combos = combos.filter((_, i) => i % Math.ceil(combos.length / cap) === 0);
+  }
+  return combos;
+}
+
+/**
  * Compares the fast path with the BigInt slice model on every combination of boundary operands
  * (capped at 4096) and `random` seeded tuples. Returns the tuples compared.
  */
 export function checkFastPath(l: OverpackLayout, random = 1000, seed = 0x0e7ac): number {
   const ev = fastEvaluator(l);
   const out = new Float64Array(DECODE_MODES.length * l.lanes.length);
-  const slots = [...Array(l.weights).fill(boundary(l.weightRange)), ...Array(l.activations).fill(boundary(l.activationRange))] as number[][];
-  let combos: number[][] = [[]];
-  for (const values of slots) {
-    combos = combos.flatMap((c) => values.map((v) => [...c, v]));
-    if (combos.length > 4096) combos = combos.filter((_, i) => i % Math.ceil(combos.length / 4096) === 0);
-  }
+  const slots = [...Array(l.weights).fill(l.weightRange), ...Array(l.activations).fill(l.activationRange)] as [number, number][];
+  const combos = boundaryTuples(l);
   const rng = new Rng(seed);
-  for (let i = 0; i < random; i++) combos.push(slots.map((_, k) => (k < l.weights ? rng.int(...l.weightRange) : rng.int(...l.activationRange))));
+  for (let i = 0; i < random; i++) combos.push(slots.map((r) => rng.int(...r)));
   for (const c of combos) checkTuple(l, ev, { w: c.slice(0, l.weights), a: c.slice(l.weights) }, out);
   return combos.length;
 }
