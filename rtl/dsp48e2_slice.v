@@ -24,9 +24,10 @@
 //   (engine latency 4), A, D, B, INMODE presented in cycle t and OPMODE, C in cycle t+2 give P
 //   readable in cycle t+4 (golden file pipe_packedmac: B one cycle later because BREG=1 there).
 //
-// `define FKB_USE_PRIMITIVE (or parameter USE_PRIMITIVE=1 with the define) instantiates the
-// vendor's DSP48E2 primitive with the same attributes instead: point your simulator at your
-// unisim library (e.g. iverilog -y $XILINX_VIVADO/data/verilog/src/unisims) and add glbl.v.
+// `define FKB_USE_PRIMITIVE instantiates the vendor's DSP48E2 primitive with the same attributes
+// instead (USE_PRIMITIVE=0 keeps this model even then). The synthesis flow (harness/synth) sets
+// it, so Yosys counts one DSP48E2 per slice; to simulate it, point your simulator at your unisim
+// library (e.g. iverilog -y $XILINX_VIVADO/data/verilog/src/unisims) and add glbl.v.
 `default_nettype none
 module dsp48e2_slice #(
   parameter integer AREG = 0,
@@ -41,7 +42,7 @@ module dsp48e2_slice #(
   parameter integer ALUMODEREG = 0,
   parameter integer CARRYINREG = 0,
   parameter [47:0] RND = 48'h0,
-  parameter integer USE_PRIMITIVE = 0
+  parameter integer USE_PRIMITIVE = 1
 ) (
   input  wire        clk,
   input  wire        rst,

@@ -27,7 +27,7 @@ export interface EngineConfig {
   /** Activation words, weight words. */
   aWords: number;
   wWords: number;
-  /** cfg.hex, 20 fields in the order of splitconv_pe.v's CFG_* indices. */
+  /** cfg.hex, 35 fields in the order of splitconv_pe.v's CFG_* indices (loop bounds, then address strides). */
   cfg: number[];
 }
 
@@ -44,8 +44,17 @@ export function engineConfig(p: ConvProblem, arch: Required<SplitConvArch>, sche
   const Tc = Math.ceil(s.inC / arch.L);
   const taps = s.kH * s.kW;
   const zpCode = (p.inputZeroPoint + activationOffset(SCHEMES[fn.operands])) & 0xff;
+  const ppq = Math.floor(arch.Pp / spr);
+  const ppr = arch.Pp % spr;
+  // the address strides the PE steps its address registers by (products, mod 2^32)
+  const m = (...f: number[]) => f.reduce((x, y) => Math.imul(x, y), 1) >>> 0;
+  const rs = m(s.inW, Tc);
   const cfg = [To, Tp, s.kH, s.kW, Tc, s.inC, slots, spr, outW, s.inH, s.inW, s.strideH, s.strideW, s.padTop, s.padLeft,
-    zpCode, Math.floor(arch.Pp / spr), arch.Pp % spr, s.outC, taps * Tc];
+    zpCode, ppq, ppr, s.outC, taps * Tc,
+    rs, m(s.strideW, Tc), m(s.strideH, rs), m(-s.padTop, rs), m(-s.padLeft, Tc),
+    m(ppq, s.strideH), m(ppr, A, s.strideW), m(spr, A, s.strideW),
+    m(ppq, s.strideH, rs), m(ppr, A, s.strideW, Tc), m(spr, A, s.strideW, Tc),
+    m(outW, s.outC), m(ppq, outW, s.outC), m(ppr, A, s.outC), m(spr, A, s.outC)];
   return { To, Tp, Tc, taps, slots, slotsPerRow: spr, tileWords: taps * Tc, outputs: outH * outW * s.outC, aWords: s.inH * s.inW * Tc, wWords: To * taps * Tc, cfg };
 }
 

@@ -3,7 +3,7 @@
 // Icarus's top has `always #1 clk = ~clk`). No delays, no plusargs: the simulator runs in the
 // directory holding the files below, which the driver (harness/cosim/engine-files.ts) writes.
 //
-//   cfg.hex   20 x 32-bit: the PE's cfg fields (splitconv_pe.v CFG_*)
+//   cfg.hex   35 x 32-bit: the PE's cfg fields (splitconv_pe.v CFG_*)
 //   tb.hex    [0] outputs to dump, [1] trace: 0 none, 1 last stage of every cascade, 2 every
 //             stage, [2] cycle limit (a PE that never finishes ends the run with "timeout")
 //   amem.hex  activation words: word (ih * inW + iw) * TC + ct holds channels ct*L .. ct*L+L-1
@@ -31,7 +31,7 @@ module cosim_tb #(
 ) (
   input wire clk
 );
-  reg [31:0] cfg_m [0:19];
+  reg [31:0] cfg_m [0:34];
   reg [31:0] tbc [0:2];
   reg [L*8-1:0] amem [0:AMEM_DEPTH-1];
   reg [PO*2*L*8-1:0] wmem [0:WMEM_DEPTH-1];
@@ -45,10 +45,10 @@ module cosim_tb #(
     $readmemh("bias.hex", bmem);
   end
 
-  wire [20*32-1:0] cfg;
+  wire [35*32-1:0] cfg;
   genvar g;
   generate
-    for (g = 0; g < 20; g = g + 1) begin : cf
+    for (g = 0; g < 35; g = g + 1) begin : cf
       assign cfg[g*32 +: 32] = cfg_m[g];
     end
   endgenerate
