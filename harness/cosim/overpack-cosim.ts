@@ -23,7 +23,7 @@ import {
 import { type LaneStats, boundaryTuples, overpackStats } from '../exactness/overpack-stats.ts';
 import { InputError, requireInt } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
-import { RTL_DIR, type SimulatorName, buildSimulation } from './simulators.ts';
+import { type Build, RTL_DIR, type SimulatorName, buildSimulation } from './simulators.ts';
 
 /** The unit's RTL in dependency order (the decode may be replaced: `decodeFile`). */
 export const OVERPACK_SOURCES = ['fkb_delay.v', 'dsp48e2_slice.v', 'dsp_stage.v', 'overpack_pack.v', 'overpack_corr.v', 'overpack_decode.v', 'overpack_unit.v'];
@@ -95,6 +95,8 @@ export interface OverpackCosimReport {
   vectors: number;
   randomVectors: number;
   boundaryVectors: number;
+  /** Products per multiply. */
+  lanes: number;
   /** Vectors the statistics are over (the space, or the random part). */
   statsVectors: number;
   cycles: number;
@@ -178,10 +180,21 @@ export function runOverpackCosim(o: OverpackCosimOptions): OverpackCosimReport {
 
   const decode = o.decodeFile ? resolve(o.decodeFile) : join(RTL_DIR, 'overpack_decode.v');
   const sources = OVERPACK_SOURCES.map((f) => (f === 'overpack_decode.v' ? decode : join(RTL_DIR, f)));
-  const build = buildSimulation({
-    sim: o.sim, sources: [...sources, join(RTL_DIR, 'tb', 'overpack_tb.v')], tb: 'overpack_tb',
-    params: { ...params, DSP_LATENCY: OVERPACK_DSP_LATENCY, DEPTH }, ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
-  });
+  // Icarus runs faster with a memory no deeper than the stimulus (its builds are cheap): one
+  // build per depth; Verilator builds once with the full depth
+  const builds = new Map<number, Build>();
+  const buildFor = (lines: number): Build => {
+    const depth = o.sim === 'icarus' ? 2 ** Math.ceil(Math.log2(Math.max(lines, 1024))) : DEPTH;
+    let b = builds.get(depth);
+    if (!b) {
+      b = buildSimulation({
+        sim: o.sim, sources: [...sources, join(RTL_DIR, 'tb', 'overpack_tb.v')], tb: 'overpack_tb',
+        params: { ...params, DSP_LATENCY: OVERPACK_DSP_LATENCY, DEPTH: depth }, ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+      });
+      builds.set(depth, b);
+    }
+    return b;
+  };
 
   const K = l.lanes.length;
   const LW = l.productBits + 1;
@@ -217,7 +230,7 @@ export function runOverpackCosim(o: OverpackCosimOptions): OverpackCosimReport {
       }
       writeFileSync(join(dir, 'tb.hex'), `${lines.length.toString(16)}\n${(OVERPACK_LATENCY + 4).toString(16)}\n`);
       writeFileSync(join(dir, 'stim.hex'), `${lines.join('\n')}\n`);
-      rtlMs += build.run(dir).ms;
+      rtlMs += buildFor(lines.length).run(dir).ms;
       simulations++;
       cycles += lines.length;
       const t1 = performance.now();
@@ -309,10 +322,10 @@ export function runOverpackCosim(o: OverpackCosimOptions): OverpackCosimReport {
   const equal = mismatches === 0 && modeResults.every((m) => m.statsEqual !== false);
   return {
     layout: l.name, source: l.source, sim: o.sim, seed, exhaustive, space,
-    vectors: stream.count, randomVectors: stream.random, boundaryVectors: stream.boundary, statsVectors: statsCount,
+    vectors: stream.count, lanes: K, randomVectors: stream.random, boundaryVectors: stream.boundary, statsVectors: statsCount,
     cycles, simulations, latency: OVERPACK_LATENCY, modes: modeResults, laneResults, mismatches,
     ...(first ? { firstMismatch: first } : {}), equal,
-    build: { cached: build.cached, ms: build.buildMs, version: build.version },
+    build: { cached: [...builds.values()].every((b) => b.cached), ms: [...builds.values()].reduce((x, b) => x + b.buildMs, 0), version: [...builds.values()][0]!.version },
     ms: { rtl: rtlMs, check: checkMs, stats: statsMs, total: performance.now() - t0 },
   };
 }

@@ -5,6 +5,10 @@
  *   fkb cosim --model embedded --scheme all --set L=4,Po=2,Pp=2
  *   fkb cosim --random 20 --seed 3 --scheme int4 --sim icarus
  *   fkb cosim --rtl my_unit.v --top my_unit --scheme int8x8 --set L=8
+ *   fkb cosim --overpack int4-2x3-d1 --decode all --exhaustive
+ *
+ * --overpack runs rtl/overpack_unit.v (overpacked multiply + correction, harness/dsp/overpack.ts)
+ * for one layout against decodeOverpacked and overpackStats (harness/cosim/overpack-cosim.ts).
  *
  * Exit codes: 0 everything equal, 1 a mismatch (the first one is printed), 2 bad input or a
  * missing simulator (the message names the Debian package).
@@ -16,6 +20,8 @@ import {
   type CosimLayerSpec, type CosimReport, embeddedLayers, randomLayers, referenceLayers, runContractCheck, runCosim,
 } from '../../cosim/run.ts';
 import { SIMULATORS, type SimulatorName } from '../../cosim/simulators.ts';
+import { type OverpackCosimReport, type OverpackMismatch, overpackModes, runOverpackCosim } from '../../cosim/overpack-cosim.ts';
+import { DECODE_MODES, type DecodeMode, OVERPACK_NAMES, getOverpack } from '../../dsp/overpack.ts';
 import type { CosimDifference } from '../../cosim/types.ts';
 import { ENGINE_SCHEMES, type EngineScheme } from '../../fpga/models/splitconv.ts';
 import { parseSettings } from '../../fpga/network.ts';
@@ -38,8 +44,11 @@ interface CosimCliOptions {
   json?: boolean;
   rtl: string[];
   top?: string;
-  vectors: number;
+  vectors?: number;
   modelIssues: number;
+  overpack?: string;
+  decode: string;
+  exhaustive?: boolean;
 }
 
 const ARCH_KEYS = ['L', 'Po', 'Pp', 'dspLatency', 'accLatency', 'weightWordCycles'] as const;
@@ -123,6 +132,58 @@ export function formatContract(r: ContractReport): string {
   return lines.join('\n');
 }
 
+export function describeOverpackMismatch(m: OverpackMismatch): string {
+  const what = m.kind === 'value' ? `${m.mode} lane ${m.lane} (${m.laneName}) got ${m.got} want ${m.want}` : `${m.kind}${m.mode ? ` (${m.mode})` : ''}: got ${m.got} want ${m.want}`;
+  const p = m.pGot ? `; P got ${m.pGot} want ${m.pWant}` : '';
+  return `vector ${m.vector} (${m.source}, presented in cycle ${m.inCycle}, result in cycle ${m.cycle}) w=[${m.w.join(',')}] a=[${m.a.join(',')}]: ${what}${p}`;
+}
+
+export function formatOverpackCosim(r: OverpackCosimReport): string {
+  const kind = r.exhaustive ? `exhaustive (${fmt(r.space)} tuples)` : `${fmt(r.randomVectors)} random (seed ${r.seed}) + ${fmt(r.boundaryVectors)} boundary tuples`;
+  const lines = [
+    `${r.layout} on ${r.sim}: ${kind}, ${fmt(r.cycles)} cycles in ${r.simulations} simulation(s), latency ${r.latency}; build ${r.build.cached ? 'cached' : `${fmt(r.build.ms / 1000, 1)} s`}; ` +
+      `RTL ${fmt(r.ms.rtl / 1000, 1)} s, check ${fmt(r.ms.check / 1000, 1)} s, total ${fmt(r.ms.total / 1000, 1)} s`,
+  ];
+  const t = new Table({
+    head: ['decode', 'mismatches vs decodeOverpacked', `wrong results (of ${fmt(r.statsVectors * r.lanes)})`, 'max |error|', 'stats == overpackStats'],
+    colAligns: ['left', 'right', 'right', 'right', 'left'],
+    style: { head: [], border: [] },
+  });
+  for (const m of r.modes) t.push([m.mode, fmt(m.mismatches), fmt(m.errorCount), m.maxAbsError, m.statsEqual === null ? '-' : m.statsEqual ? 'yes' : 'NO']);
+  lines.push(t.toString(), `${fmt(r.laneResults)} lane results compared, ${r.mismatches} mismatches`);
+  if (r.firstMismatch) lines.push(`first mismatch: ${describeOverpackMismatch(r.firstMismatch)}`);
+  return lines.join('\n');
+}
+
+function overpackModesOf(layout: string, decode: string): DecodeMode[] {
+  const have = overpackModes(getOverpack(layout));
+  if (decode === 'all') return have;
+  const picked = decode.split(',').map((x) => x.trim());
+  for (const m of picked) if (!(DECODE_MODES as readonly string[]).includes(m)) throw new InputError(`--decode must be one of ${DECODE_MODES.join(', ')}, all (comma-separated), got '${m}'`);
+  return picked as DecodeMode[];
+}
+
+function runOverpackCli(o: CosimCliOptions): void {
+  const layouts = o.overpack === 'all' ? [...OVERPACK_NAMES] : o.overpack!.split(',').map((x) => x.trim());
+  if (o.layer !== undefined || o.model !== undefined || o.random !== undefined || o.rtl.length > 1) {
+    throw new InputError('--overpack checks one multiply unit: --layer, --model and --random choose engine layers and do not apply (--rtl may name one replacement overpack_decode.v)');
+  }
+  if (o.exhaustive && o.vectors !== undefined) throw new InputError('--exhaustive enumerates every tuple: --vectors does not apply');
+  const bar = progressBar(!o.json);
+  const reports = layouts.map((layout) => {
+    const modes = overpackModesOf(layout, o.decode);
+    return runOverpackCosim({
+      layout, sim: o.sim, modes, seed: o.seed, ...(o.exhaustive ? { exhaustive: true } : {}), ...(o.vectors !== undefined ? { vectors: o.vectors } : {}),
+      ...(o.rtl[0] ? { decodeFile: o.rtl[0] } : {}),
+      onProgress: (done, total) => bar.update(`${layout} vectors`, done, total),
+    });
+  });
+  bar.stop();
+  console.log(o.json ? JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2) : reports.map(formatOverpackCosim).join('\n\n'));
+  const bad = reports.filter((r) => !r.equal);
+  if (bad.length) throw new VerificationError(`${bad.map((r) => r.layout).join(', ')}: the overpacking RTL differs from decodeOverpacked/overpackStats (${bad.reduce((s, r) => s + r.mismatches, 0)} mismatches)`);
+}
+
 export function registerCosimCommand(program: Command): void {
   program
     .command('cosim')
@@ -140,12 +201,19 @@ export function registerCosimCommand(program: Command): void {
     .option('--keep', 'keep each run directory (operand files, outputs, trace) and print its path')
     .option('--rtl <file.v>', 'your design (repeatable): check it against rtl/CONTRACT.md', collect, [] as string[])
     .option('--top <module>', 'with --rtl: the top module')
-    .option('--vectors <n>', 'with --rtl: random and boundary issues', positiveInt('--vectors'), 2000)
+    .option('--vectors <n>', 'with --rtl: random and boundary issues (default 2000); with --overpack: random tuples before the boundary ones (default: exhaustive up to 65,536 tuples, else 2000)', positiveInt('--vectors'))
     .option('--model-issues <n>', 'with --rtl: issues taken from each embedded-model layer', positiveInt('--model-issues'), 500)
+    .option('--overpack <layout>', `an overpacked multiply unit (rtl/overpack_unit.v) for a layout: ${OVERPACK_NAMES.join(', ')}, or a comma list, or all`)
+    .option('--decode <mode>', `with --overpack: ${DECODE_MODES.join(', ')}, or a comma list, or all`, 'all')
+    .option('--exhaustive', 'with --overpack: every operand tuple of the layout')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  fkb cosim --model embedded --scheme all --set L=4,Po=2,Pp=2\n  fkb cosim --random 20 --seed 3 --scheme int4 --sim icarus\n  fkb cosim --layer reference --set L=16,Po=8,Pp=1\n  fkb cosim --rtl my_unit.v --top my_unit --scheme int8x8 --set L=8\n\nThe port contract for --rtl designs is rtl/CONTRACT.md. Builds are cached in .cache/cosim/.')
+    .addHelpText('after', '\nExamples:\n  fkb cosim --model embedded --scheme all --set L=4,Po=2,Pp=2\n  fkb cosim --random 20 --seed 3 --scheme int4 --sim icarus\n  fkb cosim --layer reference --set L=16,Po=8,Pp=1\n  fkb cosim --rtl my_unit.v --top my_unit --scheme int8x8 --set L=8\n  fkb cosim --overpack int4-2x3-d1 --decode mr,mr-round --exhaustive\n  fkb cosim --overpack all --vectors 5000 --seed 2\n\nThe port contract for --rtl designs is rtl/CONTRACT.md. Builds are cached in .cache/cosim/.')
     .action((o: CosimCliOptions) => {
       const arch = parseArch(o.set);
+      if (o.overpack !== undefined) {
+        runOverpackCli(o);
+        return;
+      }
       if (o.rtl.length) {
         if (!o.top) throw new InputError('--rtl needs --top <module>');
         if (o.layer !== undefined || o.model !== undefined || o.random !== undefined) throw new InputError('--rtl checks a cascade unit: --layer, --model and --random choose engine layers and do not apply');
@@ -153,7 +221,7 @@ export function registerCosimCommand(program: Command): void {
         if (scheme.length !== 1) throw new InputError('--rtl: name the one scheme the design implements (--scheme all does not apply)');
         const extra = Object.keys(arch).filter((k) => k !== 'L');
         if (extra.length) throw new InputError(`--rtl: only L applies to a cascade unit, not ${extra.join(', ')}`);
-        const r = runContractCheck({ files: o.rtl, top: o.top, scheme: scheme[0]!, L: arch['L'] ?? 4, sim: o.sim, seed: o.seed, vectors: o.vectors, modelIssues: o.modelIssues });
+        const r = runContractCheck({ files: o.rtl, top: o.top, scheme: scheme[0]!, L: arch['L'] ?? 4, sim: o.sim, seed: o.seed, vectors: o.vectors ?? 2000, modelIssues: o.modelIssues });
         console.log(o.json ? JSON.stringify(r, null, 2) : formatContract(r));
         if (!r.equal) throw new VerificationError(`${r.top}: ${r.mismatches} of ${r.issues} issues differ from the slice model`);
         return;
