@@ -24,6 +24,7 @@ import { registerQuantizeCommand } from './commands/quantize.ts';
 import { registerLowrankCommand } from './commands/lowrank.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { registerCosimCommand } from './commands/cosim.ts';
+import { registerSynthCommand } from './commands/synth.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -51,6 +52,7 @@ registerQuantizeCommand(program);
 registerTrainCommand(program);
 registerLowrankCommand(program);
 registerCosimCommand(program);
+registerSynthCommand(program);
 registerServeCommand(program);
 
 const EXIT = { ok: 0, verificationFailed: 1, badInput: 2, internalError: 3 } as const;

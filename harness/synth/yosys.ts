@@ -2,13 +2,15 @@
  * Runs Yosys's Xilinx flow on Verilog sources and reads back the cell counts: what the FPGA
  * resource model is checked and fitted against (issue 13, item 5).
  *
- *   yosys -p "read_verilog -sv <files>; chparam -set K V <top>; synth_xilinx -family xcup
- *             -top <top> -noiopad -noclkbuf; stat -json"
+ *   yosys -p "read_verilog -sv [-D NAME] <files>; chparam -set K V <top>;
+ *             synth_xilinx -family xcup -top <top> -noiopad -noclkbuf -flatten; stat -json"
  *
  * `-family xcup` is UltraScale+ (DSP48E2). `-noiopad -noclkbuf` synthesize out of context: an
  * engine is part of a larger design, so I/O buffers would count pins, not the engine.
  * Yosys 0.23 maps multiplies onto DSP48E2 (mul2dsp + xilinx_dsp; it has no simulation model of the
  * primitive, cells_xtra.v blackboxes it), adders onto CARRY4/CARRY8 chains, registers onto FD*E.
+ * `-flatten` lets constants cross module boundaries (a delay register of a constant port is
+ * removed), as Vivado's default `-flatten_hierarchy rebuilt` does.
  *
  * Results are cached by a hash of the sources, top, parameters and the Yosys version in
  * `.cache/synth/`, because one run of a 16-DSP cascade takes seconds and a sweep repeats them.
@@ -24,7 +26,7 @@ import { writeJsonAtomically } from '../util/files.ts';
 /** Cell counts grouped the way vendor utilisation reports group them. */
 export interface CellCounts {
   DSP48E2: number;
-  /** LUT1..LUT6 (and LUT6_2 halves counted as one LUT each). */
+  /** LUT1..LUT6 (and LUT6_2 halves counted as one LUT each), and INV (a LUT1 in Vivado). */
   LUT: number;
   /** FDRE, FDSE, FDCE, FDPE: slice flip-flops. */
   FF: number;
@@ -57,11 +59,16 @@ export interface SynthOptions {
   top: string;
   /** Top-level parameters set with chparam. */
   params?: Record<string, number | string>;
+  /** Verilog macros defined while reading (`read_verilog -D NAME`). */
+  defines?: readonly string[];
   /** Yosys binary. @default 'yosys' */
   yosys?: string;
   /** Cache folder; null disables the cache. @default '<cwd>/.cache/synth' */
   cacheDir?: string | null;
 }
+
+/** The synth_xilinx options (part of the cache key). */
+export const FLOW = '-family xcup -top <top> -noiopad -noclkbuf -flatten';
 
 let versionCache: string | undefined;
 
@@ -81,7 +88,7 @@ export function groupCells(byType: Record<string, number>): CellCounts {
   const c: CellCounts = { DSP48E2: 0, LUT: 0, FF: 0, CARRY: 0, SRL: 0, BRAM18: 0, LUTRAM: 0, other: {} };
   for (const [type, n] of Object.entries(byType)) {
     if (type === 'DSP48E2') c.DSP48E2 += n;
-    else if (/^LUT[1-6](_2)?$/.test(type)) c.LUT += n;
+    else if (/^LUT[1-6](_2)?$/.test(type) || type === 'INV') c.LUT += n;
     else if (/^FD[RSCP]E$/.test(type)) c.FF += n;
     else if (/^CARRY[48]$/.test(type)) c.CARRY += n;
     else if (/^SRL/.test(type)) c.SRL += n;
@@ -122,7 +129,7 @@ export function synthesize(opts: SynthOptions): SynthResult {
     }
   });
   const key = createHash('sha256')
-    .update(JSON.stringify({ version, top, params, sources }))
+    .update(JSON.stringify({ version, top, params, defines: opts.defines ?? [], flow: FLOW, sources }))
     .digest('hex')
     .slice(0, 24);
   const cacheDir = opts.cacheDir === null ? null : resolve(opts.cacheDir ?? join(process.cwd(), '.cache', 'synth'));
@@ -142,9 +149,9 @@ export function synthesize(opts: SynthOptions): SynthResult {
       .map(([k, v]) => `chparam -set ${scriptToken('parameter', k)} ${scriptToken(`parameter ${k}`, String(v))} ${top}`)
       .join('; ');
     const script = [
-      `read_verilog -sv ${files.map(scriptPath).join(' ')}`,
+      `read_verilog -sv ${(opts.defines ?? []).map((d) => `-D${scriptToken('define', d)} `).join('')}${files.map(scriptPath).join(' ')}`,
       chparams,
-      `synth_xilinx -family xcup -top ${top} -noiopad -noclkbuf`,
+      `synth_xilinx ${FLOW.replace('<top>', top)}`,
       'tee -q -o stat.json stat -json',
     ].filter(Boolean).join('; ');
     const t0 = performance.now();

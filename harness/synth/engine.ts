@@ -1,0 +1,198 @@
+/**
+ * Engine (a)'s RTL (rtl/splitconv_pe.v) through Yosys: its DSP48E2, LUT, FF and CARRY counts per
+ * configuration, the grid the fabric estimate of harness/fpga/models/splitconv-fabric.ts is
+ * fitted on, the least-squares fit, and the model-vs-synthesis table of `fkb synth`.
+ *
+ * The synthesis top is splitconv_pe with TRACE=0 (the simulation-only stage trace tied off),
+ * FKB_USE_PRIMITIVE (each slice is the vendor's DSP48E2, a blackbox to Yosys: exactly one cell per
+ * stage, its internal registers not counted as fabric FFs), the RTL's default latencies
+ * (DSP_LATENCY=4, ACC_LATENCY=1, WORD_CYCLES=1) and a WBUF_DEPTH=32 weight buffer (distributed
+ * RAM, reported as LUTRAM, not in LUT).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ENGINE_SOURCES } from '../cosim/simulators.ts';
+import { SCHEME_IDS } from '../cosim/engine-files.ts';
+import { FABRIC_TERMS, type FabricConfig, type FabricFit, type FabricPoint, fabricEstimate, fabricTerms } from '../fpga/models/splitconv-fabric.ts';
+import { FLOW, type SynthResult, synthesize } from './yosys.ts';
+
+/** RTL parameters held fixed in every synthesis run. */
+export const SYNTH_FIXED = { DSP_LATENCY: 4, ACC_LATENCY: 1, WORD_CYCLES: 1, WBUF_DEPTH: 32, TRACE: 0 } as const;
+
+export interface EngineSynthOptions {
+  /** @default 'yosys' */
+  yosys?: string;
+  /** @default '<cwd>/.cache/synth'; null: no cache */
+  cacheDir?: string | null;
+}
+
+/** Synthesizes engine (a) in configuration `c`. */
+export function synthesizeEngine(c: FabricConfig, o: EngineSynthOptions = {}): SynthResult {
+  return synthesize({
+    files: ENGINE_SOURCES,
+    top: 'splitconv_pe',
+    params: { SCHEME: SCHEME_IDS[c.scheme], L: c.L, PO: c.Po, PP: c.Pp, ...SYNTH_FIXED },
+    defines: ['FKB_USE_PRIMITIVE'],
+    ...(o.yosys ? { yosys: o.yosys } : {}),
+    ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
+  });
+}
+
+/** sha256 (24 hex digits) of the engine's RTL sources. */
+export function engineSourceHash(): string {
+  const h = createHash('sha256');
+  for (const f of ENGINE_SOURCES) h.update(readFileSync(f));
+  return h.digest('hex').slice(0, 24);
+}
+
+const cfg = (scheme: FabricConfig['scheme'], L: number, Po: number, Pp: number): FabricConfig => ({ scheme, L, Po, Pp });
+
+/**
+ * The fit's grid, fixed before fitting. Training: unpacked, int8x8, wp487u8 and int4 (the four
+ * (NW, NA) lane shapes) at (L, Po, Pp) = (2,1,1), (4,1,1), (2,2,1), (2,1,2), (4,2,2). Held out:
+ * every L = 3 point (an L never trained on), int8xu8 (a scheme never trained on) and (4,1,2),
+ * (2,2,2) (Po/Pp mixes never trained on).
+ */
+export const FIT_GRID: readonly { config: FabricConfig; role: 'train' | 'heldout' }[] = [
+  ...(['unpacked', 'int8x8', 'wp487u8', 'int4'] as const).flatMap((s) =>
+    [cfg(s, 2, 1, 1), cfg(s, 4, 1, 1), cfg(s, 2, 2, 1), cfg(s, 2, 1, 2), cfg(s, 4, 2, 2)].map((config) => ({ config, role: 'train' as const }))),
+  ...[cfg('unpacked', 3, 1, 2), cfg('int8x8', 3, 2, 1), cfg('int4', 3, 2, 2), cfg('wp487u8', 3, 1, 1), cfg('wp487u8', 4, 1, 2),
+    cfg('int8xu8', 2, 2, 2), cfg('int8xu8', 4, 2, 1)].map((config) => ({ config, role: 'heldout' as const })),
+];
+
+/** Solves min |X b - y|^2 by the normal equations (Gaussian elimination with partial pivoting). */
+export function leastSquares(X: readonly number[][], y: readonly number[]): number[] {
+  const k = X[0]!.length;
+  const A = Array.from({ length: k }, (_, i) => [
+    ...Array.from({ length: k }, (_, j) => X.reduce((s, r) => s + r[i]! * r[j]!, 0)),
+    X.reduce((s, r, n) => s + r[i]! * y[n]!, 0),
+  ]);
+  for (let c = 0; c < k; c++) {
+    let piv = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[piv]![c]!)) piv = r;
+    [A[c], A[piv]] = [A[piv]!, A[c]!];
+    if (Math.abs(A[c]![c]!) < 1e-9) throw new Error(`least squares: term ${c} is not determined by the training set`);
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = A[r]![c]! / A[c]![c]!;
+      for (let j = c; j <= k; j++) A[r]![j]! -= f * A[c]![j]!;
+    }
+  }
+  return A.map((row, i) => row[k]! / row[i]!);
+}
+
+/** |model - synthesis| / synthesis, percent. */
+export const errorPct = (model: number, synth: number) => (synth === 0 ? (model === 0 ? 0 : Infinity) : (100 * Math.abs(model - synth)) / synth);
+
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Fits LUT and FF on the grid's training points and scores the held-out ones. */
+export function fitFabric(points: readonly FabricPoint[], meta: { yosysVersion: string; sourceHash: string; date: string }): FabricFit {
+  const train = points.filter((p) => p.role === 'train');
+  const X = train.map(fabricTerms);
+  const round = (v: number[]) => v.map((x) => Math.round(x * 1000) / 1000);
+  const lut = round(leastSquares(X, train.map((p) => p.yosys.LUT)));
+  const ff = round(leastSquares(X, train.map((p) => p.yosys.FF)));
+  const held = points.filter((p) => p.role === 'heldout');
+  const score = (what: 'lut' | 'ff') => {
+    const e = held.map((p) => errorPct(fabricEstimate(p, { lut, ff })[what], p.yosys[what === 'lut' ? 'LUT' : 'FF']));
+    return { medianPct: Math.round(median(e) * 100) / 100, maxPct: Math.round(Math.max(0, ...e) * 100) / 100 };
+  };
+  return {
+    about: 'Engine (a) fabric estimate: LUT and FF = terms . coefficients, fitted by least squares on the training points of grid (Yosys synth_xilinx of rtl/splitconv_pe.v), scored on the held-out ones. Regenerate with `fkb synth --fit`; see docs/synthesis.md.',
+    yosysVersion: meta.yosysVersion,
+    flow: `synth_xilinx ${FLOW}`,
+    fixed: { ...SYNTH_FIXED },
+    sourceHash: meta.sourceHash,
+    date: meta.date,
+    terms: [...FABRIC_TERMS],
+    lut,
+    ff,
+    grid: [...points],
+    heldout: { lut: score('lut'), ff: score('ff') },
+  };
+}
+
+/** A grid point from a synthesis result. */
+export function fabricPoint(config: FabricConfig, role: FabricPoint['role'], r: SynthResult): FabricPoint {
+  const { DSP48E2, LUT, FF, CARRY, LUTRAM } = r.cells;
+  return { ...config, role, yosys: { DSP48E2, LUT, FF, CARRY, LUTRAM } };
+}
+
+/** One configuration: the model's counts next to Yosys's. */
+export interface SynthComparison extends FabricConfig {
+  role?: FabricPoint['role'];
+  dsp: { model: number; yosys: number; equal: boolean };
+  lut: { model: number; yosys: number; errorPct: number };
+  ff: { model: number; yosys: number; errorPct: number };
+  carry: number;
+  lutram: number;
+  seconds: number;
+  cached: boolean;
+}
+
+export interface SynthReport {
+  yosysVersion: string;
+  flow: string;
+  /** Percent LUT / FF error allowed. */
+  tolerancePct: number;
+  rows: SynthComparison[];
+  dspAllEqual: boolean;
+  withinTolerance: boolean;
+  /** Set by --fit: the fit written. */
+  fit?: FabricFit;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** Model (a)'s DSP / LUT / FF next to Yosys's for each configuration (synthesizing what is not cached). */
+export function compareEngine(
+  configs: readonly { config: FabricConfig; role?: FabricPoint['role'] }[],
+  o: EngineSynthOptions & { tolerancePct?: number; fit?: Pick<FabricFit, 'lut' | 'ff'>; onProgress?: (label: string, i: number, n: number) => void } = {},
+): SynthReport {
+  const tolerancePct = o.tolerancePct ?? 10;
+  let version = '';
+  const rows = configs.map(({ config, role }, i) => {
+    o.onProgress?.(`${config.scheme} L=${config.L} Po=${config.Po} Pp=${config.Pp}`, i, configs.length);
+    const r = synthesizeEngine(config, o);
+    version = r.yosysVersion;
+    const m = fabricEstimate(config, o.fit);
+    const dspModel = config.Pp * config.Po * config.L;   // splitconv.ts: DSP = Pp * Po * L
+    const row: SynthComparison = {
+      ...config,
+      ...(role ? { role } : {}),
+      dsp: { model: dspModel, yosys: r.cells.DSP48E2, equal: dspModel === r.cells.DSP48E2 },
+      lut: { model: m.lut, yosys: r.cells.LUT, errorPct: round2(errorPct(m.lut, r.cells.LUT)) },
+      ff: { model: m.ff, yosys: r.cells.FF, errorPct: round2(errorPct(m.ff, r.cells.FF)) },
+      carry: r.cells.CARRY,
+      lutram: r.cells.LUTRAM,
+      seconds: round2(r.seconds),
+      cached: r.cached,
+    };
+    return row;
+  });
+  o.onProgress?.('done', configs.length, configs.length);
+  return {
+    yosysVersion: version,
+    flow: `synth_xilinx ${FLOW}`,
+    tolerancePct,
+    rows,
+    dspAllEqual: rows.every((r) => r.dsp.equal),
+    withinTolerance: rows.every((r) => r.lut.errorPct <= tolerancePct && r.ff.errorPct <= tolerancePct),
+  };
+}
+
+/** Synthesizes FIT_GRID, fits LUT and FF on its training points, and returns the fit (the caller writes it). */
+export function runFit(o: EngineSynthOptions & { onProgress?: (label: string, i: number, n: number) => void } = {}): FabricFit {
+  let version = '';
+  const points = FIT_GRID.map(({ config, role }, i) => {
+    o.onProgress?.(`${config.scheme} L=${config.L} Po=${config.Po} Pp=${config.Pp}`, i, FIT_GRID.length);
+    const r = synthesizeEngine(config, o);
+    version = r.yosysVersion;
+    return fabricPoint(config, role, r);
+  });
+  return fitFabric(points, { yosysVersion: version, sourceHash: engineSourceHash(), date: new Date().toISOString().slice(0, 10) });
+}
