@@ -47,6 +47,8 @@ export interface OverpackCosimOptions {
   vectors?: number;
   /** @default 1 */
   seed?: number;
+  /** Boundary combinations after the random tuples, at most. @default 1024 */
+  boundary?: number;
   /** A replacement for rtl/overpack_decode.v (a mutant in the tests). */
   decodeFile?: string;
   cacheDir?: string;
@@ -127,7 +129,7 @@ export function overpackRtlParams(l: OverpackLayout): Record<string, number> {
 }
 
 /** The operand stream: flat tuples (weights then activations) and where each comes from. */
-interface Stream {
+export interface OverpackStream {
   ops: Int16Array;
   width: number;
   count: number;
@@ -135,7 +137,13 @@ interface Stream {
   boundary: number;
 }
 
-function operandStream(l: OverpackLayout, exhaustive: boolean, vectors: number, seed: number, space: number): Stream {
+/**
+ * The operands the co-simulation presents, in order: the whole space (odometer, the last
+ * activation fastest), or `vectors` tuples drawn as overpackStats samples them then
+ * boundaryTuples(l, boundary).
+ */
+export function overpackStream(l: OverpackLayout, exhaustive: boolean, vectors: number, seed: number, boundary = 1024): OverpackStream {
+  const space = ((l.weightRange[1] - l.weightRange[0] + 1) ** l.weights) * ((l.activationRange[1] - l.activationRange[0] + 1) ** l.activations);
   const width = l.weights + l.activations;
   const ranges = [...Array(l.weights).fill(l.weightRange), ...Array(l.activations).fill(l.activationRange)] as [number, number][];
   if (exhaustive) {
@@ -151,7 +159,7 @@ function operandStream(l: OverpackLayout, exhaustive: boolean, vectors: number, 
     }
     return { ops, width, count: space, random: 0, boundary: 0 };
   }
-  const bounds = boundaryTuples(l, 1024);
+  const bounds = boundary > 0 ? boundaryTuples(l, boundary) : [];
   const count = vectors + bounds.length;
   const ops = new Int16Array(count * width);
   const rng = new Rng(seed);
@@ -175,7 +183,7 @@ export function runOverpackCosim(o: OverpackCosimOptions): OverpackCosimReport {
   const exhaustive = o.exhaustive ?? (o.vectors === undefined && space <= OVERPACK_EXHAUSTIVE_DEFAULT);
   if (exhaustive && space > 2 ** 24) throw new InputError(`${l.name}: ${space} tuples are too many to enumerate in RTL simulation (at most 2^24); use --vectors`);
   const vectors = exhaustive ? 0 : requireInt('vectors', o.vectors ?? 2000, 1, 1e8);
-  const stream = operandStream(l, exhaustive, vectors, seed, space);
+  const stream = overpackStream(l, exhaustive, vectors, seed, o.boundary ?? 1024);
   const statsCount = exhaustive ? space : vectors;
 
   const decode = o.decodeFile ? resolve(o.decodeFile) : join(RTL_DIR, 'overpack_decode.v');
@@ -218,8 +226,7 @@ export function runOverpackCosim(o: OverpackCosimOptions): OverpackCosimReport {
       let n = 0;
       while (base + n < stream.count && lines.length < DEPTH - 4) {
         const t = base + n;
-        const w = Array.from(stream.ops.subarray(t * stream.width, t * stream.width + l.weights));
-        const a = Array.from(stream.ops.subarray(t * stream.width + l.weights, (t + 1) * stream.width));
+        const { w, a } = streamTuple(l, stream, t);
         inCycle.push(lines.length);
         lines.push(stimLine(true, w, a));
         n++;
@@ -237,8 +244,7 @@ export function runOverpackCosim(o: OverpackCosimOptions): OverpackCosimReport {
       const outs = readFileSync(join(dir, 'out.txt'), 'utf8').split('\n').filter(Boolean);
       for (let i = 0; i < n; i++) {
         const t = base + i;
-        const w = Array.from(stream.ops.subarray(t * stream.width, t * stream.width + l.weights));
-        const a = Array.from(stream.ops.subarray(t * stream.width + l.weights, (t + 1) * stream.width));
+        const { w, a } = streamTuple(l, stream, t);
         const source = exhaustive ? 'exhaustive' : t < stream.random ? 'random' : 'boundary';
         const at = { vector: t, inCycle: inCycle[i]!, source, w, a } as const;
         const line = outs[i];
@@ -328,6 +334,11 @@ export function runOverpackCosim(o: OverpackCosimOptions): OverpackCosimReport {
     build: { cached: [...builds.values()].every((b) => b.cached), ms: [...builds.values()].reduce((x, b) => x + b.buildMs, 0), version: [...builds.values()][0]!.version },
     ms: { rtl: rtlMs, check: checkMs, stats: statsMs, total: performance.now() - t0 },
   };
+}
+
+/** Tuple t of a stream. */
+export function streamTuple(l: OverpackLayout, s: OverpackStream, t: number): { w: number[]; a: number[] } {
+  return { w: Array.from(s.ops.subarray(t * s.width, t * s.width + l.weights)), a: Array.from(s.ops.subarray(t * s.width + l.weights, (t + 1) * s.width)) };
 }
 
 /** One stimulus line: {valid nibble, w_1 w_0, a_7 .. a_0}, each operand in its own byte. */
