@@ -2,7 +2,7 @@
 // overpack.ts; Sommer et al., FPL 2022): overpack_pack -> dsp_stage (the engine's behavioural
 // DSP48E2 slice with its pipeline registers, DSP_LATENCY cycles) -> overpack_decode -> output
 // register. The MR correction inputs c_k are computed from the operands in the cycle they enter
-// (overpack_corr) and delayed DSP_LATENCY cycles to meet their P.
+// and delayed DSP_LATENCY cycles to meet their P (overpack_correction).
 //
 //   in_valid, w, a in cycle t  ->  out_valid, lanes in cycle t + DSP_LATENCY + 1
 //
@@ -31,9 +31,6 @@ module overpack_unit #(
 );
   localparam integer K = N * M;
   localparam integer PB = WB + AB;
-  localparam integer DL = (PB > S) ? PB - S : 0;
-  localparam integer CW = (DL > 0) ? DL : 1;
-  localparam integer MR = (MODE == 2 || MODE == 3 || MODE == 4) ? 1 : 0;
 
   wire [29:0] pa;
   wire [17:0] pb;
@@ -50,20 +47,9 @@ module overpack_unit #(
     .clk(clk), .rst(rst), .valid(in_valid), .a(pa), .b(pb), .c(pc), .d(pd), .inmode(inmode), .opmode(opmode),
     .pcin(48'd0), .p(p), .p_valid(p_valid));
 
-  wire [K*CW-1:0] c;
-  wire [K*CW-1:0] c_at_p;
-  generate
-    if (MR != 0) begin : mr
-      overpack_corr #(.WB(WB), .AB(AB), .N(N), .M(M), .ASIGNED(ASIGNED), .DL(DL)) u_corr (.w(w), .a(a), .c(c));
-      fkb_delay #(.W(K * CW), .N(DSP_LATENCY)) u_delay (.clk(clk), .rst(rst), .d(c), .q(c_at_p));
-    end else begin : nomr
-      assign c = {K*CW{1'b0}};
-      assign c_at_p = c;
-    end
-  endgenerate
-
   wire [K*(PB+1)-1:0] r;
-  overpack_decode #(.PB(PB), .S(S), .K(K), .MODE(MODE)) u_decode (.p(p), .c(c_at_p), .lanes(r));
+  overpack_correction #(.WB(WB), .AB(AB), .N(N), .M(M), .S(S), .ASIGNED(ASIGNED), .MODE(MODE), .LATENCY(DSP_LATENCY)) u_corr (
+    .clk(clk), .rst(rst), .w(w), .a(a), .p(p), .lanes(r));
 
   always @(posedge clk) begin
     out_valid <= rst ? 1'b0 : p_valid;

@@ -26,7 +26,7 @@ import { Rng } from '../util/rng.ts';
 import { type Build, RTL_DIR, type SimulatorName, buildSimulation } from './simulators.ts';
 
 /** The unit's RTL in dependency order (the decode may be replaced: `decodeFile`). */
-export const OVERPACK_SOURCES = ['fkb_delay.v', 'dsp48e2_slice.v', 'dsp_stage.v', 'overpack_pack.v', 'overpack_corr.v', 'overpack_decode.v', 'overpack_unit.v'];
+export const OVERPACK_SOURCES = ['fkb_delay.v', 'dsp48e2_slice.v', 'dsp_stage.v', 'overpack_pack.v', 'overpack_corr.v', 'overpack_decode.v', 'overpack_correction.v', 'overpack_unit.v'];
 /** The slice's pipeline (dsp_stage: AREG DREG ADREG BREG=2 INMODEREG MREG PREG CREG OPMODEREG). */
 export const OVERPACK_DSP_LATENCY = 4;
 /** Operands in cycle t, lanes out in cycle t + this (the decode's output register adds one). */

@@ -21,6 +21,7 @@ import {
 } from '../../cosim/run.ts';
 import { SIMULATORS, type SimulatorName } from '../../cosim/simulators.ts';
 import { type OverpackCosimReport, type OverpackMismatch, overpackModes, runOverpackCosim } from '../../cosim/overpack-cosim.ts';
+import { type OverpackCorrectionCost, overpackCorrectionCosts } from '../../cosim/overpack-synth.ts';
 import { DECODE_MODES, type DecodeMode, OVERPACK_NAMES, getOverpack } from '../../dsp/overpack.ts';
 import type { CosimDifference } from '../../cosim/types.ts';
 import { ENGINE_SCHEMES, type EngineScheme } from '../../fpga/models/splitconv.ts';
@@ -49,6 +50,7 @@ interface CosimCliOptions {
   overpack?: string;
   decode: string;
   exhaustive?: boolean;
+  synth?: boolean;
 }
 
 const ARCH_KEYS = ['L', 'Po', 'Pp', 'dspLatency', 'accLatency', 'weightWordCycles'] as const;
@@ -155,6 +157,18 @@ export function formatOverpackCosim(r: OverpackCosimReport): string {
   return lines.join('\n');
 }
 
+export function formatCorrectionCosts(costs: readonly OverpackCorrectionCost[]): string {
+  const modes = [...new Set(costs.map((c) => c.mode))];
+  const t = new Table({ head: ['layout', ...modes.map((m) => `${m} LUT/FF/CARRY`)], style: { head: [], border: [] } });
+  for (const layout of [...new Set(costs.map((c) => c.layout))]) {
+    t.push([layout, ...modes.map((m) => {
+      const c = costs.find((x) => x.layout === layout && x.mode === m);
+      return c ? `${c.lut} / ${c.ff} / ${c.carry}` : '-';
+    })]);
+  }
+  return `${t.toString()}\nYosys synth_xilinx -family xcup cell counts (not Vivado's): approx = overpack_pack's C logic with the anticipation minus without; the others = rtl/overpack_correction.v`;
+}
+
 function overpackModesOf(layout: string, decode: string): DecodeMode[] {
   const have = overpackModes(getOverpack(layout));
   if (decode === 'all') return have;
@@ -167,6 +181,11 @@ function runOverpackCli(o: CosimCliOptions): void {
   const layouts = o.overpack === 'all' ? [...OVERPACK_NAMES] : o.overpack!.split(',').map((x) => x.trim());
   if (o.layer !== undefined || o.model !== undefined || o.random !== undefined || o.rtl.length > 1) {
     throw new InputError('--overpack checks one multiply unit: --layer, --model and --random choose engine layers and do not apply (--rtl may name one replacement overpack_decode.v)');
+  }
+  if (o.synth) {
+    const costs = layouts.flatMap((layout) => overpackCorrectionCosts(layout, overpackModesOf(layout, o.decode)));
+    console.log(o.json ? JSON.stringify(costs, null, 2) : formatCorrectionCosts(costs));
+    return;
   }
   if (o.exhaustive && o.vectors !== undefined) throw new InputError('--exhaustive enumerates every tuple: --vectors does not apply');
   const bar = progressBar(!o.json);
@@ -206,6 +225,7 @@ export function registerCosimCommand(program: Command): void {
     .option('--overpack <layout>', `an overpacked multiply unit (rtl/overpack_unit.v) for a layout: ${OVERPACK_NAMES.join(', ')}, or a comma list, or all`)
     .option('--decode <mode>', `with --overpack: ${DECODE_MODES.join(', ')}, or a comma list, or all`, 'all')
     .option('--exhaustive', 'with --overpack: every operand tuple of the layout')
+    .option('--synth', "with --overpack: the Yosys cell counts of each decode's correction logic instead of simulating")
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  fkb cosim --model embedded --scheme all --set L=4,Po=2,Pp=2\n  fkb cosim --random 20 --seed 3 --scheme int4 --sim icarus\n  fkb cosim --layer reference --set L=16,Po=8,Pp=1\n  fkb cosim --rtl my_unit.v --top my_unit --scheme int8x8 --set L=8\n  fkb cosim --overpack int4-2x3-d1 --decode mr,mr-round --exhaustive\n  fkb cosim --overpack all --vectors 5000 --seed 2\n\nThe port contract for --rtl designs is rtl/CONTRACT.md. Builds are cached in .cache/cosim/.')
     .action((o: CosimCliOptions) => {
