@@ -97,6 +97,9 @@ export function runModel(opts: NetworkModelOptions): ModelReport {
       ...(fps !== undefined ? { fps, bottleneck } : {}),
       dsp: pipelined ? sum((e) => e.dsp) : Math.max(...layers.map((e) => e.dsp)),
       bram: pipelined ? sum((e) => e.bram) : Math.max(...layers.map((e) => e.bram)),
+      ...(layers.every((e) => e.lut !== undefined && e.ff !== undefined)
+        ? { lut: pipelined ? sum((e) => e.lut!) : Math.max(...layers.map((e) => e.lut!)), ff: pipelined ? sum((e) => e.ff!) : Math.max(...layers.map((e) => e.ff!)) }
+        : {}),
       resources: pipelined ? 'sum' : 'max',
       memoryBoundLayers: layers.filter((e) => e.bound === 'memory').length,
     },

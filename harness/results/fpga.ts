@@ -46,6 +46,12 @@ export interface LayerEstimate {
   dsp: number;
   /** 36 Kb block RAMs. */
   bram: number;
+  /**
+   * LUTs and flip-flops of the engine's fabric, where the model has an estimate (model a: fitted
+   * on Yosys synthesis of its RTL, harness/fpga/models/splitconv-fabric.ts).
+   */
+  lut?: number;
+  ff?: number;
   /** Products per DSP (1, 2 or 4). */
   packing: 1 | 2 | 4;
   /** macs / (computeCycles * peak MACs per cycle). */
@@ -76,6 +82,9 @@ export interface ModelReport {
     /** DSPs / BRAM36 of the design: the largest layer's for a reused engine, the sum for a dataflow one. */
     dsp: number;
     bram: number;
+    /** LUTs / FFs of the design when every layer's estimate has them. */
+    lut?: number;
+    ff?: number;
     resources: 'max' | 'sum';
     memoryBoundLayers: number;
   };

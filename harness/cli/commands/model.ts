@@ -53,18 +53,19 @@ function modelHelp(): string {
 
 
 export function formatReport(r: ModelReport): string {
+  const fabric = r.totals.lut !== undefined;
   const t = new Table({
-    head: ['layer', 'shape', 'MMAC', 'cycles', 'load cyc', 'time ns', 'bound', 'GOPS', 'util %', 'DSP', 'BRAM36'],
-    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right', 'right'],
+    head: ['layer', 'shape', 'MMAC', 'cycles', 'load cyc', 'time ns', 'bound', 'GOPS', 'util %', 'DSP', 'BRAM36', ...(fabric ? ['LUT', 'FF'] : [])],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
     style: { head: [], border: [] },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
   for (const e of r.layers) {
-    t.push([e.name, e.shape, fmt(e.macs / 1e6, 2), fmt(e.cycles), fmt(e.loadCycles ?? e.cycles - e.computeCycles), fmt(e.timeNs), e.bound, fmt(e.attainableGops, 1), fmt(100 * e.utilization, 1), fmt(e.dsp), fmt(e.bram, 1)]);
+    t.push([e.name, e.shape, fmt(e.macs / 1e6, 2), fmt(e.cycles), fmt(e.loadCycles ?? e.cycles - e.computeCycles), fmt(e.timeNs), e.bound, fmt(e.attainableGops, 1), fmt(100 * e.utilization, 1), fmt(e.dsp), fmt(e.bram, 1), ...(fabric ? [fmt(e.lut ?? 0), fmt(e.ff ?? 0)] : [])]);
   }
   const tt = r.totals;
   const load = r.layers.reduce((a, e) => a + (e.loadCycles ?? e.cycles - e.computeCycles), 0);
-  t.push(['total', `${r.layers.length} layers`, fmt(tt.macs / 1e6, 2), fmt(tt.cycles), tt.fps === undefined ? fmt(load) : '', fmt(tt.timeNs), `${tt.memoryBoundLayers} mem`, fmt(tt.gops, 1), '', `${tt.resources} ${fmt(tt.dsp)}`, `${tt.resources} ${fmt(tt.bram, 1)}`]);
+  t.push(['total', `${r.layers.length} layers`, fmt(tt.macs / 1e6, 2), fmt(tt.cycles), tt.fps === undefined ? fmt(load) : '', fmt(tt.timeNs), `${tt.memoryBoundLayers} mem`, fmt(tt.gops, 1), '', `${tt.resources} ${fmt(tt.dsp)}`, `${tt.resources} ${fmt(tt.bram, 1)}`, ...(fabric ? [`${tt.resources} ${fmt(tt.lut ?? 0)}`, `${tt.resources} ${fmt(tt.ff ?? 0)}`] : [])]);
   const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ');
   const lines = [
     `model ${r.model} on ${r.device} at ${r.clockMHz} MHz, network ${r.network}`,
@@ -72,6 +73,7 @@ export function formatReport(r: ModelReport): string {
     t.toString(),
     'load cyc: cycles a layer waits on off-chip transfers beyond its compute (the load phases double buffering does not hide).',
   ];
+  if (fabric) lines.push('LUT, FF: fitted on Yosys synth_xilinx of the engine RTL (docs/synthesis.md; compare with fkb synth).');
   if (tt.fps !== undefined) {
     lines.push(`pipelined (FINN): ${fmt(tt.cycles)} cycles per frame at the slowest layer ${tt.bottleneck} -> ${fmt(tt.fps, 1)} frames/s`);
   }

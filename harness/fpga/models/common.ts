@@ -106,7 +106,7 @@ export function requireClock(clockMHz: number): void {
  * the DSP type or for the bit widths), 'folding' (FINN divisibility), 'grouping' (a grouped
  * layer the engine cannot run), 'device' (wrong DSP family), 'precision' (operand widths).
  */
-export type InfeasibleReason = 'dsp' | 'bram' | 'packing' | 'folding' | 'grouping' | 'device' | 'precision';
+export type InfeasibleReason = 'dsp' | 'bram' | 'fabric' | 'packing' | 'folding' | 'grouping' | 'device' | 'precision';
 
 /** An InputError that also says which rule was violated (the sweep counts configurations by it). */
 export class InfeasibleError extends InputError {
@@ -396,7 +396,7 @@ export function finish(
   device: Device,
   clockMHz: number,
   cost: Pick<LayerCost, 'computeCycles' | 'offChipBytes' | 'exposedBytes' | 'doubleBuffered' | 'portBytesPerCycle' | 'peakMacsPerCycle' | 'paddedInC' | 'paddedOutC'>,
-  rest: Pick<LayerEstimate, 'dsp' | 'bram' | 'packing' | 'detail' | 'warnings'>,
+  rest: Pick<LayerEstimate, 'dsp' | 'bram' | 'lut' | 'ff' | 'packing' | 'detail' | 'warnings'>,
 ): LayerEstimate {
   const g = geometry(l);
   const macs = g.pixels * l.outC * l.kH * l.kW * g.cin;

@@ -9,8 +9,10 @@
  *   L                      issue metadata delayed L - 1 + dspLatency cycles (shared part)
  *   Pp                     a pixel lane's address registers and activation address adders
  *   Pp*L                   a pixel lane's metadata (output address, slot) in that delay
- *   Pp*Po*L                a DSP stage: pack wiring, fabric delay registers around the slice
- *   Pp*Po*L*(L-1)/2        the skew registers that delay stage j's operands j cycles
+ *   Pp*Po*L                a DSP stage: pack wiring, fabric registers around the slice, and the
+ *                          skew registers that delay stage j's operands j cycles (quadratic in L:
+ *                          Pp*Po*L*(L-1)/2 registers of the operands' width, taken as linear over the
+ *                          L of the grid, which has only two training values of L)
  *   Pp*Po*NL               an accumulator lane: int32 register, adder, bias' adder, write address
  *   (Po*NW + Pp*NA)*L      operand bytes per issue: weight-word and activation muxes (zero, offset, pad)
  */
@@ -26,14 +28,14 @@ export interface FabricConfig {
   Pp: number;
 }
 
-export const FABRIC_TERMS = ['1', 'L', 'Pp', 'Pp*L', 'Pp*Po*L', 'Pp*Po*L*(L-1)/2', 'Pp*Po*NL', '(Po*NW+Pp*NA)*L'] as const;
+export const FABRIC_TERMS = ['1', 'L', 'Pp', 'Pp*L', 'Pp*Po*L', 'Pp*Po*NL', '(Po*NW+Pp*NA)*L'] as const;
 
 /** The term values of one configuration, in FABRIC_TERMS order. */
 export function fabricTerms(c: FabricConfig): number[] {
   const NW = c.scheme === 'unpacked' ? 1 : SCHEMES[c.scheme].weights;
   const NA = c.scheme === 'unpacked' ? 1 : SCHEMES[c.scheme].activations;
   const { L, Po, Pp } = c;
-  return [1, L, Pp, Pp * L, Pp * Po * L, (Pp * Po * L * (L - 1)) / 2, Pp * Po * NW * NA, (Po * NW + Pp * NA) * L];
+  return [1, L, Pp, Pp * L, Pp * Po * L, Pp * Po * NW * NA, (Po * NW + Pp * NA) * L];
 }
 
 /** One synthesized configuration of the grid, as the data file records it. */

@@ -108,6 +108,7 @@ import {
   type ParamSchema,
   type Params,
 } from './common.ts';
+import { fabricEstimate } from './splitconv-fabric.ts';
 
 /** What one DSP of engine (a) does: a packing scheme of harness/dsp/schemes.ts, or one product. */
 export type EngineScheme = SchemeName | 'unpacked';
@@ -239,6 +240,11 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
 
   const dsp = Pp * Po * L;
   requireDsp(dsp, () => `Pp*Po*L (${Pp}*${Po}*${L})`, device);
+  // LUT / FF: the fit on Yosys synthesis of rtl/splitconv_pe.v (splitconv-fabric.ts)
+  const { lut, ff } = fabricEstimate({ scheme, L, Po, Pp });
+  if (lut > device.lut || ff > device.ff) {
+    throw new InfeasibleError('fabric', `engine (a) needs about ${lut} LUTs and ${ff} FFs (fitted on Yosys synthesis, docs/synthesis.md); ${device.name} has ${device.lut} LUTs and ${device.ff} FFs`);
+  }
 
   const g = geometry(layer);
   const { Tc, To, Tp, taps, issues, fill, computeCycles } = splitconvTiling(layer, { L, Po, Pp, dspLatency, accLatency }, lanes);
@@ -282,6 +288,8 @@ export function splitconvModel(layer: LayerSpec, p: Params, device: Device, cloc
   return finish(layer, device, clockMHz, cost, {
     dsp,
     bram,
+    lut,
+    ff,
     packing: pack,
     detail: { scheme, Tc, To, Tp, taps, issues, fill, fmap: String(mode), bramWeights: bramW, firstLoadBytes: firstLoad, lastStoreBytes: lastStore },
     warnings,
