@@ -20,6 +20,7 @@ import {
 } from '../harness/cosim/overpack-cosim.ts';
 import { type DecodeMode, OVERPACK_NAMES, getOverpack, mrCorrections, overpackP } from '../harness/dsp/overpack.ts';
 import { PAPER_TABLE_II } from '../harness/exactness/overpack-stats.ts';
+import { overpackCorrectionCosts } from '../harness/cosim/overpack-synth.ts';
 
 const root = join(import.meta.dirname, '..');
 const FIXTURES = join(root, 'test', 'fixtures', 'rtl');
@@ -120,6 +121,13 @@ test('decode mutants (round bit one place too low; lane K-2\'s MR correction dro
     }
   }
   assert.is(caught, 6);
+});
+
+test('Yosys: the naive decode is wiring; MR costs LUTs and the c_k delay (DSP latency x (K-1) x d FFs)', () => {
+  const [naive, mr] = overpackCorrectionCosts('int4-2x2-d2', ['naive', 'mr']);
+  assert.equal([naive!.lut, naive!.ff, naive!.carry], [0, 0, 0]);
+  assert.is(mr!.ff, 4 * 3 * 2);
+  assert.ok(mr!.lut > 0 && mr!.lut <= 3 * 8, `${mr!.lut} LUTs for three 2x2-bit products`);
 });
 
 // ---- the command line ------------------------------------------------------------------------
