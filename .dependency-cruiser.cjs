@@ -5,7 +5,7 @@
  *   registry                           the lists of kernel variants
  *   reference, dsp, problems           the oracle, the DSP48E2 slice and packed-engine models, problem builders
  *   wasm                               loading the modules, running a kernel
- *   testers, verify, bench, exactness, ort   drivers that run kernels and check or time them
+ *   testers, verify, bench, exactness, ort, tflite   drivers that run kernels and check or time them (ort, tflite: the peers)
  *   model, prune, quant, lowrank, fpga CNN graphs, compression (pruning, quantization, low rank), FPGA models
  *   qonnx                              quantized ONNX import: a float graph plus the model's own quantizers and
  *                                      integer weights, for quant/'s integer graph
@@ -21,7 +21,7 @@ const BOTTOM = ['util', 'conv', 'networks', 'results'];
 const REGISTRY = ['registry'];
 const ORACLE = ['reference', 'dsp', 'problems'];
 const LOADER = ['wasm'];
-const DRIVERS = ['testers', 'verify', 'bench', 'exactness', 'ort'];
+const DRIVERS = ['testers', 'verify', 'bench', 'exactness', 'ort', 'tflite'];
 const CORE = ['model', 'prune', 'quant', 'lowrank', 'fpga'];
 /** Built on model/ (the float importer) and quant/ (the integer graph it feeds): neither may import it. */
 const QUANT_IMPORT = ['qonnx'];

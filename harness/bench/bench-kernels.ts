@@ -5,11 +5,14 @@
  * kernel's output is first checked against the scalar variant (or, for restricted-domain
  * variants, against a general variant run on the same restricted problem), and onnxruntime's
  * against ours in `fp32` mode: a measurement of a wrong kernel is not reported as a result.
+ * With `litertThreads`, LiteRT.js (XNNPACK) runs the same layer as a one-CONV_2D `.tflite` model;
+ * its output must equal our scalar kernel's in `fp32` mode (scales rounded to float32, as the
+ * file stores them) on every output, and the rows count its differences from the other modes.
  */
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
-import { type ConvProblem, type RequantMode, describeShape, macs } from '../conv/layer.ts';
+import { CODE_MODES, type ConvProblem, type RequantMode, describeShape, macs } from '../conv/layer.ts';
 import { SPLITCONV_VARIANTS, type SplitConvVariant } from '../registry/splitconv.ts';
 import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
 import { DEFAULT_PACKED_CONFIG, type PackedConvConfig } from '../dsp/packed-conv.ts';
@@ -32,6 +35,11 @@ export interface BenchOptions {
   mode?: Exclude<RequantMode, 'raw'>;
   /** Also measure onnxruntime-web. @default true */
   ort?: boolean;
+  /**
+   * Also measure LiteRT.js (XNNPACK) with these thread counts; [] skips it. A count above 1 loads
+   * its threaded build, which needs relaxed SIMD (Node 22+, e.g. `--engine node24`). @default []
+   */
+  litertThreads?: number[];
   /** Only variants whose name contains one of these substrings (the scalar baseline always runs). */
   filter?: string[];
   /** Seed of the random operands. @default 1 */
@@ -119,6 +127,15 @@ async function warmUpOrt(ort: typeof import('../ort/qlinearconv.ts')): Promise<v
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
+/** Loads LiteRT.js and runs a small convolution until V8 has compiled its module (see warmUpOrt). */
+async function warmUpLiteRt(litert: typeof import('../tflite/litert-conv.ts'), threads: boolean): Promise<void> {
+  const p = new KernelTester().image(28).channels(32, 32).kernel(3).pad(1).mode('fp32').problem();
+  const conv = await litert.createLiteRtConv(p, { threads });
+  for (let i = 0; i < 30; i++) await conv.run();
+  conv.release();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
 /** Layers shared by worker threads (each benchmarks whole layers); reports merged in layer order. */
 async function benchmarkInWorkers(layers: BenchLayer[], options: BenchOptions, threads: number): Promise<BenchReport> {
   const { runInWorkers } = await import('../parallel/pool.ts');
@@ -154,6 +171,7 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
     minIterations: options.minIterations ?? 5,
     mode: options.mode ?? 'fp32',
     ort: options.ort ?? true,
+    litertThreads: options.litertThreads ?? [],
     seed: options.seed ?? 1,
     filter: options.filter ?? [],
     dsp: options.dsp ?? DEFAULT_PACKED_CONFIG,
@@ -175,7 +193,10 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
   const ortModule = opts.ort ? await import('../ort/qlinearconv.ts') : undefined;
   if (ortModule) await warmUpOrt(ortModule);
   const ortEncodings = ['uint8', 'int8'] as const;
-  const total = layers.length * (targets.length + packedTargets.length + (ortModule ? ortEncodings.length : 0));
+  const litertModule = opts.litertThreads.length ? await import('../tflite/litert-conv.ts') : undefined;
+  const litertThreaded = opts.litertThreads.some((n) => n > 1);
+  if (litertModule) await warmUpLiteRt(litertModule, litertThreaded);
+  const total = layers.length * (targets.length + packedTargets.length + (ortModule ? ortEncodings.length : 0) + opts.litertThreads.length);
   let index = 0;
   const measurements: Measurement[] = [];
 
@@ -292,12 +313,59 @@ export async function benchmarkLayers(layers: BenchLayer[], options: BenchOption
       }
     }
 
+    if (litertModule) {
+      const p = problem([-128, 127]);
+      const scalar = targets.find((t) => t.v.module === 'scalar')!;
+      // The other modes are counted with the fastest general SIMD variant (already checked against scalar above).
+      const fast = targets.find((t) => general(t.v) && t.v.module !== 'scalar') ?? scalar;
+      for (const n of opts.litertThreads) {
+        const name = `LiteRT.js CONV_2D (XNNPACK, ${n} thread${n > 1 ? 's' : ''})`;
+        options.onTask?.(`${layer.name}: ${name}`, index++, total);
+        const conv = await litertModule.createLiteRtConv(p, { numThreads: n, threads: litertThreaded });
+        try {
+          const got = await conv.output();
+          const oracle = (mode: (typeof CODE_MODES)[number], who: typeof scalar) => {
+            const q = { ...conv.problem, requant: { ...conv.problem.requant, mode } };
+            const r = new KernelRunner(who.v, who.kernel, q);
+            r.run();
+            return { q, want: r.output() };
+          };
+          const outputsDifferingByMode: Record<string, number> = {};
+          for (const mode of CODE_MODES) {
+            const { want } = oracle(mode, mode === 'fp32' ? scalar : fast);
+            let d = 0;
+            for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) d++;
+            outputsDifferingByMode[mode] = d;
+          }
+          // XNNPACK requantizes like our fp32 mode: any difference there refuses the timing.
+          const { q, want } = oracle('fp32', scalar);
+          compareOutputs(name, `${layer.name} ${base.shape}`, q, got, want);
+          const s = await measure(name, () => conv.run(), opts.timeMs, opts.minIterations);
+          rows.push({
+            ...base,
+            kernel: name,
+            module: 'litert.js',
+            p50Ms: s.p50,
+            madMs: s.mad,
+            samples: s.samples,
+            gmacs: layerMacs / s.p50 / 1e6,
+            verifiedAgainst: `${scalar.v.name} in fp32 mode (float32 scales)`,
+            litert: { build: conv.build, threads: n, outputsDifferingByMode },
+          });
+        } finally {
+          conv.release();
+        }
+      }
+    }
+
     const scalarRow = rows.find((r) => r.module === 'scalar');
     const ortRows = rows.filter((r) => r.module === 'onnxruntime-web');
     const bestOrt = ortRows.length ? Math.min(...ortRows.map((r) => r.p50Ms)) : undefined;
+    const litertOne = rows.find((r) => r.litert?.threads === 1);
     for (const r of rows) {
       if (scalarRow) r.speedupVsScalar = scalarRow.p50Ms / r.p50Ms;
       if (bestOrt !== undefined) r.speedupVsOrt = bestOrt / r.p50Ms;
+      if (litertOne) r.speedupVsLiteRt = litertOne.p50Ms / r.p50Ms;
     }
     measurements.push(...rows);
   }

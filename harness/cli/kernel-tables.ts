@@ -7,15 +7,29 @@ const fmt = (x: number | undefined, digits = 2) => (x === undefined ? '-' : x.to
 
 /** One table per layer: kernel, p50 ± MAD, GMAC/s, speedups. */
 export function measurementTable(rows: Measurement[]): string {
+  const litert = rows.some((r) => r.speedupVsLiteRt !== undefined);
   const t = new Table({
-    head: ['kernel', 'module', 'p50 ± MAD (ms)', 'GMAC/s', 'x scalar', 'x ORT', 'n'],
-    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    head: ['kernel', 'module', 'p50 ± MAD (ms)', 'GMAC/s', 'x scalar', 'x ORT', ...(litert ? ['x LiteRT'] : []), 'n'],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', ...(litert ? ['right' as const] : []), 'right'],
     style: { head: [], border: [] },
   });
   for (const r of [...rows].sort((a, b) => a.p50Ms - b.p50Ms)) {
-    t.push([r.kernel, r.module, `${fmt(r.p50Ms, 3)} ± ${fmt(r.madMs, 3)}`, fmt(r.gmacs), fmt(r.speedupVsScalar, 1), fmt(r.speedupVsOrt), r.samples]);
+    t.push([
+      r.kernel, r.module, `${fmt(r.p50Ms, 3)} ± ${fmt(r.madMs, 3)}`, fmt(r.gmacs), fmt(r.speedupVsScalar, 1), fmt(r.speedupVsOrt),
+      ...(litert ? [fmt(r.speedupVsLiteRt)] : []), r.samples,
+    ]);
   }
   return t.toString();
+}
+
+/** One line per LiteRT.js row: its build and how its outputs compare with each requantization mode. */
+export function litertExactness(rows: Measurement[]): string[] {
+  return rows
+    .filter((r) => r.litert)
+    .map((r) => {
+      const d = Object.entries(r.litert!.outputsDifferingByMode).map(([mode, n]) => `${mode} ${n}`).join(', ');
+      return `${r.layer}: ${r.kernel} [${r.litert!.build}] outputs differing from our reference, by mode: ${d}`;
+    });
 }
 
 export function reportTables(report: BenchReport): string {
@@ -26,6 +40,7 @@ export function reportTables(report: BenchReport): string {
   for (const layer of layers) {
     const rows = report.measurements.filter((r) => r.layer === layer);
     lines.push('', `${layer}  (${rows[0]!.shape}, ${(rows[0]!.macs / 1e6).toFixed(1)} MMAC)`, measurementTable(rows));
+    lines.push(...litertExactness(rows));
   }
   if (report.exhaustive?.length) {
     const t = new Table({ head: ['exhaustive check', 'operand tuples', 'mismatches', 'p50 ± MAD (ms)', 'n'], style: { head: [], border: [] } });
@@ -54,6 +69,8 @@ export function targetSummary(report: BenchReport): string[] {
   const packed = best((m) => m.dsp !== undefined);
   const scalar = best((m) => m.module === 'scalar');
   const ort = best((m) => m.module === 'onnxruntime-web');
+  const litert = best((m) => m.litert?.threads === 1);
+  const exact = best((m) => (m.module === 'simd' || m.module === 'relaxed') && m.dsp === undefined);
   const lines: string[] = [];
   if (simd && scalar) lines.push(`best plain SIMD ${simd.kernel}: ${simd.gmacs.toFixed(1)} GMAC/s = ${(scalar.p50Ms / simd.p50Ms).toFixed(1)}x scalar`);
   if (simd && ort) lines.push(`best plain SIMD vs ${ort.kernel} (${ort.gmacs.toFixed(1)} GMAC/s): ${(ort.p50Ms / simd.p50Ms).toFixed(2)}x`);
@@ -66,6 +83,9 @@ export function targetSummary(report: BenchReport): string[] {
   }
   if (relaxed && simd) {
     lines.push(`best relaxed SIMD ${relaxed.kernel}: ${relaxed.gmacs.toFixed(1)} GMAC/s = ${(simd.p50Ms / relaxed.p50Ms).toFixed(2)}x best plain SIMD`);
+  }
+  if (exact && litert) {
+    lines.push(`best exact kernel ${exact.kernel} vs ${litert.kernel} [${litert.litert!.build}] (${litert.gmacs.toFixed(1)} GMAC/s): ${(litert.p50Ms / exact.p50Ms).toFixed(2)}x (target >= 1.0x)`);
   }
   return lines;
 }

@@ -6,9 +6,9 @@ export interface Measurement {
   layer: string;
   shape: string;
   macs: number;
-  /** Variant name, or 'onnxruntime-web QLinearConv (int8|uint8)'. */
+  /** Variant name, 'onnxruntime-web QLinearConv (int8|uint8)' or 'LiteRT.js CONV_2D (XNNPACK, n thread(s))'. */
   kernel: string;
-  /** The WASM module ('scalar', 'simd', 'relaxed', 'debug') or 'onnxruntime-web'. */
+  /** The WASM module ('scalar', 'simd', 'relaxed', 'debug'), 'onnxruntime-web' or 'litert.js'. */
   module: string;
   p50Ms: number;
   madMs: number;
@@ -18,6 +18,13 @@ export interface Measurement {
   speedupVsScalar?: number;
   /** p50 of the fastest onnxruntime configuration on this layer / this p50. */
   speedupVsOrt?: number;
+  /** p50 of LiteRT.js (XNNPACK) on one thread on this layer / this p50: our single-threaded kernels at equal threads. */
+  speedupVsLiteRt?: number;
+  /**
+   * LiteRT.js rows: the package's wasm build, XNNPACK's threads, and how many of its outputs
+   * differ from our reference in each requantization mode (on the problem with float32 scales).
+   */
+  litert?: { build: string; threads: number; outputsDifferingByMode: Record<string, number> };
   /** What the output was checked against before timing. */
   verifiedAgainst: string;
   /** Packed-DSP kernels: the engine configuration and how its outputs compare with the exact convolution. */
@@ -48,6 +55,8 @@ export interface BenchSettings {
   minIterations: number;
   mode: Exclude<RequantMode, 'raw'>;
   ort: boolean;
+  /** LiteRT.js thread counts measured (absent or []: not measured). */
+  litertThreads?: number[];
   filter: string[];
   seed: number;
   dsp: PackedEngineConfig;

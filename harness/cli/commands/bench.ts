@@ -11,6 +11,9 @@ import { reportTables, targetSummary } from '../kernel-tables.ts';
 import { MAX_THREADS, MAX_TIME_MS, RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
+/** XNNPACK threads of LiteRT.js: the threaded build's pool is small, and this machine has 2 cores. */
+const MAX_LITERT_THREADS = 8;
+
 interface BenchCliOptions {
   reference?: boolean;
   shapes?: string;
@@ -19,6 +22,7 @@ interface BenchCliOptions {
   mode: CodeMode;
   engine?: string;
   ort: boolean;
+  litert?: true | string;
   threads: number;
   json?: boolean;
 }
@@ -34,9 +38,10 @@ export function registerBenchCommand(program: Command): void {
     .addOption(new Option('--mode <mode>', 'requantization mode of the kernels').choices(CODE_MODES).default('fp32'))
     .addOption(new Option('--engine <engine>', 'run on Node 24 from npm (relaxed SIMD) instead of this Node').choices(['node24']))
     .option('--no-ort', 'skip onnxruntime-web')
+    .option('--litert [threads]', 'also LiteRT.js (XNNPACK) as a .tflite CONV_2D, checked bit-exact first; threads as a list, e.g. 1,2 (above 1 needs relaxed SIMD: --engine node24)')
     .option('--threads <n>', 'worker threads measuring layers at the same time (timings then share the machine)', positiveInt('--threads', MAX_THREADS), 1)
     .option('--json', 'print the report as JSON instead of tables')
-    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
+    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n  fkb bench --reference --litert 1,2 --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
     .action(async (o: BenchCliOptions) => {
       if (o.engine === 'node24' && process.versions.node.split('.')[0] !== '24') {
         process.exitCode = reexecOnNode24();
@@ -46,7 +51,8 @@ export function registerBenchCommand(program: Command): void {
       ensureBuilt();
       const layers = o.reference ? [referenceLayer(o.shapes)] : loadBenchLayers(o.shapes);
       const bar = progressBar(!o.json);
-      const report = await benchmarkLayers(layers, { timeMs: o.time, mode: o.mode, ort: o.ort, filter: o.filter, threads: o.threads, onTask: bar.update });
+      const litertThreads = o.litert === undefined ? [] : o.litert === true ? [1] : [...new Set(o.litert.split(',').map((v) => positiveInt('--litert', MAX_LITERT_THREADS)(v.trim())))];
+      const report = await benchmarkLayers(layers, { timeMs: o.time, mode: o.mode, ort: o.ort, litertThreads, filter: o.filter, threads: o.threads, onTask: bar.update });
       bar.stop();
       report.exhaustive = await benchmarkExhaustive(o.time);
       const file = join(RESULTS_DIR, `splitconv-node${process.versions.node.split('.')[0]}-${stamp(report.date)}.json`);
