@@ -5,6 +5,7 @@
  * channels and the NONE / RELU / RELU6 clamps, and a wrong model is caught.
  * Run: node --import tsx test/litert.test.ts. Replay another seed with LITERT_TEST_SEED=<n>.
  */
+import { existsSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ConvProblem, type ConvShape, describeShape } from '../harness/conv/layer.ts';
@@ -15,6 +16,7 @@ import { createLiteRtConv } from '../harness/tflite/litert-conv.ts';
 import { createLiteRtRunner, liteRtLog } from '../harness/tflite/litert.ts';
 import { InputError, VerificationError } from '../harness/util/errors.ts';
 import { uniform } from '../harness/util/rng.ts';
+import { runLiteRtPage } from '../scripts/bench-litert-browser.ts';
 
 const BASE_SEED = Number(process.env['LITERT_TEST_SEED'] ?? 0x7f1e);
 
@@ -162,6 +164,24 @@ test('clamps TFLite cannot express and zero scales are refused', () => {
   assert.throws(() => buildTfliteConv({ ...p, requant: { ...p.requant, outputMin: -100, outputMax: 100 } }), (e: unknown) => e instanceof InputError && /RELU6/.test((e as Error).message));
   const zero = Array.from(p.requant.scale, (s, i) => (i === 1 ? 0 : s));
   assert.throws(() => buildTfliteConv({ ...p, requant: { ...p.requant, scale: zero } }), (e: unknown) => e instanceof InputError && /non-zero/.test((e as Error).message));
+});
+
+test('in headless Chromium (fkb serve /litert): LiteRT.js equals our fp32 reference at 1 and 2 threads, and both are timed', async () => {
+  if (!existsSync('/usr/bin/chromium')) {
+    console.log('LiteRT browser check NOT run: /usr/bin/chromium is missing (apt-get install chromium)');
+    assert.ok(process.env.FKB_ALLOW_NO_BROWSER === '1', '/usr/bin/chromium is missing; set FKB_ALLOW_NO_BROWSER=1 to skip knowingly');
+    return;
+  }
+  const s = await runLiteRtPage(10);
+  assert.is(s.error, undefined, s.error);
+  assert.ok(s.crossOriginIsolated, 'the page is not cross-origin isolated: no threaded build');
+  assert.equal(Object.keys(s.differing), ['1', '2']);
+  for (const [n, d] of Object.entries(s.differing)) {
+    assert.is(d['fp32'], 0, `${n} thread(s): ${d['fp32']} outputs differ from fp32`);
+    assert.ok(d['gemmlowp']! > 0, 'the reference layer has gemmlowp double-rounding cases');
+  }
+  assert.ok(s.rows.some((r) => r.kernel.includes('2 threads') && r.gmacs > 0), 'LiteRT.js at 2 threads was not timed');
+  assert.ok(s.rows.some((r) => r.module === 'simd' && r.gmacs > 0), 'no SIMD kernel was timed in the page');
 });
 
 test.run();

@@ -9,7 +9,7 @@ import { macs } from '../conv/layer.ts';
 import { identityPackedAccumulators, requantizePacked } from '../dsp/packed-conv.ts';
 import { referenceConv } from '../reference/conv.ts';
 import { KernelTester } from '../testers/kernel-tester.ts';
-import { type LoadedModuleName, MODULE_NAMES, loadModules, setModuleBytesProvider } from '../wasm/modules.ts';
+import { loadServedModules } from './served-modules.ts';
 import { KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 import { browserCases, digest } from './cases.ts';
@@ -61,13 +61,7 @@ const status = (text: string) => {
 };
 
 async function main(): Promise<void> {
-  const bytes = new Map<LoadedModuleName, Uint8Array<ArrayBuffer>>();
-  for (const name of MODULE_NAMES) {
-    const r = await fetch(`/wasm/${name}.wasm`);
-    if (r.ok) bytes.set(name, new Uint8Array(await r.arrayBuffer()));
-  }
-  setModuleBytesProvider((name) => bytes.get(name) ?? { missing: `/wasm/${name}.wasm could not be fetched` });
-  for (const [name, s] of loadModules()) state.modules[name] = s.kernel ? 'used' : `not used: ${s.reason}`;
+  state.modules = await loadServedModules();
   document.getElementById('modules')!.append(table(['module', 'status'], Object.entries(state.modules)));
 
   status('verifying every variant against the reference ...');

@@ -11,7 +11,7 @@
  */
 import { type ConvProblem, outputSize } from '../conv/layer.ts';
 import { buildTfliteConv, tfliteProblem } from './build-conv.ts';
-import { type LiteRtLoadOptions, createLiteRtRunner, loadLiteRtNode } from './litert.ts';
+import { type LiteRtLoadOptions, createLiteRtRunner, loadLiteRt } from './litert.ts';
 
 export interface LiteRtConv {
   /** The problem LiteRT computes: the input problem with float32 scales, in `fp32` mode. */
@@ -35,7 +35,7 @@ export interface LiteRtConvOptions extends LiteRtLoadOptions {
 export async function createLiteRtConv(problem: ConvProblem, options: LiteRtConvOptions = {}): Promise<LiteRtConv> {
   const p = tfliteProblem(problem);
   const fp32: ConvProblem = { ...p, requant: { ...p.requant, mode: 'fp32' } };
-  const { info } = await loadLiteRtNode(options);
+  const { info } = await loadLiteRt(options);
   const runner = await createLiteRtRunner(buildTfliteConv(fp32), options);
   runner.setInput(p.input);
   const { outH, outW } = outputSize(p.shape);

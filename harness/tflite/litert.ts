@@ -1,16 +1,10 @@
 /**
  * LiteRT.js (`@litertjs/core`, Google's web runtime of TFLite; its CPU path is XNNPACK compiled
- * to WebAssembly) loaded in Node from node_modules, running a `.tflite` model with int8 input
- * and output.
- *
- * Loading in Node: the package's loader is written for a page or a worker. It reads `self`, and
- * runs the Emscripten script with `importScripts` (a worker) or a <script> tag (a page). Here
- * `self` is globalThis and `importScripts` evaluates the script from node_modules with Node's
- * `require`, `__filename` and `__dirname`, so Emscripten takes its Node path and reads the .wasm
- * beside the script: nothing is fetched. Which build loads is the package's choice: with relaxed
- * SIMD (Node 22+, or Node 20 with --experimental-wasm-relaxed-simd) `litert_wasm_internal`, else
+ * to WebAssembly) running a `.tflite` model with int8 input and output, in Node (loaded by
+ * litert-node.ts) or in a page (fkb serve's LiteRT page sets its loader). Which build loads is
+ * the package's choice: with relaxed SIMD `litert_wasm_internal`, else
  * `litert_wasm_compat_internal` (plain SIMD); `threads: true` loads `litert_wasm_threaded_internal`
- * (relaxed SIMD required). LiteRT is process-global: the first load decides the build.
+ * (relaxed SIMD required). LiteRT is global: the first load decides the build.
  *
  * int8 tensors: the package's `Tensor` wrapper takes float32, int32 and uint8 only, and its
  * CompiledModel refuses a model with an int8 input. The Emscripten bindings under it
@@ -19,13 +13,7 @@
  * the int8 output read back from the heap. `run` is the call to time: the compiled model's run
  * (which hands back fresh output buffers) and the release of those handles, nothing else.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../util/errors.ts';
-
-const require = createRequire(import.meta.url);
 
 /**
  * The parts of the package and its Emscripten bindings used here, typed locally: the package's
@@ -33,28 +21,28 @@ const require = createRequire(import.meta.url);
  * Int32Array<ArrayBufferLike>), which would change how the rest of this project type-checks, so
  * it is imported by a specifier TypeScript does not resolve.
  */
-interface Deletable {
+export interface Deletable {
   delete(): void;
 }
-interface EnumValue {
+export interface EnumValue {
   value: number;
 }
-interface RankedTensorType extends Deletable {
+export interface RankedTensorType extends Deletable {
   elementType(): EnumValue;
   bytes(): number;
 }
-interface TensorBuffer extends Deletable {
+export interface TensorBuffer extends Deletable {
   lock(mode: EnumValue): number;
   unlock(): void;
 }
-interface LiteRtModel extends Deletable {
+export interface LiteRtModel extends Deletable {
   getInputTensorType(signature: number, index: number): RankedTensorType;
   getOutputTensorType(signature: number, index: number): RankedTensorType;
 }
-interface CompiledModel extends Deletable {
+export interface CompiledModel extends Deletable {
   run(signature: number, inputs: TensorBuffer[]): TensorBuffer[] | Promise<TensorBuffer[]>;
 }
-interface Wasm {
+export interface Wasm {
   HEAPU8: Uint8Array;
   _malloc(bytes: number): number;
   _free(ptr: number): void;
@@ -64,17 +52,16 @@ interface Wasm {
   LiteRtTensorBufferType: { HOST_MEMORY: EnumValue };
   LiteRtTensorBufferLockMode: { READ: EnumValue; WRITE: EnumValue };
 }
-interface Environment {
+export interface Environment {
   liteRtEnvironment: unknown;
 }
-interface LiteRt {
+export interface LiteRt {
   liteRtWasm: Wasm;
   getDefaultEnvironment(): Environment;
 }
-interface LiteRtPackage {
+export interface LiteRtPackage {
   loadLiteRt(path: string, options?: { threads?: boolean }): Promise<LiteRt>;
 }
-const PACKAGE: string = '@litertjs/core';
 
 export interface LiteRtLoadOptions {
   /** Load the threaded build (needs relaxed SIMD), so models can be compiled with numThreads > 1. @default false */
@@ -97,51 +84,26 @@ export function liteRtLog(): readonly string[] {
 
 let loaded: Promise<{ liteRt: LiteRt; info: LiteRtInfo }> | undefined;
 
-/** The package's wasm/ folder in node_modules. */
-export function liteRtWasmDir(): string {
-  return join(dirname(require.resolve('@litertjs/core/package.json')), 'wasm');
-}
+export type LiteRtLoader = (options: LiteRtLoadOptions, log: (line: string) => void) => Promise<{ liteRt: LiteRt; info: LiteRtInfo }>;
 
-/** `self` and `importScripts`, the two worker globals the package's loader needs, for Node. */
-function installNodeShims(onScript: (path: string) => void): void {
-  const g = globalThis as Record<string, unknown>;
-  g.self ??= globalThis;
-  g.importScripts = (url: string) => {
-    const path = url.startsWith('file:') ? new URL(url).pathname : url;
-    onScript(path);
-    const code = readFileSync(path, 'utf8');
-    // The script declares `var ModuleFactory`; evaluate it as a function body and hand the factory to the loader.
-    const factory = new Function('require', '__filename', '__dirname', `${code}\nreturn ModuleFactory;`)(createRequire(path), path, dirname(path));
-    (g.self as Record<string, unknown>).ModuleFactory = factory;
-  };
+let loader: LiteRtLoader | undefined;
+
+/** How LiteRT.js is loaded where Node's loader (litert-node.ts) does not apply: the browser page sets its own. */
+export function setLiteRtLoader(l: LiteRtLoader): void {
+  loader = l;
+  loaded = undefined;
 }
 
 /**
- * Loads LiteRT.js once per process. A second call with other options gets the first build (the
- * package keeps one global instance); `info.threads` says which.
+ * Loads LiteRT.js once per process or page. A second call with other options gets the first
+ * build (the package keeps one global instance); `info.threads` says which.
  */
-export function loadLiteRtNode(options: LiteRtLoadOptions = {}): Promise<{ liteRt: LiteRt; info: LiteRtInfo }> {
+export function loadLiteRt(options: LiteRtLoadOptions = {}): Promise<{ liteRt: LiteRt; info: LiteRtInfo }> {
   loaded ??= (async () => {
-    let build = '';
-    if (typeof (globalThis as { document?: unknown }).document === 'undefined') installNodeShims((p) => (build = p.split('/').pop() ?? p));
-    const mod = (await import(PACKAGE)) as LiteRtPackage;
-    // Environment.create looks for a WebGPU device and warns when there is none; the CPU path needs none.
-    // The runtime's own log lines (INFO: ... XNNPACK delegate ...) go to `liteRtLog()`, not stderr.
-    const warn = console.warn;
-    console.warn = () => {};
-    const g = globalThis as Record<string, unknown>;
-    g.Module = {
-      print: (line: string) => LOG.push(line),
-      printErr: (line: string) => LOG.push(line),
-      // The threaded build's pthread workers: see litert-pthread.cjs.
-      mainScriptUrlOrBlob: fileURLToPath(new URL('./litert-pthread.cjs', import.meta.url)),
-    };
-    try {
-      const liteRt = await mod.loadLiteRt(liteRtWasmDir(), { threads: options.threads ?? false });
-      return { liteRt, info: { build, threads: options.threads ?? false } };
-    } finally {
-      console.warn = warn;
-    }
+    // A specifier bundlers leave alone: the browser bundle never loads the Node loader.
+    const nodeLoader = './litert-node.ts';
+    const l = loader ?? ((await import(nodeLoader)) as { loadLiteRtNode: LiteRtLoader }).loadLiteRtNode;
+    return l(options, (line) => LOG.push(line));
   })();
   return loaded;
 }
@@ -167,9 +129,9 @@ const INT8 = 9; // litert::ElementType::Int8
 
 /** Loads a model with one int8 input and one int8 output and compiles it for the CPU (XNNPACK). */
 export async function createLiteRtRunner(model: Uint8Array, options: LiteRtRunnerOptions = {}): Promise<LiteRtRunner> {
-  const { liteRt, info } = await loadLiteRtNode(options);
+  const { liteRt, info } = await loadLiteRt(options);
   const numThreads = options.numThreads ?? 1;
-  if (numThreads > 1 && !info.threads) throw new InputError(`LiteRT.js was loaded without threads; numThreads=${numThreads} needs loadLiteRtNode({ threads: true }) first`);
+  if (numThreads > 1 && !info.threads) throw new InputError(`LiteRT.js was loaded without threads; numThreads=${numThreads} needs loadLiteRt({ threads: true }) first`);
   const wasm = liteRt.liteRtWasm;
   const env = liteRt.getDefaultEnvironment();
   const modelPtr = wasm._malloc(model.byteLength);

@@ -33,10 +33,39 @@ th { background: #f3f3f3; }
 <script type="module" src="/app.js"></script>
 </body></html>`;
 
-/** The browser bundle; node: built-ins are stubbed (the browser code path never calls them). */
-export async function bundleBrowserApp(): Promise<string> {
+/**
+ * The LiteRT.js page: our kernels and LiteRT.js side by side (harness/browser/litert-main.ts).
+ * The package's dist/index.js imports @litertjs/wasm-utils by name: the import map points it at
+ * the copy this server serves.
+ */
+const LITERT_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>fpga-kernel-bench: LiteRT.js side by side</title>
+<script type="importmap">{ "imports": { "@litertjs/wasm-utils": "/litert/wasm-utils.js" } }</script>
+<style>body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; } pre { font-size: 12px; }</style></head>
+<body>
+<h1>Our kernels and LiteRT.js (XNNPACK) on the reference layer</h1>
+<p id="status">loading ...</p>
+<pre id="out"></pre>
+<script type="module" src="/litert.js"></script>
+</body></html>`;
+
+/** LiteRT.js files served from node_modules under /litert/ (nothing is fetched from elsewhere). */
+function litertFile(path: string): { file: string; type: string } | undefined {
+  const core = join(root, 'node_modules', '@litertjs', 'core');
+  if (path === '/litert/index.js') return { file: join(core, 'dist', 'index.js'), type: 'text/javascript; charset=utf-8' };
+  if (path === '/litert/wasm-utils.js') return { file: join(root, 'node_modules', '@litertjs', 'wasm-utils', 'dist', 'index.js'), type: 'text/javascript; charset=utf-8' };
+  const m = /^\/litert\/wasm\/(litert_wasm(?:_compat|_threaded|_jspi)?_internal)\.(js|wasm)$/.exec(path);
+  if (m) return { file: join(core, 'wasm', `${m[1]}.${m[2]}`), type: m[2] === 'js' ? 'text/javascript; charset=utf-8' : 'application/wasm' };
+  return undefined;
+}
+
+/** Cross-origin isolation for the LiteRT page and its files: SharedArrayBuffer, so its threaded build. */
+const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/** A browser bundle (the runner page by default); node: built-ins are stubbed (the browser code path never calls them). */
+export async function bundleBrowserApp(entry = 'main.ts'): Promise<string> {
   const result = await build({
-    entryPoints: [join(root, 'harness', 'browser', 'main.ts')],
+    entryPoints: [join(root, 'harness', 'browser', entry)],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -83,12 +112,13 @@ const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nCo
 
 /**
  * The server behind `fkb serve`: GET or HEAD of `/`, `/app.js` and `/wasm/<module>.wasm` for the
- * modules in MODULE_NAMES, 404 for any other path, 405 for other methods (CONNECT too), 400 for
+ * modules in MODULE_NAMES, and with a LiteRT bundle `/litert` (page), `/litert.js` and the
+ * package's files under `/litert/`, 404 for any other path, 405 for other methods (CONNECT too), 400 for
  * a request it cannot parse. No request can stop it: a handler error answers 500 and is logged,
  * parse errors of the HTTP layer answer 400 (431 for oversized headers, 408 for a stalled
  * request) and close that connection only.
  */
-export function createServeServer(app: string): Server {
+export function createServeServer(app: string, litertApp?: string): Server {
   const server = createServer((req, res) => {
     try {
       const path = requestPath(req.url);
@@ -101,7 +131,12 @@ export function createServeServer(app: string): Server {
         return;
       }
       const wasm = /^\/wasm\/(\w+)\.wasm$/.exec(path);
-      if (path === '/') {
+      const litert = litertApp !== undefined && path.startsWith('/litert') ? (path === '/litert' ? { text: LITERT_PAGE, type: 'text/html; charset=utf-8' } : path === '/litert.js' ? { text: litertApp, type: 'text/javascript; charset=utf-8' } : litertFile(path)) : undefined;
+      if (litert) {
+        const body = 'file' in litert ? (existsSync(litert.file) ? readFileSync(litert.file) : undefined) : litert.text;
+        if (body === undefined) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        else res.writeHead(200, { 'content-type': litert.type, ...ISOLATED }).end(body);
+      } else if (path === '/') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
       } else if (path === '/app.js') {
         res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(app);
@@ -147,13 +182,13 @@ export function registerServeCommand(program: Command): void {
     .description('serve a page that verifies and benchmarks every kernel variant in the browser')
     .option('--port <n>', 'port (0 picks a free one)', '8080')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .addHelpText('after', '\nExample:\n  fkb serve --port 8080   then open http://127.0.0.1:8080/ (add ?time=500 for longer benchmarks)')
+    .addHelpText('after', '\nExample:\n  fkb serve --port 8080   then open http://127.0.0.1:8080/ (add ?time=500 for longer benchmarks)\n  http://127.0.0.1:8080/litert: our kernels and LiteRT.js (XNNPACK) side by side on the reference layer')
     .action(async (o: { port: string; host: string }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be an integer in [0, 65535], got '${o.port}'`);
       ensureBuilt();
       const app = await bundleBrowserApp();
-      const server = createServeServer(app);
+      const server = createServeServer(app, await bundleBrowserApp('litert-main.ts'));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (e) => reject(new InputError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`)));
         server.listen(port, o.host, resolve);
