@@ -17,6 +17,8 @@ import { createLiteRtRunner, liteRtLog } from '../harness/tflite/litert.ts';
 import { InputError, VerificationError } from '../harness/util/errors.ts';
 import { uniform } from '../harness/util/rng.ts';
 import { runLiteRtPage } from '../scripts/bench-litert-browser.ts';
+import { benchLiteRtModel } from '../harness/pipelines/litert-model.ts';
+import { exactFilterScale } from '../harness/quant/tflite-export.ts';
 
 const BASE_SEED = Number(process.env['LITERT_TEST_SEED'] ?? 0x7f1e);
 
@@ -164,6 +166,32 @@ test('clamps TFLite cannot express and zero scales are refused', () => {
   assert.throws(() => buildTfliteConv({ ...p, requant: { ...p.requant, outputMin: -100, outputMax: 100 } }), (e: unknown) => e instanceof InputError && /RELU6/.test((e as Error).message));
   const zero = Array.from(p.requant.scale, (s, i) => (i === 1 ? 0 : s));
   assert.throws(() => buildTfliteConv({ ...p, requant: { ...p.requant, scale: zero } }), (e: unknown) => e instanceof InputError && /non-zero/.test((e as Error).message));
+});
+
+test('the whole embedded model as .tflite: every tensor equals our integer graph (fp32 mode) on 20 held-out images, then both are timed', async () => {
+  const r = await benchLiteRtModel({ checkImages: 20, timeMs: 20 });
+  assert.is(r.checkedImages, 20);
+  assert.ok(r.tensors.length >= 8, `only ${r.tensors.length} tensors compared`);
+  for (const t of r.tensors) assert.is(t.differing, 0, `${t.name}: ${t.differing} of ${t.codes} codes differ`);
+  assert.is(r.sameTop1, 20);
+  assert.ok(r.rows.length === 2 && r.rows.every((x) => x.imagesPerSecond > 0));
+});
+
+test('exactFilterScale: XNNPACK float32 multiplier fl(fl(in * f) / out) equals the target', () => {
+  const f = Math.fround;
+  const rnd = uniform(BASE_SEED);
+  let found = 0;
+  for (let i = 0; i < 500; i++) {
+    const sIn = f(2 ** (-8 * rnd())), sOut = f(2 ** (-6 * rnd())), w = f(2 ** (-10 * rnd()));
+    const want = f((sIn * w) / sOut);
+    const c = exactFilterScale(sIn, sOut, want, w);
+    if (c === undefined) continue;
+    found++;
+    assert.is(f(f(sIn * c) / sOut), want);
+  }
+  // Some targets lie between two consecutive values of fl(fl(in * f) / out): no filter scale hits them
+  // (about 1 in 6 of these random scales); the whole-model check above is what proves a model exact.
+  assert.ok(found >= 400, `an exact filter scale found for only ${found} of 500`);
 });
 
 test('in headless Chromium (fkb serve /litert): LiteRT.js equals our fp32 reference at 1 and 2 threads, and both are timed', async () => {

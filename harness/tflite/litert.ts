@@ -113,8 +113,10 @@ export interface LiteRtRunner {
   setInput(input: Int8Array): void;
   /** Runs the model once and releases the output handles: the call to time. */
   run(): Promise<void>;
-  /** Runs the model once and returns a copy of its int8 output. */
+  /** Runs the model once and returns a copy of its (first) int8 output. */
   runAndRead(): Promise<Int8Array>;
+  /** Runs the model once and returns a copy of every int8 output, in signature order. */
+  runAndReadAll(): Promise<Int8Array[]>;
   /** Number of threads XNNPACK was compiled with. */
   readonly threads: number;
   release(): void;
@@ -123,11 +125,13 @@ export interface LiteRtRunner {
 export interface LiteRtRunnerOptions extends LiteRtLoadOptions {
   /** XNNPACK's thread count (CompileOptions.cpuOptions.numThreads). @default 1 */
   numThreads?: number;
+  /** How many of the signature's outputs `runAndReadAll` reads (all int8). @default 1 */
+  outputs?: number;
 }
 
 const INT8 = 9; // litert::ElementType::Int8
 
-/** Loads a model with one int8 input and one int8 output and compiles it for the CPU (XNNPACK). */
+/** Loads a model with one int8 input and int8 outputs and compiles it for the CPU (XNNPACK). */
 export async function createLiteRtRunner(model: Uint8Array, options: LiteRtRunnerOptions = {}): Promise<LiteRtRunner> {
   const { liteRt, info } = await loadLiteRt(options);
   const numThreads = options.numThreads ?? 1;
@@ -145,15 +149,25 @@ export async function createLiteRtRunner(model: Uint8Array, options: LiteRtRunne
     webNNOptions: {},
   });
   const inType = liteRtModel.getInputTensorType(0, 0);
-  const outType = liteRtModel.getOutputTensorType(0, 0);
-  if (inType.elementType().value !== INT8 || outType.elementType().value !== INT8) {
-    throw new InputError('the model must have an int8 input and an int8 output');
+  const outBytes: number[] = [];
+  for (let i = 0; i < (options.outputs ?? 1); i++) {
+    const t = liteRtModel.getOutputTensorType(0, i);
+    if (t.elementType().value !== INT8) throw new InputError(`the model's output ${i} must be int8`);
+    outBytes.push(t.bytes());
+    t.delete();
   }
+  if (inType.elementType().value !== INT8) throw new InputError('the model must have an int8 input');
   const inBytes = inType.bytes();
-  const outBytes = outType.bytes();
   const input = wasm.LiteRtTensorBuffer.createManaged(env.liteRtEnvironment, wasm.LiteRtTensorBufferType.HOST_MEMORY, inType, inBytes);
   inType.delete();
-  outType.delete();
+  const read = (b: TensorBuffer, bytes: number): Int8Array => {
+    const p = b.lock(wasm.LiteRtTensorBufferLockMode.READ);
+    try {
+      return new Int8Array(wasm.HEAPU8.slice(p, p + bytes).buffer);
+    } finally {
+      b.unlock();
+    }
+  };
 
   const runOnce = async (): Promise<TensorBuffer[]> => (await compiled.run(0, [input])) as TensorBuffer[];
   return {
@@ -173,13 +187,15 @@ export async function createLiteRtRunner(model: Uint8Array, options: LiteRtRunne
     async runAndRead() {
       const outs = await runOnce();
       try {
-        const out = outs[0]!;
-        const p = out.lock(wasm.LiteRtTensorBufferLockMode.READ);
-        try {
-          return new Int8Array(wasm.HEAPU8.slice(p, p + outBytes).buffer);
-        } finally {
-          out.unlock();
-        }
+        return read(outs[0]!, outBytes[0]!);
+      } finally {
+        for (const b of outs) b.delete();
+      }
+    },
+    async runAndReadAll() {
+      const outs = await runOnce();
+      try {
+        return outBytes.map((n, i) => read(outs[i]!, n));
       } finally {
         for (const b of outs) b.delete();
       }

@@ -18,6 +18,7 @@ export type TensorTypeCode = (typeof TensorType)[keyof typeof TensorType];
 
 /** schema.fbs `enum BuiltinOperator : int32` (the values used here). */
 export const BuiltinOperator = {
+  ADD: 0,
   CONV_2D: 3,
   FULLY_CONNECTED: 9,
   MAX_POOL_2D: 17,
@@ -27,7 +28,7 @@ export const BuiltinOperator = {
 export type BuiltinOperatorCode = (typeof BuiltinOperator)[keyof typeof BuiltinOperator];
 
 /** schema.fbs `union BuiltinOptions`: 1 + the member's position (0 is NONE). */
-const BuiltinOptionsType = { Conv2DOptions: 1, Pool2DOptions: 5, FullyConnectedOptions: 8, ReshapeOptions: 17, PadOptions: 22 } as const;
+const BuiltinOptionsType = { Conv2DOptions: 1, Pool2DOptions: 5, FullyConnectedOptions: 8, AddOptions: 11, ReshapeOptions: 17, PadOptions: 22 } as const;
 
 /** schema.fbs `enum Padding : byte`. */
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -56,6 +57,7 @@ export type TflOptions =
   | { kind: 'conv2d'; padding: number; strideW: number; strideH: number; activation: ActivationCode }
   | { kind: 'pool2d'; padding: number; strideW: number; strideH: number; filterW: number; filterH: number; activation: ActivationCode }
   | { kind: 'fullyConnected'; activation: ActivationCode }
+  | { kind: 'add'; activation: ActivationCode }
   | { kind: 'reshape'; newShape: number[] }
   | { kind: 'pad' };
 
@@ -161,6 +163,11 @@ function writeOptions(b: Builder, o: TflOptions): { type: number; offset: number
       b.startObject(1);
       b.addFieldInt8(0, o.activation, 0);
       return { type: BuiltinOptionsType.FullyConnectedOptions, offset: b.endObject() };
+    case 'add':
+      // table AddOptions { fused_activation_function, pot_scale_int16 = true }
+      b.startObject(1);
+      b.addFieldInt8(0, o.activation, 0);
+      return { type: BuiltinOptionsType.AddOptions, offset: b.endObject() };
     case 'reshape': {
       // table ReshapeOptions { new_shape:[int] }
       const shape = intVector(b, o.newShape);
