@@ -16,6 +16,7 @@ const r = await benchLiteRtModel({
   checkImages: Number(opt('--images') ?? 200),
 });
 console.log(`${r.model}: ${(r.macsPerImage / 1e6).toFixed(2)} MMAC per image; Node ${process.version}; load average ${before} before, ${loadavg()[0]!.toFixed(2)} after`);
+console.log(`multipliers: ${r.multipliers.retargeted} of ${r.multipliers.channels} convolution channels take XNNPACK's float32 multiplier (no filter scale carries the quantizer's exactly)`);
 console.log(`exactness on ${r.checkedImages} held-out images (tensor: differing codes / codes): ${r.tensors.map((t) => `${t.name} ${t.differing}/${t.codes}`).join(', ')}; same top-1 on ${r.sameTop1}`);
 const litert = r.rows.find((x) => x.who.includes('1 thread'));
 for (const x of r.rows) {

@@ -110,6 +110,42 @@ export function exactFilterScale(inScale: number, outScale: number, want: number
   return fallback;
 }
 
+/** The filter scales written for a convolution (exactFilterScale per channel, or the weight scales). */
+function filterScales(g: IntGraph, node: IntConv, exact: boolean): number[] {
+  const inScale = Math.fround(g.tensors.get(node.inputs[0]!)!.params.scale);
+  const outScale = Math.fround(g.tensors.get(node.output)!.params.scale);
+  return Array.from(node.weightScale, (w, o) => {
+    const want = Math.fround(node.problem.requant.scale[o]!);
+    return (exact && exactFilterScale(inScale, outScale, want, Math.fround(w))) || Math.fround(w);
+  });
+}
+
+/**
+ * The graph as the exported file defines it under XNNPACK: each convolution's multiplier
+ * replaced by the one XNNPACK derives from the file's float32 scales, fl(fl(in * f) / out).
+ * It differs from `g` only on the channels exactFilterScale could not make exact (`retargeted`
+ * counts them); our kernels then compute exactly what LiteRT should.
+ */
+export function asExported(g: IntGraph, options: Pick<TfliteExportOptions, 'exactMultipliers'> = {}): { graph: IntGraph; retargeted: number; channels: number } {
+  const f = Math.fround;
+  let retargeted = 0;
+  let channels = 0;
+  const nodes = g.nodes.map((n) => {
+    if (n.op !== 'conv') return n;
+    if (n.groups !== 1) throw new InputError(`node '${n.name}': grouped convolutions are not written`);
+    const inScale = f(g.tensors.get(n.inputs[0]!)!.params.scale);
+    const outScale = f(g.tensors.get(n.output)!.params.scale);
+    const scale = filterScales(g, n, options.exactMultipliers ?? true).map((c) => f(f(inScale * c) / outScale));
+    scale.forEach((m, o) => {
+      channels++;
+      if (m !== f(n.problem.requant.scale[o]!)) retargeted++;
+    });
+    const problem = { ...n.problem, requant: { ...n.problem.requant, scale } };
+    return { ...n, problem, perGroup: [problem] };
+  });
+  return { graph: { ...g, nodes }, retargeted, channels };
+}
+
 function convOperators(
   g: IntGraph,
   node: IntConv,
@@ -122,11 +158,7 @@ function convOperators(
   const p = node.problem;
   const s = p.shape;
   const inScale = Math.fround(g.tensors.get(node.inputs[0]!)!.params.scale);
-  const outScale = Math.fround(g.tensors.get(node.output)!.params.scale);
-  const filterScale = Array.from(node.weightScale, (w, o) => {
-    const want = Math.fround(p.requant.scale[o]!);
-    return (exact && exactFilterScale(inScale, outScale, want, Math.fround(w))) || Math.fround(w);
-  });
+  const filterScale = filterScales(g, node, exact);
   const zeros = new Array(s.outC).fill(0);
   const w = add({
     name: `${node.name}/weights`,
