@@ -21,7 +21,7 @@ import { type ModelReport } from '../harness/results/index.ts';
 import { type LayerExactness } from '../harness/results/index.ts';
 import { chartSpecs, escapeHtml, jsonForScript, renderReportHtml, shortKernel, writeReport } from '../harness/report/html.ts';
 import { collectReportData, summarizeVerification } from '../harness/report/report-data.ts';
-import { type QuantizeSummary, type ReportData } from '../harness/results/index.ts';
+import { type QuantizeSummary, type ReportData, type SynthReport } from '../harness/results/index.ts';
 import { InputError } from '../harness/util/errors.ts';
 import { type VerifyResult } from '../harness/results/index.ts';
 import { fpgaSection } from '../harness/fpga/compare.ts';
@@ -137,6 +137,7 @@ function syntheticData(): ReportData {
       ],
     },
     quantized: syntheticQuantized(),
+    synth: syntheticSynth(),
     sources: ['synthetic'],
     now: new Date('2026-01-02T04:00:00.000Z'),
   });
@@ -157,6 +158,27 @@ function syntheticQuantized(): QuantizeSummary {
     outputCodes: 121_856,
     scores: { outputs: ['scores'], threshold: Math.log(3), floatPositives: 6, byBackend: { wasm: { bestAgree: 6, decisionAgree: 8, positives: 6 }, dsp: { bestAgree: 5, decisionAgree: 7, positives: 5 } } },
     msPerInput: { wasm: 60, dsp: 70 },
+  };
+}
+
+/** An `fkb synth --json` result: two training rows, two held-out ones (one a DSP miss), one outside the grid. */
+function syntheticSynth(): SynthReport {
+  const row = (scheme: string, L: number, Po: number, Pp: number, role: 'train' | 'heldout' | undefined, dspYosys: number, lut: [number, number, number], ff: [number, number, number]) => ({
+    scheme, L, Po, Pp, ...(role ? { role } : {}),
+    dsp: { model: L * Po * Pp, yosys: dspYosys, equal: L * Po * Pp === dspYosys },
+    lut: { model: lut[0], yosys: lut[1], errorPct: lut[2] }, ff: { model: ff[0], yosys: ff[1], errorPct: ff[2] },
+    carry: 432 + L, lutram: L + 1, seconds: 0, cached: true,
+  });
+  return {
+    yosysVersion: 'Yosys 0.23 <test>', flow: 'synth_xilinx -family xcup', tolerancePct: 10,
+    rows: [
+      row('unpacked', 2, 1, 1, 'train', 2, [3055, 3158, 3.26], [1720, 1721, 0.06]),
+      row('int8x8', 4, 2, 2, 'train', 16, [5400, 5300, 1.89], [4100, 4000, 2.5]),
+      row('int4', 3, 2, 2, 'heldout', 12, [4800, 4000, 20.0], [3300, 3250, 1.5]),
+      row('int8xu8', 2, 2, 2, 'heldout', 7, [3900, 4100, 4.88], [2500, 2600, 3.9]),
+      row(`wp487u8 ${HOSTILE_LAYER}`, 3, 1, 1, undefined, 3, [3100, 3120, 0.64], [1800, 1790, 0.56]),
+    ],
+    dspAllEqual: false, withinTolerance: false,
   };
 }
 
@@ -202,7 +224,8 @@ test('missing optional sections render a "not available in this run" note instea
   const ids = [...html.matchAll(/<canvas data-chart="([^"]+)"/g)].map((m) => m[1]);
   assert.equal(ids, ['gmacs', 'speedup']);
   const notes = html.match(/Not available in this run/g) ?? [];
-  assert.is(notes.length, 5, 'verification, packed-DSP exactness, FPGA model, compression, quantized detector');
+  assert.is(notes.length, 6, 'verification, packed-DSP exactness, FPGA model, synthesis, compression, quantized detector');
+  assert.match(html, /no synthesis comparison \(fkb synth --grid --json\)/);
 });
 
 test('quantized section: SQNR per output and backend (null = exact), detection agreement, codes differing from the compared backend', () => {
@@ -218,6 +241,30 @@ test('quantized section: SQNR per output and backend (null = exact), detection a
   assert.throws(
     () => collectReportData({ bench: syntheticBench(), quantized: { ...syntheticQuantized(), outputs: [{ values: 1 }] } as unknown as QuantizeSummary }),
     (e: unknown) => e instanceof InputError && /outputs\[0\] needs a name/.test((e as Error).message),
+  );
+});
+
+test('synthesis section: model vs Yosys per configuration (DSP, LUT, FF, CARRY, role), held-out median and max, bad input', () => {
+  const html = renderReportHtml(syntheticData());
+  const sec = /<section id="synth">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+  assert.ok(sec, 'a synth section');
+  assert.match(sec, /<h2>FPGA model vs Yosys synthesis<\/h2>/);
+  assert.match(sec, /Yosys 0\.23 &lt;test&gt;/);
+  assert.match(sec, /DSP 4\/5 equal/);
+  assert.match(sec, /1 of 5 beyond 10 % LUT\/FF error/);
+  // Held-out: LUT 20.0 and 4.88 (median 12.44, max 20), FF 1.5 and 3.9 (median 2.7, max 3.9).
+  assert.match(sec, /Held-out configurations \(2, not fitted on\): LUT error median 12\.44 %, max 20\.00 %; FF error median 2\.70 %, max 3\.90 %/);
+  const rows = [...sec.matchAll(/<tr>(.*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[dh][^>]*>(.*?)<\/t[dh]>/g)].map((c) => c[1]!.replace(/<[^>]+>/g, '')));
+  assert.equal(rows[0], ['scheme', 'L', 'Po', 'Pp', 'set', 'DSP model', 'DSP Yosys', 'DSP equal', 'LUT model', 'LUT Yosys', 'LUT err %', 'FF model', 'FF Yosys', 'FF err %', 'CARRY', 'LUTRAM']);
+  assert.is(rows.length, 6);
+  assert.equal(rows[1], ['unpacked', '2', '1', '1', 'training', '2', '2', 'yes', '3,055', '3,158', '3.3', '1,720', '1,721', '0.1', '434', '3']);
+  assert.equal(rows[3]!.slice(0, 11), ['int4', '3', '2', '2', 'held-out', '12', '12', 'yes', '4,800', '4,000', '20.0']);
+  assert.equal(rows[4]!.slice(4, 8), ['held-out', '8', '7', 'no']);
+  assert.equal(rows[5]!.slice(0, 5), [`wp487u8 ${escapeHtml(HOSTILE_LAYER)}`, '3', '1', '1', '–']);
+  assert.not.ok(sec.includes(HOSTILE_LAYER), 'the scheme is escaped');
+  assert.throws(
+    () => collectReportData({ bench: syntheticBench(), synth: { ...syntheticSynth(), rows: [{ scheme: 'int8x8' }] } as unknown as SynthReport }),
+    (e: unknown) => e instanceof InputError && /rows\[0\] needs scheme and dsp/.test((e as Error).message),
   );
 });
 

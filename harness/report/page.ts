@@ -13,6 +13,7 @@ import { kernelSection, throughputSection } from './sections/kernels.ts';
 import { machineSection } from './sections/machine.ts';
 import { quantizedSection } from './sections/quantized.ts';
 import { summaryCards } from './sections/summary.ts';
+import { synthSection } from './sections/synth.ts';
 import { verificationSection } from './sections/verification.ts';
 
 /** The whole report as one HTML document that needs no network. */
@@ -28,6 +29,7 @@ export function renderReportHtml(data: ReportData): string {
     ['kernels', 'Kernel table', kernelSection(data)],
     ['dsp', 'Packed-DSP exactness per layer', dspSection(data, byId)],
     ['fpga', 'FPGA model vs WASM', fpgaSection(data, byId)],
+    ['synth', 'FPGA model vs Yosys synthesis', synthSection(data)],
     ['compression', 'Compression: accuracy vs size and MACs', compressionSection(data, byId)],
     ['quantized', 'Quantized detector vs float', quantizedSection(data)],
     ['machine', 'Machine and options', machineSection(data)],

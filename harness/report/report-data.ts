@@ -8,6 +8,7 @@
  *   fkb model --json                         -> FPGA model per layer, compared with the WASM kernels
  *   (compression results)                    -> accuracy vs size and MACs (fkb run computes them)
  *   fkb quantize --json                      -> a quantized model without labels against float
+ *   fkb synth --grid --json                  -> model (a) vs Yosys synthesis per configuration
  *
  * Everything but the benchmark is optional: the report says "not available in this run" for a
  * missing section. The data is plain JSON (no class instances, no BigInt), so `report.json` and
@@ -16,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import {
   type BenchReport, type CompressionResults, type DspExactnessSet, type FpgaSection, type LayerExactness, type QuantizeSummary,
-  type ReportData, type VerificationRow, type VerificationSummary, type VerifyResult, REPORT_SCHEMA,
+  type ReportData, type SynthReport, type VerificationRow, type VerificationSummary, type VerifyResult, REPORT_SCHEMA,
 } from '../results/index.ts';
 import { InputError } from '../util/errors.ts';
 import { MiB } from '../util/input-files.ts';
@@ -46,6 +47,8 @@ export interface ReportInputs {
   compression?: JsonInput<CompressionResults>;
   /** `fkb quantize --json` output. */
   quantized?: JsonInput<QuantizeSummary>;
+  /** `fkb synth --json` output (e.g. --grid). */
+  synth?: JsonInput<SynthReport>;
   /** @default 'fpga-kernel-bench report' */
   title?: string;
   /** Extra lines for meta.sources (e.g. the command lines that produced the inputs). */
@@ -124,6 +127,20 @@ function checkQuantized(q: QuantizeSummary): QuantizeSummary {
   return q;
 }
 
+/** Checks an `fkb synth --json` result: rows with DSP, LUT and FF model / Yosys counts. */
+export function checkSynth(s: SynthReport): SynthReport {
+  if (typeof s !== 'object' || s === null) throw new InputError('the fkb synth result must be an object');
+  requireArray(s.rows, 'synth result .rows');
+  const count = (x: unknown) => typeof x === 'object' && x !== null && typeof (x as { model: unknown }).model === 'number' && typeof (x as { yosys: unknown }).yosys === 'number';
+  s.rows.forEach((r, i) => {
+    if (typeof r.scheme !== 'string' || !count(r.dsp) || !count(r.lut) || !count(r.ff)) {
+      throw new InputError(`synth result .rows[${i}] needs scheme and dsp / lut / ff model and yosys counts (the output of fkb synth --json)`);
+    }
+  });
+  if (typeof s.tolerancePct !== 'number') throw new InputError('synth result .tolerancePct must be a number');
+  return s;
+}
+
 /** Checks compression results: accuracy a fraction, size and MACs positive. */
 export function checkCompression(c: CompressionResults): CompressionResults {
   if (typeof c !== 'object' || c === null) throw new InputError('compression results must be an object');
@@ -169,6 +186,7 @@ export function collectReportData(inputs: ReportInputs): ReportData {
   const fpga = inputs.fpga === undefined ? undefined : resolve(inputs.fpga, 'FPGA comparison', sources);
   const compression = inputs.compression === undefined ? undefined : checkCompression(resolve(inputs.compression, 'compression results', sources));
   const quantized = inputs.quantized === undefined ? undefined : checkQuantized(resolve(inputs.quantized, 'fkb quantize result', sources));
+  const synth = inputs.synth === undefined ? undefined : checkSynth(resolve(inputs.synth, 'fkb synth result', sources));
 
   return {
     schema: REPORT_SCHEMA,
@@ -185,5 +203,6 @@ export function collectReportData(inputs: ReportInputs): ReportData {
     ...(fpga ? { fpga } : {}),
     ...(compression ? { compression } : {}),
     ...(quantized ? { quantized } : {}),
+    ...(synth ? { synth } : {}),
   };
 }

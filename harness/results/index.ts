@@ -8,6 +8,7 @@ export type * from './compression.ts';
 export type * from './exactness.ts';
 export type * from './fpga.ts';
 export type * from './quantize.ts';
+export type * from './synth.ts';
 export type * from './verify.ts';
 export * from './report.ts';
 export { BACKENDS } from './quantize.ts';

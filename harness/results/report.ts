@@ -8,6 +8,7 @@ import type { CompressionResults } from './compression.ts';
 import type { DspExactnessSet } from './exactness.ts';
 import type { FpgaSection } from './fpga.ts';
 import type { QuantizeSummary } from './quantize.ts';
+import type { SynthReport } from './synth.ts';
 import type { VerificationSummary } from './verify.ts';
 
 /** Bumped when a field changes meaning; readers of report.json check it. */
@@ -36,4 +37,6 @@ export interface ReportData {
   fpga?: FpgaSection;
   compression?: CompressionResults;
   quantized?: QuantizeSummary;
+  /** `fkb synth --json` (e.g. --grid): model (a) vs Yosys per configuration. */
+  synth?: SynthReport;
 }

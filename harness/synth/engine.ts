@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { ENGINE_SOURCES } from '../cosim/simulators.ts';
 import { SCHEME_IDS } from '../cosim/engine-files.ts';
 import { FABRIC_TERMS, type FabricConfig, type FabricFit, type FabricPoint, fabricEstimate, fabricTerms } from '../fpga/models/splitconv-fabric.ts';
+import type { SynthComparison, SynthReport as SynthReportData } from '../results/index.ts';
 import { FLOW, type SynthResult, synthesize } from './yosys.ts';
 
 /** RTL parameters held fixed in every synthesis run. */
@@ -122,29 +123,12 @@ export function fabricPoint(config: FabricConfig, role: FabricPoint['role'], r: 
   return { ...config, role, yosys: { DSP48E2, LUT, FF, CARRY, LUTRAM } };
 }
 
-/** One configuration: the model's counts next to Yosys's. */
-export interface SynthComparison extends FabricConfig {
-  role?: FabricPoint['role'];
-  dsp: { model: number; yosys: number; equal: boolean };
-  lut: { model: number; yosys: number; errorPct: number };
-  ff: { model: number; yosys: number; errorPct: number };
-  carry: number;
-  lutram: number;
-  seconds: number;
-  cached: boolean;
-}
-
-export interface SynthReport {
-  yosysVersion: string;
-  flow: string;
-  /** Percent LUT / FF error allowed. */
-  tolerancePct: number;
-  rows: SynthComparison[];
-  dspAllEqual: boolean;
-  withinTolerance: boolean;
+/** The comparison types live in harness/results (the report renders them); the fit here is the whole file. */
+export interface SynthReport extends SynthReportData {
   /** Set by --fit: the fit written. */
   fit?: FabricFit;
 }
+export type { SynthComparison };
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 

@@ -5,7 +5,8 @@ import { type Command, Option } from 'commander';
 import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
 import { runMainJob } from '../../pipelines/run.ts';
 import { writeReport } from '../../report/html.ts';
-import { collectReportData } from '../../report/report-data.ts';
+import { checkSynth, collectReportData, readJsonFile } from '../../report/report-data.ts';
+import type { SynthReport } from '../../results/index.ts';
 import { assertWritableDir, writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { reportTables, targetSummary, verifyTable } from '../kernel-tables.ts';
@@ -17,6 +18,7 @@ interface RunCliOptions {
   out: string;
   images: number;
   mode: CodeMode;
+  synth?: string;
   json?: boolean;
 }
 
@@ -30,12 +32,15 @@ export function registerRunCommand(program: Command): void {
     .option('--out <dir>', 'where the report folder goes', 'report')
     .option('--images <n>', 'held-out images (1..1800) the compression settings are measured on', numberIn('--images', 1, 1800, true), 500)
     .addOption(new Option('--mode <mode>', 'requantization of every step that produces int8 codes').choices(CODE_MODES).default('fp32'))
+    .option('--synth <file>', "fkb synth --json output (e.g. fkb synth --grid --json > synth.json): the report's model-vs-Yosys section")
     .option('--json', 'print the results as JSON')
-    .addHelpText('after', '\nExample:\n  fkb run\n  fkb run --time 1000 --out /tmp/reports\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
+    .addHelpText('after', '\nExample:\n  fkb run\n  fkb run --time 1000 --out /tmp/reports\n  fkb synth --grid --json > synth.json; fkb run --synth synth.json\n\nExit code 1 when a verification fails (nothing is benchmarked then).')
     .action(async (o: RunCliOptions) => {
       // Outputs are checked before the work, not reported as unwritable after it.
       assertWritableDir(o.out);
       assertWritableDir(RESULTS_DIR);
+      // Read and checked before the work: a bad file is reported at once.
+      const synth = o.synth === undefined ? undefined : checkSynth(readJsonFile<SynthReport>(o.synth, 'fkb synth result'));
       ensureBuilt();
       const bar = progressBar(!o.json);
       const r = await runMainJob({ timeMs: o.time, images: o.images, requantMode: o.mode, onProgress: (step, label, done, total) => bar.update(`${step}: ${label}`, done, total) });
@@ -49,8 +54,9 @@ export function registerRunCommand(program: Command): void {
         fpga: r.fpga,
         compression: r.compression,
         quantized: r.quantized,
+        ...(synth ? { synth } : {}),
         title: 'fkb run',
-        sources: r.sources,
+        sources: [...r.sources, ...(o.synth ? [`fkb synth result: ${o.synth}`] : [])],
       });
       const written = writeReport(join(o.out, stamp(r.benchmark.date)), data);
       if (o.json) {
