@@ -5,28 +5,14 @@
  * Run: npx tsx scripts/bench-litert-browser.ts [--time ms] [--single] [--json]
  * (--single: LiteRT's single-threaded build only, one thread).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, startServe as startServer } from './start-serve.ts';
 import type { LiteRtPageState } from '../harness/browser/litert-main.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const args = process.argv.slice(2);
 const time = Number(args[args.indexOf('--time') + 1] ?? 400) || 400;
 
-function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/fkb.js', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => reject(new Error(`fkb serve exited ${code}: ${out}`)));
-  });
-}
 
 /** Runs the /litert page to the end and returns its state. */
 export async function runLiteRtPage(timeMs: number, single = false): Promise<LiteRtPageState> {

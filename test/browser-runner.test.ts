@@ -3,30 +3,16 @@
  * browser is bit-identical to Node's for the same seeded problems, the page's own check against
  * the JS reference passes, and its benchmark table fills in.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, startServe as startServer } from '../scripts/start-serve.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { browserCases, digest } from '../harness/browser/cases.ts';
 import { KernelRunner, modulesFor } from '../harness/wasm/kernel-runner.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 
-function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/fkb.js', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => reject(new Error(`fkb serve exited ${code}: ${out}`)));
-  });
-}
 
 test('browser outputs are bit-identical to Node for every variant; the page verifies and benchmarks', async () => {
   if (!existsSync(CHROMIUM)) {
