@@ -45,6 +45,7 @@ import { readJsonInput } from '../util/json.ts';
 import { type Device, getDevice } from './devices.ts';
 import { InfeasibleError, type LayerEstimate, type LayerSpec } from './models/common.ts';
 import { modelEvaluator, requireModel } from './models/index.ts';
+import { median } from '../util/stats.ts';
 
 export interface CompareOptions {
   report: BenchReport;
@@ -387,13 +388,6 @@ export function measuredLayer(r: MeasuredRow): LayerSpec {
     padTop, padBottom, padLeft, padRight, groups: 1, wBits: 8, aBits: 8,
   };
 }
-
-const median = (xs: readonly number[]): number => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /**
  * Every layer of a measured table on the model, device, clock and parameters the table names

@@ -11,14 +11,9 @@ import { parseArgs } from 'node:util';
 import { getDevice } from './devices.ts';
 import { MODELS, MODEL_IDS, modelEvaluator } from './models/index.ts';
 import { loadNetwork, type NetworkLayer } from '../networks/index.ts';
+import { median } from '../util/stats.ts';
 
 const TARGET = 1e6;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export function measure(evaluate: (l: NetworkLayer) => unknown, layers: readonly NetworkLayer[], batches: number) {
   // Warm-up and calibration: how many passes over `layers` take ~50 ms.

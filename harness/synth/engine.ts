@@ -16,6 +16,7 @@ import { SCHEME_IDS } from '../cosim/engine-files.ts';
 import { FABRIC_TERMS, type FabricConfig, type FabricFit, type FabricPoint, fabricEstimate, fabricTerms } from '../fpga/models/splitconv-fabric.ts';
 import type { SynthComparison, SynthReport as SynthReportData } from '../results/index.ts';
 import { FLOW, type SynthResult, synthesize } from './yosys.ts';
+import { median } from '../util/stats.ts';
 
 /** RTL parameters held fixed in every synthesis run. */
 export const SYNTH_FIXED = { DSP_LATENCY: 4, ACC_LATENCY: 1, WORD_CYCLES: 1, WBUF_DEPTH: 32, TRACE: 0 } as const;
@@ -85,10 +86,6 @@ export function leastSquares(X: readonly number[][], y: readonly number[]): numb
 /** |model - synthesis| / synthesis, percent. */
 export const errorPct = (model: number, synth: number) => (synth === 0 ? (model === 0 ? 0 : Infinity) : (100 * Math.abs(model - synth)) / synth);
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Fits LUT and FF on the grid's training points and scores the held-out ones. */
 export function fitFabric(points: readonly FabricPoint[], meta: { yosysVersion: string; sourceHash: string; date: string }): FabricFit {
@@ -100,7 +97,7 @@ export function fitFabric(points: readonly FabricPoint[], meta: { yosysVersion: 
   const held = points.filter((p) => p.role === 'heldout');
   const score = (what: 'lut' | 'ff') => {
     const e = held.map((p) => errorPct(fabricEstimate(p, { lut, ff })[what], p.yosys[what === 'lut' ? 'LUT' : 'FF']));
-    return { medianPct: Math.round(median(e) * 100) / 100, maxPct: Math.round(Math.max(0, ...e) * 100) / 100 };
+    return { medianPct: e.length ? Math.round(median(e) * 100) / 100 : 0, maxPct: Math.round(Math.max(0, ...e) * 100) / 100 };
   };
   return {
     about: 'Engine (a) fabric estimate: LUT and FF = terms . coefficients, fitted by least squares on the training points of grid (Yosys synth_xilinx of rtl/splitconv_pe.v), scored on the held-out ones. Regenerate with `fkb synth --fit`; see docs/synthesis.md.',

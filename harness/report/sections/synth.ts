@@ -2,11 +2,8 @@
 import { type ReportData, type SynthComparison, type SynthErrorSummary } from '../../results/index.ts';
 import { escapeHtml, fmt } from '../escape.ts';
 import { badge, note, table } from './parts.ts';
+import { median } from '../../util/stats.ts';
 
-const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Median and max of the held-out rows' LUT and FF error (undefined without held-out rows). */
 export function heldoutErrors(rows: readonly SynthComparison[]): { n: number; lut: SynthErrorSummary; ff: SynthErrorSummary } | undefined {
