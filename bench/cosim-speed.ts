@@ -12,6 +12,7 @@ import { ENGINE_SOURCES, RTL_DIR, buildSimulation } from '../harness/cosim/simul
 import { resolveArch } from '../harness/fpga/sim/splitconv-arch.ts';
 import { simulateSplitConv } from '../harness/fpga/sim/splitconv-sim.ts';
 import { join } from 'node:path';
+import { median } from '../harness/util/stats.ts';
 
 const runs = Number(process.argv[2] ?? 5);
 const arch = resolveArch({ L: 4, Po: 2, Pp: 2 });
@@ -20,7 +21,6 @@ const layer = embeddedLayers().find((l) => l.name.endsWith('conv2'))!;
 const p = layerProblem(layer.shape, scheme, 'random', 'gemmlowp', 1);
 const dsp = arch.L * arch.Po * arch.Pp;
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const mad = (xs: number[]) => { const m = median(xs); return median(xs.map((x) => Math.abs(x - m))); };
 const fmt = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
