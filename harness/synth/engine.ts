@@ -50,17 +50,35 @@ export function engineSourceHash(): string {
 const cfg = (scheme: FabricConfig['scheme'], L: number, Po: number, Pp: number): FabricConfig => ({ scheme, L, Po, Pp });
 
 /**
- * The fit's grid, fixed before fitting. Training: unpacked, int8x8, wp487u8 and int4 (the four
- * (NW, NA) lane shapes) at (L, Po, Pp) = (2,1,1), (4,1,1), (2,2,1), (2,1,2), (4,2,2). Held out:
- * every L = 3 point (an L never trained on), int8xu8 (a scheme never trained on) and (4,1,2),
- * (2,2,2) (Po/Pp mixes never trained on).
+ * The fit's grid, fixed before fitting (the second grid: the first one's LUT fit missed 10 % on
+ * two of its seven held-out points, docs/synthesis.md).
+ *
+ * Training (37): the first grid's 20 points (unpacked, int8x8, wp487u8, int4 at (L, Po, Pp) =
+ * (2,1,1), (4,1,1), (2,2,1), (2,1,2), (4,2,2)) and 17 more that span the L users run (1 to 16:
+ * the skew registers grow as L*(L-1)/2), Po = 4 and int8xu8.
+ *
+ * Held out (8), chosen and committed before any of them was synthesized or any fit of this grid
+ * was looked at, disjoint from training: every scheme, L = 1, 3, 6, 8, 12, 16 (6 and 12 never
+ * trained on), Po = 1, 2, 4, Pp = 1, 2.
  */
 export const FIT_GRID: readonly { config: FabricConfig; role: 'train' | 'heldout' }[] = [
   ...(['unpacked', 'int8x8', 'wp487u8', 'int4'] as const).flatMap((s) =>
     [cfg(s, 2, 1, 1), cfg(s, 4, 1, 1), cfg(s, 2, 2, 1), cfg(s, 2, 1, 2), cfg(s, 4, 2, 2)].map((config) => ({ config, role: 'train' as const }))),
-  ...[cfg('unpacked', 3, 1, 2), cfg('int8x8', 3, 2, 1), cfg('int4', 3, 2, 2), cfg('wp487u8', 3, 1, 1), cfg('wp487u8', 4, 1, 2),
-    cfg('int8xu8', 2, 2, 2), cfg('int8xu8', 4, 2, 1)].map((config) => ({ config, role: 'heldout' as const })),
+  ...[cfg('unpacked', 1, 1, 1), cfg('int4', 1, 2, 1), cfg('int8x8', 1, 1, 2), cfg('int8xu8', 2, 1, 1), cfg('int8xu8', 4, 2, 2),
+    cfg('int8x8', 4, 4, 1), cfg('int4', 2, 4, 1), cfg('unpacked', 8, 1, 1), cfg('int8x8', 8, 2, 1), cfg('wp487u8', 8, 1, 2),
+    cfg('int4', 8, 2, 2), cfg('int8xu8', 8, 1, 1), cfg('int8x8', 16, 1, 1), cfg('int4', 16, 1, 1), cfg('unpacked', 16, 2, 1),
+    cfg('wp487u8', 16, 1, 1), cfg('unpacked', 4, 4, 1)].map((config) => ({ config, role: 'train' as const })),
+  ...[cfg('unpacked', 12, 1, 1), cfg('int8x8', 6, 2, 2), cfg('int8xu8', 16, 2, 1), cfg('wp487u8', 8, 2, 1), cfg('int4', 12, 1, 2),
+    cfg('int8x8', 3, 4, 1), cfg('int4', 6, 1, 1), cfg('wp487u8', 1, 2, 2)].map((config) => ({ config, role: 'heldout' as const })),
 ];
+
+/**
+ * The first grid's held-out points (every L = 3 point, int8xu8, the (4,1,2), (2,2,2) mixes): kept
+ * out of training as a second check. Their Yosys counts were known before this grid's terms were
+ * chosen (the first fit was scored on them), so they are a weaker test than FIT_GRID's held-out set.
+ */
+export const FIRST_HELDOUT: readonly FabricConfig[] = [cfg('unpacked', 3, 1, 2), cfg('int8x8', 3, 2, 1), cfg('int4', 3, 2, 2),
+  cfg('wp487u8', 3, 1, 1), cfg('wp487u8', 4, 1, 2), cfg('int8xu8', 2, 2, 2), cfg('int8xu8', 4, 2, 1)];
 
 /** Solves min |X b - y|^2 by the normal equations (Gaussian elimination with partial pivoting). */
 export function leastSquares(X: readonly number[][], y: readonly number[]): number[] {
