@@ -38,6 +38,8 @@ interface Encoding {
   corr: number;
   /** Accumulator names per tile cell. */
   accs: string[];
+  /** Activations stored as x ^ 0x80 (unsigned x + 128). */
+  flipSign?: boolean;
 }
 
 function encodingOf(v: SplitConvVariant): Encoding {
@@ -48,6 +50,8 @@ function encodingOf(v: SplitConvVariant): Encoding {
       return { enc: 'ENC_I8', elem: 1, vecs: 1, foldZeroPoint: true, corr: 0, accs: ['a'] };
     case 'rdot8x16w7':
       return { enc: 'ENC_W7', elem: 1, vecs: 1, foldZeroPoint: true, corr: -64, accs: ['a'] };
+    case 'rdot8x16usdot':
+      return { enc: 'ENC_I8_UACT', elem: 1, vecs: 1, foldZeroPoint: true, corr: 0, accs: ['a'], flipSign: true };
     case 'rdot8x16split':
       return { enc: 'ENC_SPLIT', elem: 1, vecs: 2, foldZeroPoint: true, corr: -128, accs: ['h', 'l'] };
     case 'loops':
@@ -89,6 +93,10 @@ function stepCode(v: SplitConvVariant, mr: number, e: Encoding, ind: string, k: 
           break;
         case 'rdot8x16w7':
           lines.push(`${ind}${a} = i32x4.relaxed_dot_i8x16_i7x16_add_s(${vv}, ${ww}, ${a});`);
+          break;
+        case 'rdot8x16usdot':
+          // Operands swapped: the weights are the signed operand, the shifted activations the unsigned one.
+          lines.push(`${ind}${a} = i32x4.relaxed_dot_i8x16_i7x16_add_s(${ww}, ${vv}, ${a});`);
           break;
         case 'rdot8x16split':
           lines.push(`${ind}h${m}_${n} = i32x4.relaxed_dot_i8x16_i7x16_add_s(${vv}, wh${n}${sfx}, h${m}_${n});`);
@@ -240,9 +248,9 @@ ${
   relaxed
     ? `  const sums = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
   const corr = sums + <usize>(hp * wp * 4);
-  packActivationsI8(p, act, cs, sums);`
+  packActivationsI8(p, act, cs, sums, false);`
     : `  const corr: usize = 0;
-  ${e.elem === 2 ? 'packActivationsI16(p, act, cs);' : 'packActivationsI8(p, act, cs, 0);'}`
+  ${e.elem === 2 ? 'packActivationsI16(p, act, cs);' : `packActivationsI8(p, act, cs, 0, ${e.flipSign === true});`}`
 }
   for (let oh = 0; oh < outH; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;

@@ -24,6 +24,7 @@ export const ENC_I16: i32 = 0; // int16 w
 export const ENC_I8: i32 = 1; // int8 w
 export const ENC_W7: i32 = 2; // uint7 w + 64, for w in [-64, 63]
 export const ENC_SPLIT: i32 = 3; // w + 128 = 2*hi + lo: hi in [0,127], lo in {0,1}
+export const ENC_I8_UACT: i32 = 4; // int8 w, for activations stored as x + 128 (bias folds zp + 128)
 
 export function packWeights(p: usize, dst: usize, nr: i32, cb: i32, encoding: i32, foldZeroPoint: bool): void {
   const c = field(p, IN_C);
@@ -53,7 +54,7 @@ export function packWeights(p: usize, dst: usize, nr: i32, cb: i32, encoding: i3
           const step = t * steps + ci / cb;
           const at = dst + <usize>(block * blockBytes + step * stepBytes + (lane * cb + ci % cb) * elem);
           if (encoding == ENC_I16) store<i16>(at, <i16>v);
-          else if (encoding == ENC_I8) store<i8>(at, <i8>v);
+          else if (encoding == ENC_I8 || encoding == ENC_I8_UACT) store<i8>(at, <i8>v);
           else if (encoding == ENC_W7) store<u8>(at, <u8>(v + 64));
           else {
             store<u8>(at, <u8>((v + 128) >> 1));
@@ -63,7 +64,9 @@ export function packWeights(p: usize, dst: usize, nr: i32, cb: i32, encoding: i3
       }
     }
     const b = o < oc ? load<i32>(bias + (<usize>o << 2)) : 0;
-    store<i32>(biasOut + (<usize>o << 2), foldZeroPoint ? b - zp * wsum : b);
+    // sum (x - zp) w = sum (x + 128) w - (zp + 128) sum w when the activations are stored shifted.
+    const fold = encoding == ENC_I8_UACT ? zp + 128 : zp;
+    store<i32>(biasOut + (<usize>o << 2), foldZeroPoint ? b - fold * wsum : b);
   }
 }
 
@@ -97,8 +100,10 @@ export function packActivationsI16(p: usize, dst: usize, cs: i32): void {
  * Raw int8 activations; border pixels hold the zero point. Padded channels are left as they
  * are: their packed weights are 0, so they contribute nothing. When `sums`
  * is not 0, also writes the int32 channel sum of every padded-input pixel there ([hp][wp]).
+ * With `flipSign`, every stored byte is x ^ 0x80, i.e. x + 128 read as unsigned (the sums
+ * stay those of x).
  */
-export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize): void {
+export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize, flipSign: bool): void {
   const h = field(p, IN_H);
   const w = field(p, IN_W);
   const c = field(p, IN_C);
@@ -108,6 +113,8 @@ export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize): v
   const hp = h + pt + field(p, P_B);
   const zp = field(p, X_ZP);
   const x = ptr(p, X_PTR);
+  const flip: u8 = flipSign ? 0x80 : 0;
+  const flipv = i8x16.splat(<i8>flip);
   for (let r = 0; r < hp; r++) {
     for (let col = 0; col < wp; col++) {
       const out = dst + <usize>((r * wp + col) * cs);
@@ -121,19 +128,19 @@ export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize): v
         let acc = i32x4.splat(0);
         for (; ci + 16 <= c; ci += 16) {
           const v = v128.load(src + <usize>ci);
-          v128.store(out + <usize>ci, v);
+          v128.store(out + <usize>ci, v128.xor(v, flipv));
           if (sums != 0) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v)));
         }
         for (; ci < c; ci++) {
           const v = load<i8>(src + <usize>ci);
-          store<i8>(out + <usize>ci, v);
+          store<u8>(out + <usize>ci, <u8>v ^ flip);
           sum += <i32>v;
         }
         if (sums != 0) {
           sum += i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
         }
       } else {
-        memory.fill(out, <u8>zp, <usize>c);
+        memory.fill(out, <u8>zp ^ flip, <usize>c);
         sum = zp * c;
       }
       if (sums != 0) store<i32>(sums + (<usize>(r * wp + col) << 2), sum);

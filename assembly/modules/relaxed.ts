@@ -7,3 +7,4 @@ export * from '../common/codes';
 export { relaxedDotProbe } from '../common/relaxed-probe';
 export * from '../splitconv/gen/qs8-splitconv-minmax-1x4c16--wasmrelaxedsimd-rdot8x16split';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmrelaxedsimd-rdot8x16w7';
+export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmrelaxedsimd-rdot8x16usdot';

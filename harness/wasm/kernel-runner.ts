@@ -285,7 +285,8 @@ export function modulesFor(variant: KernelVariant): KernelModule[] {
   const out: KernelModule[] = [];
   for (const [name, status] of loadModules()) {
     const inModule = name === variant.module || (name === 'debug' && variant.module !== 'relaxed');
-    if (status.kernel && inModule) out.push(status.kernel);
+    const engineLacks = 'needs' in variant && variant.needs === 'unsigned-i7' && status.unsignedI7Refused !== undefined;
+    if (status.kernel && inModule && !engineLacks) out.push(status.kernel);
   }
   return out;
 }

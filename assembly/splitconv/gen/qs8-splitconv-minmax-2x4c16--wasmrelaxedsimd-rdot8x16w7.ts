@@ -130,7 +130,7 @@ export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_run(p: u
   const consts = rowAcc + <usize>(outW * ocp * 4);
   const sums = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
   const corr = sums + <usize>(hp * wp * 4);
-  packActivationsI8(p, act, cs, sums);
+  packActivationsI8(p, act, cs, sums, false);
   for (let oh = 0; oh < outH; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
     windowSumsRow(p, sums, oh, -64, corr);

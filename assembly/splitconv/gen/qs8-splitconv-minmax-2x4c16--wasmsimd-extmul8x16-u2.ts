@@ -183,7 +183,7 @@ export function qs8_splitconv_minmax_2x4c16__wasmsimd_extmul8x16_u2_run(p: usize
   const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
   const consts = rowAcc + <usize>(outW * ocp * 4);
   const corr: usize = 0;
-  packActivationsI8(p, act, cs, 0);
+  packActivationsI8(p, act, cs, 0, false);
   for (let oh = 0; oh < outH; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
     for (let ob = 0; ob < ocp / NR; ob++) {
