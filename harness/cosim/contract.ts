@@ -237,7 +237,7 @@ export function checkUserRtl(o: ContractOptions): ContractReport {
     sim: o.sim,
     sources: [...files, join(RTL_DIR, 'tb', 'contract_tb.v')],
     tb: 'contract_tb',
-    params: { L, SCHEME: SCHEME_IDS[o.scheme], STIM_DEPTH: 2 ** Math.ceil(Math.log2(Math.max(lines.length, 1024))) },
+    params: { L, SCHEME: SCHEME_IDS[o.scheme], DEPTH: 2 ** Math.ceil(Math.log2(Math.max(lines.length, 1024))) },
     defines: [`FKB_USER_TOP=${o.top}`, ...(hasScheme ? ['FKB_USER_HAS_SCHEME'] : [])],
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
   });

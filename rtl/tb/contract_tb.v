@@ -3,9 +3,8 @@
 // the macro FKB_USER_TOP; when the design declares a SCHEME parameter, FKB_USER_HAS_SCHEME is
 // defined and SCHEME is set too. Works with Verilator (C++ main toggles clk) and Icarus.
 //
-// Reads (in the working directory):
-//   tb.hex    [0] stimulus cycles N, [1] drain cycles after them
-//   stim.hex  N lines, one per cycle: {in_valid (4 bits: 0 or 1), w_in (L*16 bits), a_in (L*16 bits)}
+// Reads tb.hex and stim.hex (stream_stimulus.vh); a stimulus line is
+//   {in_valid (4 bits: 0 or 1), w_in (L*16 bits), a_in (L*16 bits)}
 // Writes:
 //   out.txt   one line per cycle with out_valid = 1: "cycle p_out(hex 12) lanes_out(hex 48)"
 //             (cycle 0 = the first stimulus cycle, after reset)
@@ -16,25 +15,12 @@
 module contract_tb #(
   parameter integer L = 4,
   parameter integer SCHEME = 1,
-  parameter integer STIM_DEPTH = 65536
+  parameter integer DEPTH = 65536
 ) (
   input wire clk
 );
   localparam integer SW = 4 + L * 32;
-  reg [31:0] tbc [0:1];
-  reg [SW-1:0] stim [0:STIM_DEPTH-1];
-  initial begin
-    $readmemh("tb.hex", tbc);
-    $readmemh("stim.hex", stim);
-  end
-
-  integer clocks = 0;
-  integer f = 0;
-  reg rst = 1'b1;
-  wire [31:0] cycle = clocks - 4;
-  wire running = !rst && clocks >= 4;
-  wire [SW-1:0] s = (running && cycle < tbc[0]) ? stim[cycle[$clog2(STIM_DEPTH)-1:0]] : {SW{1'b0}};
-  wire in_valid = s[SW-4];
+`include "stream_stimulus.vh"
   wire [L*16-1:0] w_in = s[L*16 +: L*16];
   wire [L*16-1:0] a_in = s[0 +: L*16];
   wire out_valid;
@@ -50,11 +36,8 @@ module contract_tb #(
     .out_valid(out_valid), .p_out(p_out), .lanes_out(lanes_out));
 
   always @(posedge clk) begin
-    clocks <= clocks + 1;
-    if (clocks == 3) rst <= 1'b0;
-    if (clocks == 0) f = $fopen("out.txt", "w");
     if (running && out_valid) $fdisplay(f, "%0d %012x %048x", cycle, p_out, lanes_out);
-    if (running && cycle + 1 >= tbc[0] + tbc[1]) begin
+    if (done) begin
       $fclose(f);
       $finish;
     end

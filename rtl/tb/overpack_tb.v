@@ -2,10 +2,9 @@
 // same operand stream and records every result. Works with Verilator (rtl/tb/verilator_main.cpp
 // toggles clk) and Icarus. Parameters: the layout (overpack_unit's), DEPTH (stimulus lines).
 //
-// Reads (in the working directory):
-//   tb.hex    [0] stimulus cycles n, [1] drain cycles after them
-//   stim.hex  n lines, one per cycle: {in_valid (4 bits), w (2 x 8 bits), a (8 x 8 bits)}, each
-//             operand in the low WB / AB bits of its byte, w_0 and a_0 least significant
+// Reads tb.hex and stim.hex (stream_stimulus.vh); a stimulus line is
+//   {in_valid (4 bits), w (2 x 8 bits), a (8 x 8 bits)}, each operand in the low WB / AB bits
+//   of its byte, w_0 and a_0 least significant
 // Writes:
 //   out.txt   one line per result: "cycle valid_mask P_naive P_approx lanes_0 .. lanes_5" (hex;
 //             cycle 0 = the first stimulus cycle; valid_mask: bit m = mode m's out_valid)
@@ -26,20 +25,7 @@ module overpack_tb #(
   localparam integer K = N * M;
   localparam integer LW = WB + AB + 1;
   localparam integer SW = 4 + 16 + 64;
-  reg [31:0] tbc [0:1];
-  reg [SW-1:0] stim [0:DEPTH-1];
-  initial begin
-    $readmemh("tb.hex", tbc);
-    $readmemh("stim.hex", stim);
-  end
-
-  integer clocks = 0;
-  integer f = 0;
-  reg rst = 1'b1;
-  wire [31:0] cycle = clocks - 4;
-  wire running = !rst && clocks >= 4;
-  wire [SW-1:0] s = (running && cycle < tbc[0]) ? stim[cycle[$clog2(DEPTH)-1:0]] : {SW{1'b0}};
-  wire in_valid = s[SW-4];
+`include "stream_stimulus.vh"
   wire [N*WB-1:0] w;
   wire [M*AB-1:0] a;
   genvar g;
@@ -63,12 +49,9 @@ module overpack_tb #(
   endgenerate
 
   always @(posedge clk) begin
-    clocks <= clocks + 1;
-    if (clocks == 3) rst <= 1'b0;
-    if (clocks == 0) f = $fopen("out.txt", "w");
     if (running && ov != 6'd0)
       $fdisplay(f, "%0d %x %x %x %x %x %x %x %x %x", cycle, ov, p[0], p[5], lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5]);
-    if (running && cycle + 1 >= tbc[0] + tbc[1]) begin
+    if (done) begin
       $fclose(f);
       $finish;
     end
