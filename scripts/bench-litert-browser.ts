@@ -45,12 +45,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (args.includes('--json')) console.log(JSON.stringify(s, null, 2));
   else {
     console.log(`${s.userAgent}; cross-origin isolated ${s.crossOriginIsolated}; LiteRT build ${s.litertBuild}; load average ${before} before, ${after} after`);
+    const threaded = Object.entries(s.threaded ?? {});
+    const exact = threaded.filter(([, t]) => 'exact' in t && t.exact).length;
+    if (threaded.length) console.log(`our kernels on 2 threads: ${exact} of ${threaded.filter(([, t]) => 'exact' in t).length} run give the 1-thread output bytes; ${threaded.filter(([, t]) => 'skipped' in t).map(([v, t]) => `${v} skipped (${'skipped' in t ? t.skipped : ''})`).join('; ') || 'none skipped'}`);
     for (const [n, d] of Object.entries(s.differing)) console.log(`LiteRT.js ${n} thread(s): outputs differing from our reference, by mode: ${Object.entries(d).map(([m, c]) => `${m} ${c}`).join(', ')}`);
     const one = s.rows.find((r) => r.kernel.includes('1 thread)'));
     for (const r of [...s.rows].sort((a, b) => a.p50Ms - b.p50Ms)) {
       const ratio = one ? (one.p50Ms / r.p50Ms).toFixed(2) : '-';
       console.log(`${r.kernel.padEnd(56)} ${r.module.padEnd(28)} ${r.p50Ms.toFixed(3).padStart(8)} ± ${r.madMs.toFixed(3)} ms ${r.gmacs.toFixed(1).padStart(7)} GMAC/s  x LiteRT(1) ${ratio}  n=${r.samples}`);
     }
+  }
+  if (Object.values(s.threaded ?? {}).some((t) => 'exact' in t && !t.exact)) {
+    console.error('a threaded kernel differs from its one-thread output');
+    process.exitCode = 1;
   }
   if (s.error) {
     console.error(s.error);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Compiles each asconfig.json target (assembly/modules/<target>.ts -> build/<target>.wasm),
-// skipping targets whose output is newer than every AssemblyScript source and the config.
+// Compiles each asconfig.json target (assembly/modules/<target>.ts -> build/<target>.wasm; a
+// "<module>-mt" target is <module>.ts again with threads and an imported shared memory, for
+// harness/threads/), skipping targets whose output is newer than every AssemblyScript source and the config.
 import asc from 'assemblyscript/asc';
 import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,7 +27,7 @@ for (const target of Object.keys(config.targets)) {
   if (!force && existsSync(out) && statSync(out).mtimeMs >= sources) continue;
   const t0 = performance.now();
   const { error, stderr } = await asc.main(
-    [`assembly/modules/${target}.ts`, '--config', 'asconfig.json', '--target', target],
+    [`assembly/modules/${target.replace(/-mt$/, '')}.ts`, '--config', 'asconfig.json', '--target', target],
     { stdout: process.stdout, stderr: process.stderr },
   );
   if (error) {

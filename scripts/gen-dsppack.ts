@@ -306,12 +306,13 @@ export function dspVariantSource(v: DspConvVariant, header: string): string {
 // Layouts and packing: assembly/dsp/packed-conv.ts. Scratch: packed activations | ghost rows |
 // row accumulators [outW + ${spare}][OCp] (the last tile's idle pixels write the spare rows) | requantization constants.
 import {
-  field, ptr, roundUp, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_L, P_R, OUT_H, OUT_W, W_PTR, SCRATCH_PTR,
+  field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W, W_PTR, SCRATCH_PTR,
   ${full ? 'DSP_SCHEME, DSP_SCHEME_INT4, DSP_SCHEME_WP487U8, ' : ''}DSP_DECODE, DSP_DECODE_WINDOW,
 } from '../../common/params';
-import { finishRow } from '../../common/finish-row';
+import { finishRow, prepareRows } from '../../common/finish-row';
 import {
-  activationBytes, ghostBytes, groupLength, pack, packActivations, packedBytes, paddedChannels, scratchBytes, weightBlockBytes,${full ? ' borrow, sext,' : ''}
+  activationBytes, ghostBytes, groupLength, pack, packActivations, packedBytes, paddedChannels, scratchBytes, threadScratchBytes,
+  weightBlockBytes,${full ? ' borrow, sext,' : ''}
 } from '../packed-conv';
 
 const MR: i32 = ${v.mr};
@@ -325,17 +326,31 @@ export function ${n}_scratch_bytes(p: usize): i32 {
   return scratchBytes(p, NR, MR - 1);
 }
 
+/** Bytes of a thread's own scratch (the tail of the scratch: row accumulators | constants). */
+export function ${n}_thread_bytes(p: usize): i32 {
+  return threadScratchBytes(p, NR, MR - 1);
+}
+
 export function ${n}_pack(p: usize): void {
   pack(p, NR);
 }
 
 ${full ? fullTile(v) : carryTile(v)}
 
-export function ${n}_run(p: usize): void {
+/** Packs the padded input rows [r0, r1) (of inH + pT + pB) into the scratch: one thread's share. */
+export function ${n}_pack_rows(p: usize, r0: i32, r1: i32): void {
+  const act = ptr(p, SCRATCH_PTR);
+  packActivations(p, act, act + <usize>activationBytes(p), r0, r1);
+}
+
+/**
+ * Output rows [oh0, oh1) from the packed rows, with a thread's own scratch \`ts\` (thread_bytes):
+ * one thread's share once every row is packed.
+ */
+export function ${n}_rows(p: usize, oh0: i32, oh1: i32, ts: usize): void {
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const kh = field(p, K_H);
   const kw = field(p, K_W);
-  const outH = field(p, OUT_H);
   const outW = field(p, OUT_W);
   const ocp = roundUp(field(p, OC), NR);
   const c = field(p, IN_C);
@@ -352,12 +367,11 @@ export function ${n}_run(p: usize): void {
   const weights = ptr(p, W_PTR);
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
-  const ghost = act + <usize>activationBytes(p);
-  const rowAcc = ghost + <usize>ghostBytes(p);
+${full ? '  const ghost = act + <usize>activationBytes(p);\n' : ''}  const rowAcc = ts;
   const consts = rowAcc + <usize>((outW + MR - 1) * ocp * 4);
 ${full ? '  const scheme = field(p, DSP_SCHEME);\n' : ''}  const decode = field(p, DSP_DECODE);
-${full ? '' : '  const decodes = decode == DSP_DECODE_WINDOW ? 1 : kh * kw * groups;\n'}  packActivations(p, act, ghost);
-  for (let oh = 0; oh < outH; oh++) {
+${full ? '' : '  const decodes = decode == DSP_DECODE_WINDOW ? 1 : kh * kw * groups;\n'}  if (oh0 > 0) prepareRows(p, consts);
+  for (let oh = oh0; oh < oh1; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
     for (let ob = 0; ob < ocp / NR; ob++) {
       const wb = weights + <usize>ob * blockBytes;
@@ -374,6 +388,13 @@ ${
     }
     finishRow(p, rowAcc, ocp, oh, consts);
   }
+}
+
+/** The whole layer on one thread: every row packed, then every output row. */
+export function ${n}_run(p: usize): void {
+  ${n}_pack_rows(p, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
+  const act = ptr(p, SCRATCH_PTR);
+  ${n}_rows(p, 0, field(p, OUT_H), act + <usize>(activationBytes(p) + ghostBytes(p)));
 }
 `;
 }

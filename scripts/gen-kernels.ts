@@ -184,14 +184,15 @@ export function variantSource(v: SplitConvVariant): string {
 // ${n}
 // Strategy: ${STRATEGIES[v.strategy]}.
 // Register tile: ${v.mr} output pixels x ${v.nr} output channels, ${v.cb} input channels per step.
-// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants${relaxed ? ' | int32 pixel sums [Hp][Wp] | int32 row corrections [outW]' : ''}.
+// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants${relaxed ? ' | int32 row corrections [outW] | int32 pixel sums [Hp][Wp]' : ''};
+// a thread of a threaded run has its own copy of the part after the packed activations${relaxed ? ' but the pixel sums' : ''} (thread_bytes).
 // Reads and writes only inside the buffers the harness sized with the *_bytes functions.
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   W_PTR, SCRATCH_PTR,
 } from '../../common/params';
-import { packWeights, ${e.enc}, ${e.elem === 2 ? 'packActivationsI16' : 'packActivationsI8'}${relaxed ? ', windowSumsRow' : ''} } from '../../common/pack';
-import { finishRow, gemmlowpConstantsBytes } from '../../common/finish-row';
+import { packWeights, ${e.enc}, ${e.elem === 2 ? 'packActivationsI16Rows' : 'packActivationsI8Rows'}${relaxed ? ', windowSumsRow' : ''} } from '../../common/pack';
+import { finishRow, gemmlowpConstantsBytes, prepareRows } from '../../common/finish-row';
 import { hsum4 } from '../../common/simd';
 
 const MR: i32 = ${v.mr};
@@ -210,13 +211,24 @@ export function ${n}_packed_bytes(p: usize): i32 {
   return (ocp / NR) * weightBlockBytes(p) + ocp * 4;
 }
 
-export function ${n}_scratch_bytes(p: usize): i32 {
+/** Bytes of the packed activations, the head of the scratch all threads share. */
+// @ts-ignore: decorator
+@inline function activationBytes(p: usize): i32 {
   const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
-  const act = roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
+  return roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
+}
+
+/** Bytes of a thread's own scratch: row accumulators | requantization constants${relaxed ? ' | row corrections' : ''}. */
+export function ${n}_thread_bytes(p: usize): i32 {
   const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
-  const consts = roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
-  return act + rowAcc + consts${relaxed ? ' + hp * wp * 4 + field(p, OUT_W) * 4' : ''};
+  return rowAcc + roundUp(gemmlowpConstantsBytes(field(p, OC)), 16)${relaxed ? ' + field(p, OUT_W) * 4' : ''};
+}
+
+export function ${n}_scratch_bytes(p: usize): i32 {
+${relaxed ? `  const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
+  const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
+  return activationBytes(p) + ${n}_thread_bytes(p) + hp * wp * 4;` : `  return activationBytes(p) + ${n}_thread_bytes(p);`}
 }
 
 export function ${n}_pack(p: usize): void {
@@ -225,13 +237,28 @@ export function ${n}_pack(p: usize): void {
 
 ${tileCode(v, v.mr, e)}
 ${v.mr > 1 ? `\n${tileCode(v, 1, e)}\n` : ''}
-export function ${n}_run(p: usize): void {
-  const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
+/** Packs the padded input rows [r0, r1) (of inH + pT + pB) into the scratch: one thread's share. */
+export function ${n}_pack_rows(p: usize, r0: i32, r1: i32): void {
+  const act = ptr(p, SCRATCH_PTR);
+${
+  relaxed
+    ? `  const sums = act + <usize>(activationBytes(p) + ${n}_thread_bytes(p));
+  packActivationsI8Rows(p, act, roundUp(field(p, IN_C), CB), sums, false, r0, r1);`
+    : e.elem === 2
+      ? '  packActivationsI16Rows(p, act, roundUp(field(p, IN_C), CB), r0, r1);'
+      : `  packActivationsI8Rows(p, act, roundUp(field(p, IN_C), CB), 0, ${e.flipSign === true}, r0, r1);`
+}
+}
+
+/**
+ * Output rows [oh0, oh1) from the packed rows, with a thread's own scratch \`ts\` (thread_bytes):
+ * one thread's share once every row is packed.
+ */
+export function ${n}_rows(p: usize, oh0: i32, oh1: i32, ts: usize): void {
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const cs = roundUp(field(p, IN_C), CB);
   const kh = field(p, K_H);
   const steps = field(p, K_W) * cs / CB; // a kernel row's taps are adjacent pixels: one run
-  const outH = field(p, OUT_H);
   const outW = field(p, OUT_W);
   const ocp = roundUp(field(p, OC), NR);
   const pixBytes = <usize>(cs * ELEM);
@@ -242,17 +269,16 @@ export function ${n}_run(p: usize): void {
   const weights = ptr(p, W_PTR);
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
-  const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
+  const rowAcc = ts;
   const consts = rowAcc + <usize>(outW * ocp * 4);
 ${
   relaxed
-    ? `  const sums = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
-  const corr = sums + <usize>(hp * wp * 4);
-  packActivationsI8(p, act, cs, sums, false);`
-    : `  const corr: usize = 0;
-  ${e.elem === 2 ? 'packActivationsI16(p, act, cs);' : `packActivationsI8(p, act, cs, 0, ${e.flipSign === true});`}`
+    ? `  const corr = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+  const sums = act + <usize>(activationBytes(p) + ${n}_thread_bytes(p));`
+    : '  const corr: usize = 0;'
 }
-  for (let oh = 0; oh < outH; oh++) {
+  if (oh0 > 0) prepareRows(p, consts);
+  for (let oh = oh0; oh < oh1; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
 ${relaxed ? `    windowSumsRow(p, sums, oh, ${e.corr}, corr);\n` : ''}    for (let ob = 0; ob < ocp / NR; ob++) {
       const w = weights + <usize>ob * blockBytes;
@@ -273,6 +299,12 @@ ${
     finishRow(p, rowAcc, ocp, oh, consts);
   }
 }
+
+/** The whole layer on one thread: every row packed, then every output row. */
+export function ${n}_run(p: usize): void {
+  ${n}_pack_rows(p, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
+  ${n}_rows(p, 0, field(p, OUT_H), ptr(p, SCRATCH_PTR) + <usize>activationBytes(p));
+}
 `;
 }
 
@@ -285,8 +317,8 @@ export const MODULES = ['scalar', 'simd', 'relaxed', 'debug'] as const;
  */
 const EXTRA_EXPORTS: Record<'scalar' | 'simd' | 'relaxed', string[]> = {
   scalar: ['dsp/exhaustive'],
-  simd: [],
-  relaxed: [],
+  simd: ['peak/simd', 'graph/ops', 'graph/depthwise'],
+  relaxed: ['peak/relaxed', 'graph/ops', 'graph/depthwise'],
 };
 
 function moduleSource(module: (typeof MODULES)[number]): string {

@@ -55,6 +55,14 @@ function prepareGemmlowp(p: usize, dst: usize): void {
   }
 }
 
+/**
+ * Fills `consts` for a thread whose first row is not row 0 (finishRow fills them at row 0 only),
+ * so a band of rows [oh0, oh1) can be finished with a thread's own constants.
+ */
+export function prepareRows(p: usize, consts: usize): void {
+  if (field(p, MODE) == MODE_GEMMLOWP) prepareGemmlowp(p, consts);
+}
+
 /** `consts` is scratch of gemmlowpConstantsBytes(OC) bytes (16-byte aligned). */
 export function finishRow(p: usize, acc: usize, accStride: i32, oh: i32, consts: usize): void {
   const mode = field(p, MODE);

@@ -72,18 +72,22 @@ export function packWeights(p: usize, dst: usize, nr: i32, cb: i32, encoding: i3
 
 /** int16 activations with the zero point subtracted; border and padded channels 0. */
 export function packActivationsI16(p: usize, dst: usize, cs: i32): void {
+  packActivationsI16Rows(p, dst, cs, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
+}
+
+/** packActivationsI16 for the padded rows [r0, r1) only (threads pack a band each). */
+export function packActivationsI16Rows(p: usize, dst: usize, cs: i32, r0: i32, r1: i32): void {
   const h = field(p, IN_H);
   const w = field(p, IN_W);
   const c = field(p, IN_C);
   const pt = field(p, P_T);
   const pl = field(p, P_L);
   const wp = w + pl + field(p, P_R);
-  const hp = h + pt + field(p, P_B);
   const zp = field(p, X_ZP);
   const zpv = i16x8.splat(<i16>zp);
-  memory.fill(dst, 0, <usize>(hp * wp * cs) << 1);
+  memory.fill(dst + (<usize>(r0 * wp * cs) << 1), 0, <usize>((r1 - r0) * wp * cs) << 1);
   const x = ptr(p, X_PTR);
-  for (let ih = 0; ih < h; ih++) {
+  for (let ih = max(r0 - pt, 0); ih < min(r1 - pt, h); ih++) {
     for (let iw = 0; iw < w; iw++) {
       const src = x + <usize>((ih * w + iw) * c);
       const out = dst + (<usize>(((ih + pt) * wp + iw + pl) * cs) << 1);
@@ -104,18 +108,22 @@ export function packActivationsI16(p: usize, dst: usize, cs: i32): void {
  * stay those of x).
  */
 export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize, flipSign: bool): void {
+  packActivationsI8Rows(p, dst, cs, sums, flipSign, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
+}
+
+/** packActivationsI8 for the padded rows [r0, r1) only (threads pack a band each). */
+export function packActivationsI8Rows(p: usize, dst: usize, cs: i32, sums: usize, flipSign: bool, r0: i32, r1: i32): void {
   const h = field(p, IN_H);
   const w = field(p, IN_W);
   const c = field(p, IN_C);
   const pt = field(p, P_T);
   const pl = field(p, P_L);
   const wp = w + pl + field(p, P_R);
-  const hp = h + pt + field(p, P_B);
   const zp = field(p, X_ZP);
   const x = ptr(p, X_PTR);
   const flip: u8 = flipSign ? 0x80 : 0;
   const flipv = i8x16.splat(<i8>flip);
-  for (let r = 0; r < hp; r++) {
+  for (let r = r0; r < r1; r++) {
     for (let col = 0; col < wp; col++) {
       const out = dst + <usize>((r * wp + col) * cs);
       const ih = r - pt;

@@ -84,8 +84,13 @@ export function packedBytes(p: usize, nb: i32): i32 {
 
 /** Scratch of a kernel with nb-channel blocks whose last tile of a row may write `spare` idle pixels. */
 export function scratchBytes(p: usize, nb: i32, spare: i32): i32 {
+  return activationBytes(p) + ghostBytes(p) + threadScratchBytes(p, nb, spare);
+}
+
+/** The scratch's tail each thread has a copy of: row accumulators | requantization constants. */
+export function threadScratchBytes(p: usize, nb: i32, spare: i32): i32 {
   const rowAcc = (field(p, OUT_W) + spare) * roundUp(field(p, OC), nb) * 4;
-  return activationBytes(p) + ghostBytes(p) + rowAcc + roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+  return rowAcc + roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
 }
 
 /**
@@ -128,14 +133,17 @@ export function pack(p: usize, nb: i32): void {
   }
 }
 
-export function packActivations(p: usize, dst: usize, ghost: usize): void {
+/**
+ * Packs the padded input rows [r0, r1) (threads pack a band each); the band that starts at row 0
+ * also clears the ghost rows.
+ */
+export function packActivations(p: usize, dst: usize, ghost: usize, r0: i32, r1: i32): void {
   const h = field(p, IN_H);
   const w = field(p, IN_W);
   const c = field(p, IN_C);
   const pt = field(p, P_T);
   const pl = field(p, P_L);
   const wp = w + pl + field(p, P_R);
-  const hp = h + pt + field(p, P_B);
   const off = activationOffset(field(p, DSP_SCHEME));
   const zpCode = field(p, X_ZP) + off;
   const g = groupLength(p);
@@ -144,8 +152,8 @@ export function packActivations(p: usize, dst: usize, ghost: usize): void {
   const x = ptr(p, X_PTR);
   const offv = i16x8.splat(<i16>off);
   const zpv = i16x8.splat(<i16>zpCode);
-  memory.fill(ghost, 0, <usize>ghostBytes(p));
-  for (let r = 0; r < hp; r++) {
+  if (r0 == 0 && r1 > 0) memory.fill(ghost, 0, <usize>ghostBytes(p));
+  for (let r = r0; r < r1; r++) {
     for (let col = 0; col < wp; col++) {
       const out = dst + (<usize>((r * wp + col) * cg) << 1);
       const ih = r - pt;

@@ -28,7 +28,20 @@ export function qs8_splitconv_minmax_1x1c1__scalar_loops_pack(p: usize): void {
   memory.copy(dst + (<usize>oc << 2), ptr(p, W_RAW_PTR), <usize>(oc * field(p, K_H) * field(p, K_W) * field(p, IN_C)));
 }
 
+/** A thread's own scratch (threaded runs): its row accumulators. */
+export function qs8_splitconv_minmax_1x1c1__scalar_loops_thread_bytes(p: usize): i32 {
+  return field(p, OUT_W) * field(p, OC) * 4;
+}
+
+/** Nothing to pack: the kernel reads the input as it is (the threaded runner's first phase). */
+export function qs8_splitconv_minmax_1x1c1__scalar_loops_pack_rows(p: usize, r0: i32, r1: i32): void {}
+
 export function qs8_splitconv_minmax_1x1c1__scalar_loops_run(p: usize): void {
+  qs8_splitconv_minmax_1x1c1__scalar_loops_rows(p, 0, field(p, OUT_H), ptr(p, SCRATCH_PTR));
+}
+
+/** Output rows [oh0, oh1) with the row accumulators at `acc` (thread_bytes). */
+export function qs8_splitconv_minmax_1x1c1__scalar_loops_rows(p: usize, oh0: i32, oh1: i32, acc: usize): void {
   const h = field(p, IN_H);
   const w = field(p, IN_W);
   const c = field(p, IN_C);
@@ -39,14 +52,12 @@ export function qs8_splitconv_minmax_1x1c1__scalar_loops_run(p: usize): void {
   const sw = field(p, S_W);
   const pt = field(p, P_T);
   const pl = field(p, P_L);
-  const outH = field(p, OUT_H);
   const outW = field(p, OUT_W);
   const zp = field(p, X_ZP);
   const x = ptr(p, X_PTR);
   const bias = ptr(p, W_PTR);
   const weights = bias + (<usize>oc << 2);
-  const acc = ptr(p, SCRATCH_PTR);
-  for (let oh = 0; oh < outH; oh++) {
+  for (let oh = oh0; oh < oh1; oh++) {
     for (let ow = 0; ow < outW; ow++) {
       const accPixel = acc + (<usize>(ow * oc) << 2);
       for (let o = 0; o < oc; o++) store<i32>(accPixel + (<usize>o << 2), load<i32>(bias + (<usize>o << 2)));

@@ -20,6 +20,32 @@ import { InputError } from '../util/errors.ts';
 export type KernelVariant = SplitConvVariant | DspConvVariant;
 import { type KernelExports, type KernelModule, loadModules } from './modules.ts';
 
+/**
+ * Where a runner's buffers live: an instance and the linear memory it sees. By default each
+ * runner instantiates its module for itself; a thread pool (harness/threads/) hands out parts of
+ * one shared memory instead, so that several runners and threads use the same memory.
+ */
+export interface Arena {
+  readonly exports: KernelExports;
+  /** Reserves `bytes` at a 16-byte aligned offset, growing the memory if needed. */
+  alloc(bytes: number, what: string): number;
+}
+
+/** The default arena: an instance of its own, buffers placed one after another from its heap base. */
+class OwnInstance implements Arena {
+  private top: number;
+  constructor(readonly exports: KernelExports, private readonly variantName: string) {
+    this.top = exports.heapBase();
+  }
+
+  alloc(bytes: number): number {
+    const at = Math.ceil(this.top / 16) * 16;
+    this.top = at + bytes;
+    growMemory(this.exports.memory, this.top, this.variantName);
+    return at;
+  }
+}
+
 export const GUARD_BYTES = 64;
 const GUARD_VALUE = 0xa5;
 const PAGE = 65536;
@@ -28,7 +54,7 @@ const MAX_PAGES = 65536;
 
 type Fn = (p: number) => number | void;
 
-interface Region {
+export interface Region {
   name: string;
   offset: number;
   bytes: number;
@@ -40,18 +66,20 @@ export class KernelRunner {
   private readonly regions = new Map<string, Region>();
   private readonly runFn: Fn;
   private readonly packFn: Fn;
-  private readonly exports: KernelExports;
+  protected readonly exports: KernelExports;
   private readonly fields: Int32Array;
+  private readonly arena: Arena;
 
   /**
-   * Instantiates `kernel` (an instance of its own, so runners never share memory). Packed-DSP
-   * variants take the engine configuration `dsp`.
+   * Instantiates `kernel` (an instance of its own, so runners never share memory), or, with
+   * `arena`, places the buffers there. Packed-DSP variants take the engine configuration `dsp`.
    */
   constructor(
     readonly variant: KernelVariant,
     readonly kernel: KernelModule,
     readonly problem: ConvProblem,
     readonly dsp?: PackedConvConfig,
+    arena?: Arena,
   ) {
     validateShape(problem.shape);
     checkFitsWasm32(variant, problem.shape);
@@ -71,29 +99,17 @@ export class KernelRunner {
     }
     const s = problem.shape;
     const { outH, outW } = outputSize(s);
-    const exports = kernel.instantiate();
+    this.arena = arena ?? new OwnInstance(kernel.instantiate(), variant.name);
+    const exports = this.arena.exports;
     this.exports = exports;
-    const prefix = variant.name;
-    const fn = (suffix: string): Fn => {
-      const f = exports[`${prefix}_${suffix}`];
-      if (typeof f !== 'function') throw new Error(`module does not export ${prefix}_${suffix}`);
-      return f as Fn;
-    };
+    const fn = (suffix: string): Fn => this.kernelFunction(suffix) as Fn;
     this.runFn = fn('run');
     this.outputIsInt32 = problem.requant.mode === 'raw';
     this.outputLength = outH * outW * s.outC;
 
     // Sizes that do not depend on the variant first, so the params block can be filled in
     // and the variant asked for its own sizes.
-    let top = exports.heapBase();
-    const place = (name: string, bytes: number): Region => {
-      top = Math.ceil(top / 16) * 16;
-      const r = { name, offset: top, bytes };
-      this.regions.set(name, r);
-      top += bytes + GUARD_BYTES;
-      this.ensureMemory(top);
-      return r;
-    };
+    const place = (name: string, bytes: number): Region => this.place(name, bytes);
     const params = place('params', FIELD_COUNT * 4);
     const input = place('input', problem.input.length);
     const rawWeights = place('weights', problem.weights.length);
@@ -150,7 +166,6 @@ export class KernelRunner {
     this.fields = field;
     this.packFn = fn('pack');
     this.write(input, problem.input);
-    this.fillGuards();
     this.loadWeights(problem);
   }
 
@@ -193,13 +208,36 @@ export class KernelRunner {
 
   /** Runs the convolution; the result is read with output(). */
   run(): void {
-    this.runFn(this.regions.get('params')!.offset);
+    this.runFn(this.offsetOf('params'));
   }
 
   output(): Int8Array | Int32Array {
     const o = this.regions.get('output')!;
-    const bytes = this.exports.memory.buffer.slice(o.offset, o.offset + o.bytes);
-    return this.outputIsInt32 ? new Int32Array(bytes) : new Int8Array(bytes);
+    // A copy in a plain ArrayBuffer, also when the memory is shared.
+    const bytes = new Uint8Array(o.bytes);
+    bytes.set(new Uint8Array(this.exports.memory.buffer, o.offset, o.bytes));
+    return this.outputIsInt32 ? new Int32Array(bytes.buffer) : new Int8Array(bytes.buffer);
+  }
+
+  /** The exported function `<variant>_<suffix>` of the module (an Error when it has none). */
+  protected kernelFunction(suffix: string): (...args: number[]) => number | void {
+    const name = `${this.variant.name}_${suffix}`;
+    const f = this.exports[name];
+    if (typeof f !== 'function') throw new Error(`module does not export ${name}`);
+    return f as (...args: number[]) => number | void;
+  }
+
+  /** Byte offset of a buffer the constructor placed ('params', 'scratch', 'output', ...). */
+  protected offsetOf(name: string): number {
+    return this.regions.get(name)!.offset;
+  }
+
+  /** Places a buffer of `bytes` followed by guard bytes (checked by guardViolations()). */
+  protected place(name: string, bytes: number): Region {
+    const r = { name, offset: this.arena.alloc(bytes + GUARD_BYTES, name), bytes };
+    this.regions.set(name, r);
+    new Uint8Array(this.exports.memory.buffer).fill(GUARD_VALUE, r.offset + r.bytes, r.offset + r.bytes + GUARD_BYTES);
+    return r;
   }
 
   /** Replaces the input activations (same shape) without repacking the weights. */
@@ -225,35 +263,31 @@ export class KernelRunner {
     return bad;
   }
 
-  private fillGuards(): void {
-    const mem = new Uint8Array(this.exports.memory.buffer);
-    for (const r of this.regions.values()) mem.fill(GUARD_VALUE, r.offset + r.bytes, r.offset + r.bytes + GUARD_BYTES);
-  }
-
   private write(r: Region, data: ArrayLike<number> & { buffer: ArrayBufferLike; byteLength: number; byteOffset: number }): void {
     new Uint8Array(this.exports.memory.buffer, r.offset, data.byteLength).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
   }
 
-  private ensureMemory(bytes: number): void {
-    const mem = this.exports.memory;
-    const pages = Math.ceil(bytes / PAGE);
-    const have = mem.buffer.byteLength / PAGE;
-    if (pages <= have) return;
-    if (pages > MAX_PAGES) {
-      throw new InputError(
-        `layer too large for WASM memory: ${this.variant.name} needs ${(bytes / 2 ** 20).toFixed(0)} MiB, ` +
-          `the limit is ${MAX_PAGES * PAGE / 2 ** 20} MiB (wasm32)`,
-      );
-    }
-    try {
-      mem.grow(pages - have);
-    } catch (e) {
-      throw new InputError(
-        `layer too large for WASM memory: could not grow to ${(bytes / 2 ** 20).toFixed(0)} MiB (${(e as Error).message})`,
-      );
-    }
+}
+
+/** Grows `mem` to hold `bytes` (an InputError naming `who` past wasm32's 4 GiB or when the engine refuses). */
+export function growMemory(mem: WebAssembly.Memory, bytes: number, who: string): void {
+  const pages = Math.ceil(bytes / PAGE);
+  const have = mem.buffer.byteLength / PAGE;
+  if (pages <= have) return;
+  if (pages > MAX_PAGES) {
+    throw new InputError(
+      `layer too large for WASM memory: ${who} needs ${(bytes / 2 ** 20).toFixed(0)} MiB, ` +
+        `the limit is ${MAX_PAGES * PAGE / 2 ** 20} MiB (wasm32)`,
+    );
+  }
+  try {
+    mem.grow(pages - have);
+  } catch (e) {
+    throw new InputError(
+      `layer too large for WASM memory: could not grow to ${(bytes / 2 ** 20).toFixed(0)} MiB (${(e as Error).message})`,
+    );
   }
 }
 

@@ -3,14 +3,15 @@
 // qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7
 // Strategy: i32x4.relaxed_dot_i8x16_i7x16_add_s for weights in [-64, 63] (7-bit): w+64 in [0,127] is the i7 operand; one dot per 16 MACs.
 // Register tile: 2 output pixels x 4 output channels, 16 input channels per step.
-// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants | int32 pixel sums [Hp][Wp] | int32 row corrections [outW].
+// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants | int32 row corrections [outW] | int32 pixel sums [Hp][Wp];
+// a thread of a threaded run has its own copy of the part after the packed activations but the pixel sums (thread_bytes).
 // Reads and writes only inside the buffers the harness sized with the *_bytes functions.
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   W_PTR, SCRATCH_PTR,
 } from '../../common/params';
-import { packWeights, ENC_W7, packActivationsI8, windowSumsRow } from '../../common/pack';
-import { finishRow, gemmlowpConstantsBytes } from '../../common/finish-row';
+import { packWeights, ENC_W7, packActivationsI8Rows, windowSumsRow } from '../../common/pack';
+import { finishRow, gemmlowpConstantsBytes, prepareRows } from '../../common/finish-row';
 import { hsum4 } from '../../common/simd';
 
 const MR: i32 = 2;
@@ -29,13 +30,24 @@ export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_packed_b
   return (ocp / NR) * weightBlockBytes(p) + ocp * 4;
 }
 
+/** Bytes of the packed activations, the head of the scratch all threads share. */
+// @ts-ignore: decorator
+@inline function activationBytes(p: usize): i32 {
+  const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
+  const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
+  return roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
+}
+
+/** Bytes of a thread's own scratch: row accumulators | requantization constants | row corrections. */
+export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_thread_bytes(p: usize): i32 {
+  const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
+  return rowAcc + roundUp(gemmlowpConstantsBytes(field(p, OC)), 16) + field(p, OUT_W) * 4;
+}
+
 export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_scratch_bytes(p: usize): i32 {
   const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
-  const act = roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
-  const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
-  const consts = roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
-  return act + rowAcc + consts + hp * wp * 4 + field(p, OUT_W) * 4;
+  return activationBytes(p) + qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_thread_bytes(p) + hp * wp * 4;
 }
 
 export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_pack(p: usize): void {
@@ -109,13 +121,22 @@ function tile1(x: usize, pixStride: usize, rowStride: usize, kh: i32, steps: i32
   v128.store(out + 0 * outStride, i32x4.add(i32x4.add(hsum4(a0_0, a0_1, a0_2, a0_3), b0), c0), 0);
 }
 
-export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_run(p: usize): void {
-  const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
+/** Packs the padded input rows [r0, r1) (of inH + pT + pB) into the scratch: one thread's share. */
+export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_pack_rows(p: usize, r0: i32, r1: i32): void {
+  const act = ptr(p, SCRATCH_PTR);
+  const sums = act + <usize>(activationBytes(p) + qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_thread_bytes(p));
+  packActivationsI8Rows(p, act, roundUp(field(p, IN_C), CB), sums, false, r0, r1);
+}
+
+/**
+ * Output rows [oh0, oh1) from the packed rows, with a thread's own scratch `ts` (thread_bytes):
+ * one thread's share once every row is packed.
+ */
+export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_rows(p: usize, oh0: i32, oh1: i32, ts: usize): void {
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const cs = roundUp(field(p, IN_C), CB);
   const kh = field(p, K_H);
   const steps = field(p, K_W) * cs / CB; // a kernel row's taps are adjacent pixels: one run
-  const outH = field(p, OUT_H);
   const outW = field(p, OUT_W);
   const ocp = roundUp(field(p, OC), NR);
   const pixBytes = <usize>(cs * ELEM);
@@ -126,12 +147,12 @@ export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_run(p: u
   const weights = ptr(p, W_PTR);
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
-  const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
+  const rowAcc = ts;
   const consts = rowAcc + <usize>(outW * ocp * 4);
-  const sums = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
-  const corr = sums + <usize>(hp * wp * 4);
-  packActivationsI8(p, act, cs, sums, false);
-  for (let oh = 0; oh < outH; oh++) {
+  const corr = consts + <usize>roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+  const sums = act + <usize>(activationBytes(p) + qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_thread_bytes(p));
+  if (oh0 > 0) prepareRows(p, consts);
+  for (let oh = oh0; oh < oh1; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
     windowSumsRow(p, sums, oh, -64, corr);
     for (let ob = 0; ob < ocp / NR; ob++) {
@@ -148,4 +169,10 @@ export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_run(p: u
     }
     finishRow(p, rowAcc, ocp, oh, consts);
   }
+}
+
+/** The whole layer on one thread: every row packed, then every output row. */
+export function qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_run(p: usize): void {
+  qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_pack_rows(p, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
+  qs8_splitconv_minmax_2x4c16__wasmrelaxedsimd_rdot8x16w7_rows(p, 0, field(p, OUT_H), ptr(p, SCRATCH_PTR) + <usize>activationBytes(p));
 }

@@ -3,14 +3,15 @@
 // qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2
 // Strategy: activations widened to int16 with the zero point subtracted; i32x4.dot_i16x8_s (8 MACs) + i32x4.add.
 // Register tile: 3 output pixels x 4 output channels, 8 input channels per step.
-// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants.
+// Layouts: assembly/common/pack.ts. Scratch: packed activations | int32 row accumulators [outW][OCp] | requantization constants;
+// a thread of a threaded run has its own copy of the part after the packed activations (thread_bytes).
 // Reads and writes only inside the buffers the harness sized with the *_bytes functions.
 import {
   field, ptr, roundUp, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_H, OUT_W,
   W_PTR, SCRATCH_PTR,
 } from '../../common/params';
-import { packWeights, ENC_I16, packActivationsI16 } from '../../common/pack';
-import { finishRow, gemmlowpConstantsBytes } from '../../common/finish-row';
+import { packWeights, ENC_I16, packActivationsI16Rows } from '../../common/pack';
+import { finishRow, gemmlowpConstantsBytes, prepareRows } from '../../common/finish-row';
 import { hsum4 } from '../../common/simd';
 
 const MR: i32 = 3;
@@ -29,13 +30,22 @@ export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_packed_bytes(p: 
   return (ocp / NR) * weightBlockBytes(p) + ocp * 4;
 }
 
-export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_scratch_bytes(p: usize): i32 {
+/** Bytes of the packed activations, the head of the scratch all threads share. */
+// @ts-ignore: decorator
+@inline function activationBytes(p: usize): i32 {
   const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
-  const act = roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
+  return roundUp(hp * wp * roundUp(field(p, IN_C), CB) * ELEM, 16);
+}
+
+/** Bytes of a thread's own scratch: row accumulators | requantization constants. */
+export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_thread_bytes(p: usize): i32 {
   const rowAcc = field(p, OUT_W) * roundUp(field(p, OC), NR) * 4;
-  const consts = roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
-  return act + rowAcc + consts;
+  return rowAcc + roundUp(gemmlowpConstantsBytes(field(p, OC)), 16);
+}
+
+export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_scratch_bytes(p: usize): i32 {
+  return activationBytes(p) + qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_thread_bytes(p);
 }
 
 export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_pack(p: usize): void {
@@ -186,13 +196,21 @@ function tile1(x: usize, pixStride: usize, rowStride: usize, kh: i32, steps: i32
   v128.store(out + 0 * outStride, i32x4.add(hsum4(a0_0, a0_1, a0_2, a0_3), b0), 0);
 }
 
-export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_run(p: usize): void {
-  const hp = field(p, IN_H) + field(p, P_T) + field(p, P_B);
+/** Packs the padded input rows [r0, r1) (of inH + pT + pB) into the scratch: one thread's share. */
+export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_pack_rows(p: usize, r0: i32, r1: i32): void {
+  const act = ptr(p, SCRATCH_PTR);
+  packActivationsI16Rows(p, act, roundUp(field(p, IN_C), CB), r0, r1);
+}
+
+/**
+ * Output rows [oh0, oh1) from the packed rows, with a thread's own scratch `ts` (thread_bytes):
+ * one thread's share once every row is packed.
+ */
+export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_rows(p: usize, oh0: i32, oh1: i32, ts: usize): void {
   const wp = field(p, IN_W) + field(p, P_L) + field(p, P_R);
   const cs = roundUp(field(p, IN_C), CB);
   const kh = field(p, K_H);
   const steps = field(p, K_W) * cs / CB; // a kernel row's taps are adjacent pixels: one run
-  const outH = field(p, OUT_H);
   const outW = field(p, OUT_W);
   const ocp = roundUp(field(p, OC), NR);
   const pixBytes = <usize>(cs * ELEM);
@@ -203,11 +221,11 @@ export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_run(p: usize): v
   const weights = ptr(p, W_PTR);
   const bias = weights + <usize>(ocp / NR) * blockBytes;
   const act = ptr(p, SCRATCH_PTR);
-  const rowAcc = act + <usize>roundUp(hp * wp * cs * ELEM, 16);
+  const rowAcc = ts;
   const consts = rowAcc + <usize>(outW * ocp * 4);
   const corr: usize = 0;
-  packActivationsI16(p, act, cs);
-  for (let oh = 0; oh < outH; oh++) {
+  if (oh0 > 0) prepareRows(p, consts);
+  for (let oh = oh0; oh < oh1; oh++) {
     const xRow = act + <usize>(oh * field(p, S_H)) * rowStride;
     for (let ob = 0; ob < ocp / NR; ob++) {
       const w = weights + <usize>ob * blockBytes;
@@ -223,4 +241,10 @@ export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_run(p: usize): v
     }
     finishRow(p, rowAcc, ocp, oh, consts);
   }
+}
+
+/** The whole layer on one thread: every row packed, then every output row. */
+export function qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_run(p: usize): void {
+  qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_pack_rows(p, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
+  qs8_splitconv_minmax_3x4c8__wasmsimd_dot16x8_u2_rows(p, 0, field(p, OUT_H), ptr(p, SCRATCH_PTR) + <usize>activationBytes(p));
 }

@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 import { InputError } from '../../util/errors.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { MODULE_NAMES } from '../../wasm/modules.ts';
+import { MT_MODULE_NAMES } from '../../threads/mt-modules.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -59,8 +60,14 @@ function litertFile(path: string): { file: string; type: string } | undefined {
   return undefined;
 }
 
-/** Cross-origin isolation for the LiteRT page and its files: SharedArrayBuffer, so its threaded build. */
-const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+/**
+ * Cross-origin isolation on every response: the pages get SharedArrayBuffer, so our threaded
+ * kernels (shared WebAssembly memory, harness/threads/) and LiteRT.js's threaded build.
+ */
+export const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/** The Web Worker of the page's thread pools (served as /thread-worker.js). */
+export const THREAD_WORKER_ENTRY = '../threads/browser-worker.ts';
 
 /** A browser bundle (the runner page by default); node: built-ins are stubbed (the browser code path never calls them). */
 export async function bundleBrowserApp(entry = 'main.ts'): Promise<string> {
@@ -111,16 +118,18 @@ const NO_TUNNEL = 'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnec
 const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /**
- * The server behind `fkb serve`: GET or HEAD of `/`, `/app.js` and `/wasm/<module>.wasm` for the
- * modules in MODULE_NAMES, and with a LiteRT bundle `/litert` (page), `/litert.js` and the
+ * The server behind `fkb serve`: GET or HEAD of `/`, `/app.js`, `/thread-worker.js` (with a worker
+ * bundle) and `/wasm/<module>.wasm` for the modules in MODULE_NAMES and MT_MODULE_NAMES, and with a LiteRT bundle `/litert` (page), `/litert.js` and the
  * package's files under `/litert/`, 404 for any other path, 405 for other methods (CONNECT too), 400 for
  * a request it cannot parse. No request can stop it: a handler error answers 500 and is logged,
  * parse errors of the HTTP layer answer 400 (431 for oversized headers, 408 for a stalled
  * request) and close that connection only.
  */
-export function createServeServer(app: string, litertApp?: string): Server {
+export function createServeServer(app: string, litertApp?: string, threadWorker?: string): Server {
+  const served = [...MODULE_NAMES, ...MT_MODULE_NAMES] as readonly string[];
   const server = createServer((req, res) => {
     try {
+      for (const [k, v] of Object.entries(ISOLATED)) res.setHeader(k, v);
       const path = requestPath(req.url);
       if (path === undefined) {
         res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request');
@@ -130,17 +139,19 @@ export function createServeServer(app: string, litertApp?: string): Server {
         res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed');
         return;
       }
-      const wasm = /^\/wasm\/(\w+)\.wasm$/.exec(path);
+      const wasm = /^\/wasm\/([\w-]+)\.wasm$/.exec(path);
       const litert = litertApp !== undefined && path.startsWith('/litert') ? (path === '/litert' ? { text: LITERT_PAGE, type: 'text/html; charset=utf-8' } : path === '/litert.js' ? { text: litertApp, type: 'text/javascript; charset=utf-8' } : litertFile(path)) : undefined;
       if (litert) {
         const body = 'file' in litert ? (existsSync(litert.file) ? readFileSync(litert.file) : undefined) : litert.text;
         if (body === undefined) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-        else res.writeHead(200, { 'content-type': litert.type, ...ISOLATED }).end(body);
+        else res.writeHead(200, { 'content-type': litert.type }).end(body);
       } else if (path === '/') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
       } else if (path === '/app.js') {
         res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(app);
-      } else if (wasm && (MODULE_NAMES as readonly string[]).includes(wasm[1]!) && existsSync(join(root, 'build', `${wasm[1]}.wasm`))) {
+      } else if (path === '/thread-worker.js' && threadWorker !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(threadWorker);
+      } else if (wasm && served.includes(wasm[1]!) && existsSync(join(root, 'build', `${wasm[1]}.wasm`))) {
         res.writeHead(200, { 'content-type': 'application/wasm' }).end(readFileSync(join(root, 'build', `${wasm[1]}.wasm`)));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
@@ -188,7 +199,7 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be an integer in [0, 65535], got '${o.port}'`);
       ensureBuilt();
       const app = await bundleBrowserApp();
-      const server = createServeServer(app, await bundleBrowserApp('litert-main.ts'));
+      const server = createServeServer(app, await bundleBrowserApp('litert-main.ts'), await bundleBrowserApp(THREAD_WORKER_ENTRY));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (e) => reject(new InputError(`cannot listen on ${o.host}:${port}: ${(e as Error).message}`)));
         server.listen(port, o.host, resolve);
