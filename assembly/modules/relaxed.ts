@@ -8,3 +8,4 @@ export { relaxedDotProbe } from '../common/relaxed-probe';
 export * from '../splitconv/gen/qs8-splitconv-minmax-1x4c16--wasmrelaxedsimd-rdot8x16split';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmrelaxedsimd-rdot8x16w7';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmrelaxedsimd-rdot8x16usdot';
+export * from '../peak/relaxed';

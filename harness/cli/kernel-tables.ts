@@ -1,7 +1,7 @@
 /** Terminal tables of verification and benchmark results (cli-table3), and the summary lines under them. */
 import Table from 'cli-table3';
 import { summarizeVerification } from '../report/report-data.ts';
-import type { BenchReport, Measurement, VerifyResult } from '../results/index.ts';
+import type { BenchReport, Measurement, PeakReport, VerifyResult } from '../results/index.ts';
 import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 
 const GENERAL = new Set(SPLITCONV_VARIANTS.filter((v) => v.weightRange[0] === -128 && v.weightRange[1] === 127).map((v) => v.name));
@@ -11,14 +11,15 @@ const fmt = (x: number | undefined, digits = 2) => (x === undefined ? '-' : x.to
 /** One table per layer: kernel, p50 ± MAD, GMAC/s, speedups. */
 export function measurementTable(rows: Measurement[]): string {
   const litert = rows.some((r) => r.speedupVsLiteRt !== undefined);
+  const peak = rows.some((r) => r.pctOfPeak !== undefined);
   const t = new Table({
-    head: ['kernel', 'module', 'p50 ± MAD (ms)', 'GMAC/s', 'x scalar', 'x ORT', ...(litert ? ['x LiteRT'] : []), 'n'],
-    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', ...(litert ? ['right' as const] : []), 'right'],
+    head: ['kernel', 'module', 'p50 ± MAD (ms)', 'GMAC/s', ...(peak ? ['% peak'] : []), 'x scalar', 'x ORT', ...(litert ? ['x LiteRT'] : []), 'n'],
+    colAligns: ['left', 'left', 'right', 'right', ...(peak ? ['right' as const] : []), 'right', 'right', ...(litert ? ['right' as const] : []), 'right'],
     style: { head: [], border: [] },
   });
   for (const r of [...rows].sort((a, b) => a.p50Ms - b.p50Ms)) {
     t.push([
-      r.kernel, r.module, `${fmt(r.p50Ms, 3)} ± ${fmt(r.madMs, 3)}`, fmt(r.gmacs), fmt(r.speedupVsScalar, 1), fmt(r.speedupVsOrt),
+      r.kernel, r.module, `${fmt(r.p50Ms, 3)} ± ${fmt(r.madMs, 3)}`, fmt(r.gmacs), ...(peak ? [fmt(r.pctOfPeak, 1)] : []), fmt(r.speedupVsScalar, 1), fmt(r.speedupVsOrt),
       ...(litert ? [fmt(r.speedupVsLiteRt)] : []), r.samples,
     ]);
   }
@@ -45,11 +46,35 @@ export function reportTables(report: BenchReport): string {
     lines.push('', `${layer}  (${rows[0]!.shape}, ${(rows[0]!.macs / 1e6).toFixed(1)} MMAC)`, measurementTable(rows));
     lines.push(...litertExactness(rows));
   }
+  if (report.peaks) lines.push('', peakTable(report.peaks));
   if (report.exhaustive?.length) {
     const t = new Table({ head: ['exhaustive check', 'operand tuples', 'mismatches', 'p50 ± MAD (ms)', 'n'], style: { head: [], border: [] } });
     for (const e of report.exhaustive) t.push([e.scheme, e.cases, e.mismatches, `${fmt(e.p50Ms, 1)} ± ${fmt(e.madMs, 1)}`, e.samples]);
     lines.push('', 'Every single packed multiply, enumerated in WebAssembly:', t.toString());
   }
+  return lines.join('\n');
+}
+
+/**
+ * The peak of each instruction path (assembly/peak/): GMAC/s p50 ± MAD with the weights resident
+ * in registers (what "% peak" divides by) and with every operand loaded; paths not measured, and why.
+ */
+export function peakTable(peaks: PeakReport): string {
+  const t = new Table({
+    head: ['instruction path', 'one group', 'MACs/group', 'resident GMAC/s', 'all loaded GMAC/s', 'n'],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  const cell = (path: string, operands: string) => {
+    const p = peaks.peaks.find((x) => x.path === path && x.operands === operands);
+    return p ? `${fmt(p.gmacs)} ± ${fmt(p.madGmacs)}` : '-';
+  };
+  for (const path of [...new Set(peaks.peaks.map((p) => p.path))]) {
+    const p = peaks.peaks.find((x) => x.path === path)!;
+    t.push([path, p.group, p.macsPerGroup, cell(path, 'resident'), cell(path, 'loads'), p.samples]);
+  }
+  const lines = ['Peak MAC rate per instruction path (8 groups per iteration; resident: weights in registers, 2 activation loads; % peak = GMAC/s over resident):', t.toString()];
+  for (const s of peaks.skipped) lines.push(`${s.path}: not measured, ${s.reason}`);
   return lines.join('\n');
 }
 

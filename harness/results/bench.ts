@@ -29,6 +29,37 @@ export interface Measurement {
   verifiedAgainst: string;
   /** Packed-DSP kernels: the engine configuration and how its outputs compare with the exact convolution. */
   dsp?: { config: PackedEngineConfig; outputsDifferingFromExact: number; maxOutputError: number };
+  /** The kernel's instruction path (harness/registry/paths.ts), when the run measured its peak. */
+  path?: string;
+  /** GMAC/s as a percentage of the resident peak of that path measured in the same run. */
+  pctOfPeak?: number;
+}
+
+/** The peak MAC rate of one instruction path (assembly/peak/), over `samples` calls of the loop. */
+export interface PeakMeasurement {
+  path: string;
+  /** One instruction group, e.g. 'i32x4.dot_i16x8_s + i32x4.add'. */
+  group: string;
+  macsPerGroup: number;
+  module: string;
+  /**
+   * resident: the 4 weight vectors and the accumulators in registers, the 2 activation vectors
+   * loaded from L1 per 8 groups; loads: all 6 loaded every iteration (the 2x4 tiles' loads).
+   */
+  operands: 'resident' | 'loads';
+  /** Median and median absolute deviation of the samples' GMAC/s. */
+  gmacs: number;
+  madGmacs: number;
+  samples: number;
+  /** Loop iterations (8 groups each) per sample, and the p50 of a sample's time. */
+  iterations: number;
+  sampleMs: number;
+}
+
+/** The peaks of every path this engine runs, and why the others were not measured. */
+export interface PeakReport {
+  peaks: PeakMeasurement[];
+  skipped: { path: string; reason: string }[];
 }
 
 export interface MachineInfo {
@@ -72,4 +103,6 @@ export interface BenchReport {
   options: BenchSettings;
   modules: { name: string; used: boolean; reason?: string }[];
   measurements: Measurement[];
+  /** The instruction paths' peaks measured in the same run (`fkb bench`). */
+  peaks?: PeakReport;
 }

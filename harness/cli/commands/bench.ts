@@ -2,12 +2,13 @@
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { benchmarkExhaustive, benchmarkLayers } from '../../bench/bench-kernels.ts';
+import { measurePeaks, withPeaks } from '../../bench/peak.ts';
 import { loadBenchLayers, referenceLayer } from '../../bench/shapes.ts';
 import { CODE_MODES, type CodeMode } from '../../conv/layer.ts';
 import { assertWritableDir, writeJsonAtomically } from '../../util/files.ts';
 import { ensureBuilt } from '../../wasm/build.ts';
 import { reexecOnNode24 } from '../engines.ts';
-import { reportTables, targetSummary } from '../kernel-tables.ts';
+import { peakTable, reportTables, targetSummary } from '../kernel-tables.ts';
 import { MAX_THREADS, MAX_TIME_MS, RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
@@ -25,6 +26,7 @@ interface BenchCliOptions {
   litert?: true | string;
   threads: number;
   json?: boolean;
+  peak?: boolean;
 }
 
 export function registerBenchCommand(program: Command): void {
@@ -41,7 +43,8 @@ export function registerBenchCommand(program: Command): void {
     .option('--litert [threads]', 'also LiteRT.js (XNNPACK) as a .tflite CONV_2D, checked bit-exact first; threads as a list, e.g. 1,2 (above 1 needs relaxed SIMD: --engine node24)')
     .option('--threads <n>', 'worker threads measuring layers at the same time (timings then share the machine)', positiveInt('--threads', MAX_THREADS), 1)
     .option('--json', 'print the report as JSON instead of tables')
-    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n  fkb bench --reference --litert 1,2 --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
+    .option('--peak', 'only the peak MAC rate of each instruction path (weights in registers; all operands loaded): GMAC/s p50 ± MAD; without it the kernel tables show each kernel as % of it')
+    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --peak --engine node24\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n  fkb bench --reference --litert 1,2 --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
     .action(async (o: BenchCliOptions) => {
       if (o.engine === 'node24' && process.versions.node.split('.')[0] !== '24') {
         process.exitCode = reexecOnNode24();
@@ -49,11 +52,17 @@ export function registerBenchCommand(program: Command): void {
       }
       assertWritableDir(RESULTS_DIR);
       ensureBuilt();
+      if (o.peak) {
+        const peaks = measurePeaks({ timeMs: o.time });
+        console.log(o.json ? JSON.stringify(peaks, null, 2) : peakTable(peaks));
+        return;
+      }
       const layers = o.reference ? [referenceLayer(o.shapes)] : loadBenchLayers(o.shapes);
       const bar = progressBar(!o.json);
       const litertThreads = o.litert === undefined ? [] : o.litert === true ? [1] : [...new Set(o.litert.split(',').map((v) => positiveInt('--litert', MAX_LITERT_THREADS)(v.trim())))];
       const report = await benchmarkLayers(layers, { timeMs: o.time, mode: o.mode, ort: o.ort, litertThreads, filter: o.filter, threads: o.threads, onTask: bar.update });
       bar.stop();
+      withPeaks(report, measurePeaks({ timeMs: o.time }));
       report.exhaustive = await benchmarkExhaustive(o.time);
       const file = join(RESULTS_DIR, `splitconv-node${process.versions.node.split('.')[0]}-${stamp(report.date)}.json`);
       writeJsonAtomically(file, report);
