@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ENGINE_SOURCES } from '../cosim/simulators.ts';
 import { SCHEME_IDS } from '../cosim/engine-files.ts';
-import { FABRIC_TERMS, type FabricConfig, type FabricFit, type FabricPoint, fabricEstimate, fabricTerms } from '../fpga/models/splitconv-fabric.ts';
+import { FABRIC_TERMS, type FabricConfig, type FabricErrors, type FabricFit, type FabricPoint, fabricEstimate, fabricTerms } from '../fpga/models/splitconv-fabric.ts';
 import type { SynthComparison, SynthReport as SynthReportData } from '../results/index.ts';
 import { FLOW, type SynthResult, synthesize } from './yosys.ts';
 import { median } from '../util/stats.ts';
@@ -105,18 +105,26 @@ export function leastSquares(X: readonly number[][], y: readonly number[]): numb
 export const errorPct = (model: number, synth: number) => (synth === 0 ? (model === 0 ? 0 : Infinity) : (100 * Math.abs(model - synth)) / synth);
 
 
-/** Fits LUT and FF on the grid's training points and scores the held-out ones. */
-export function fitFabric(points: readonly FabricPoint[], meta: { yosysVersion: string; sourceHash: string; date: string }): FabricFit {
+/** Median and maximum error of the fit on `points`, percent (2 decimals). */
+function scoreFit(points: readonly FabricPoint[], fit: Pick<FabricFit, 'lut' | 'ff'>): FabricErrors {
+  const score = (what: 'lut' | 'ff') => {
+    const e = points.map((p) => errorPct(fabricEstimate(p, fit)[what], p.yosys[what === 'lut' ? 'LUT' : 'FF']));
+    return { medianPct: e.length ? Math.round(median(e) * 100) / 100 : 0, maxPct: Math.round(Math.max(0, ...e) * 100) / 100 };
+  };
+  return { lut: score('lut'), ff: score('ff') };
+}
+
+/**
+ * Fits LUT and FF (each on its own terms) on the grid's training points and scores the held-out
+ * ones, and the first grid's held-out points (`firstHeldout`, role 'heldout', not in `points`).
+ */
+export function fitFabric(points: readonly FabricPoint[], meta: { yosysVersion: string; sourceHash: string; date: string },
+  firstHeldout: readonly FabricPoint[] = []): FabricFit {
   const train = points.filter((p) => p.role === 'train');
   const X = train.map(fabricTerms);
   const round = (v: number[]) => v.map((x) => Math.round(x * 1000) / 1000);
-  const lut = round(leastSquares(X, train.map((p) => p.yosys.LUT)));
-  const ff = round(leastSquares(X, train.map((p) => p.yosys.FF)));
-  const held = points.filter((p) => p.role === 'heldout');
-  const score = (what: 'lut' | 'ff') => {
-    const e = held.map((p) => errorPct(fabricEstimate(p, { lut, ff })[what], p.yosys[what === 'lut' ? 'LUT' : 'FF']));
-    return { medianPct: e.length ? Math.round(median(e) * 100) / 100 : 0, maxPct: Math.round(Math.max(0, ...e) * 100) / 100 };
-  };
+  const lut = round(leastSquares(X.map((t) => t.lut), train.map((p) => p.yosys.LUT)));
+  const ff = round(leastSquares(X.map((t) => t.ff), train.map((p) => p.yosys.FF)));
   return {
     about: 'Engine (a) fabric estimate: LUT and FF = terms . coefficients, fitted by least squares on the training points of grid (Yosys synth_xilinx of rtl/splitconv_pe.v), scored on the held-out ones. Regenerate with `fkb synth --fit`; see docs/synthesis.md.',
     yosysVersion: meta.yosysVersion,
@@ -124,11 +132,12 @@ export function fitFabric(points: readonly FabricPoint[], meta: { yosysVersion: 
     fixed: { ...SYNTH_FIXED },
     sourceHash: meta.sourceHash,
     date: meta.date,
-    terms: [...FABRIC_TERMS],
+    terms: { lut: [...FABRIC_TERMS.lut], ff: [...FABRIC_TERMS.ff] },
     lut,
     ff,
     grid: [...points],
-    heldout: { lut: score('lut'), ff: score('ff') },
+    heldout: scoreFit(points.filter((p) => p.role === 'heldout'), { lut, ff }),
+    firstHeldout: { points: [...firstHeldout], ...scoreFit(firstHeldout, { lut, ff }) },
   };
 }
 
@@ -184,14 +193,16 @@ export function compareEngine(
   };
 }
 
-/** Synthesizes FIT_GRID, fits LUT and FF on its training points, and returns the fit (the caller writes it). */
+/** Synthesizes FIT_GRID and FIRST_HELDOUT, fits LUT and FF on the training points, and returns the fit (the caller writes it). */
 export function runFit(o: EngineSynthOptions & { onProgress?: (label: string, i: number, n: number) => void } = {}): FabricFit {
   let version = '';
-  const points = FIT_GRID.map(({ config, role }, i) => {
-    o.onProgress?.(`${config.scheme} L=${config.L} Po=${config.Po} Pp=${config.Pp}`, i, FIT_GRID.length);
+  const all = [...FIT_GRID, ...FIRST_HELDOUT.map((config) => ({ config, role: 'heldout' as const }))];
+  const points = all.map(({ config, role }, i) => {
+    o.onProgress?.(`${config.scheme} L=${config.L} Po=${config.Po} Pp=${config.Pp}`, i, all.length);
     const r = synthesizeEngine(config, o);
     version = r.yosysVersion;
     return fabricPoint(config, role, r);
   });
-  return fitFabric(points, { yosysVersion: version, sourceHash: engineSourceHash(), date: new Date().toISOString().slice(0, 10) });
+  return fitFabric(points.slice(0, FIT_GRID.length), { yosysVersion: version, sourceHash: engineSourceHash(), date: new Date().toISOString().slice(0, 10) },
+    points.slice(FIT_GRID.length));
 }
