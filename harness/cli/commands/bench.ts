@@ -10,7 +10,9 @@ import { ensureBuilt } from '../../wasm/build.ts';
 import { reexecOnNode24 } from '../engines.ts';
 import { peakTable, reportTables, targetSummary } from '../kernel-tables.ts';
 import { MAX_THREADS, MAX_TIME_MS, RESULTS_DIR, positiveInt, positiveNumber, stamp } from '../options.ts';
+import { MAX_POOL_THREADS } from '../../threads/protocol.ts';
 import { progressBar } from '../progress.ts';
+import { benchThreadsInLayer } from '../threads-bench.ts';
 
 /** XNNPACK threads of LiteRT.js: the threaded build's pool is small, and this machine has 2 cores. */
 const MAX_LITERT_THREADS = 8;
@@ -26,6 +28,7 @@ interface BenchCliOptions {
   litert?: true | string;
   threads: number;
   json?: boolean;
+  threadsInLayer?: number;
   peak?: boolean;
 }
 
@@ -43,8 +46,9 @@ export function registerBenchCommand(program: Command): void {
     .option('--litert [threads]', 'also LiteRT.js (XNNPACK) as a .tflite CONV_2D, checked bit-exact first; threads as a list, e.g. 1,2 (above 1 needs relaxed SIMD: --engine node24)')
     .option('--threads <n>', 'worker threads measuring layers at the same time (timings then share the machine)', positiveInt('--threads', MAX_THREADS), 1)
     .option('--json', 'print the report as JSON instead of tables')
+    .option('--threads-in-layer <n>', 'instead: every variant on 1 and on n threads inside each layer (WebAssembly threads, shared memory), side by side; outputs checked equal first', positiveInt('--threads-in-layer', MAX_POOL_THREADS))
     .option('--peak', 'only the peak MAC rate of each instruction path (weights in registers; all operands loaded): GMAC/s p50 ± MAD; without it the kernel tables show each kernel as % of it')
-    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --peak --engine node24\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n  fkb bench --reference --litert 1,2 --engine node24\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
+    .addHelpText('after', '\nExamples:\n  fkb bench --reference\n  fkb bench --peak --engine node24\n  fkb bench --filter dot16x8 --time 200\n  fkb bench --reference --engine node24\n  fkb bench --reference --litert 1,2 --engine node24\n  fkb bench --reference --threads-in-layer 2 (writes threads-node<major>-<date>.json)\n\nWrites bench/results/splitconv-node<major>-<date>.json.')
     .action(async (o: BenchCliOptions) => {
       if (o.engine === 'node24' && process.versions.node.split('.')[0] !== '24') {
         process.exitCode = reexecOnNode24();
@@ -52,6 +56,10 @@ export function registerBenchCommand(program: Command): void {
       }
       assertWritableDir(RESULTS_DIR);
       ensureBuilt();
+      if (o.threadsInLayer !== undefined) {
+        await benchThreadsInLayer(o.reference ? [referenceLayer(o.shapes)] : loadBenchLayers(o.shapes), { ...o, threadsInLayer: o.threadsInLayer });
+        return;
+      }
       if (o.peak) {
         const peaks = measurePeaks({ timeMs: o.time });
         console.log(o.json ? JSON.stringify(peaks, null, 2) : peakTable(peaks));
