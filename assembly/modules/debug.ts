@@ -16,3 +16,5 @@ export * from '../dsp/gen/qs8-dsppack-minmax-2x16c2--wasmsimd-dot16x8-int8x8';
 export * from '../dsp/gen/qs8-dsppack-minmax-4x8c2--wasmsimd-dot16x8';
 export * from '../dsp/exhaustive';
 export * from '../peak/simd';
+export * from '../graph/ops';
+export * from '../graph/depthwise';

@@ -9,3 +9,5 @@ export * from '../splitconv/gen/qs8-splitconv-minmax-1x4c16--wasmrelaxedsimd-rdo
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmrelaxedsimd-rdot8x16w7';
 export * from '../splitconv/gen/qs8-splitconv-minmax-2x4c16--wasmrelaxedsimd-rdot8x16usdot';
 export * from '../peak/relaxed';
+export * from '../graph/ops';
+export * from '../graph/depthwise';

@@ -53,9 +53,13 @@
  * Not supported (InputError naming the node): softmax, zeros read by anything but a concat,
  * batchnorm that foldBatchNorm could not fold.
  *
- * Backends for the convolutions (everything else is the TypeScript above in all three):
+ * Backends for the convolutions (everything else is the TypeScript above in 'reference' and 'dsp'):
  *  - 'reference': harness/reference/conv.ts referenceConv, the exact integer oracle;
- *  - 'wasm':      the SIMD split-convolution kernel WASM_VARIANT from the 'simd' module;
+ *  - 'wasm':      the whole graph compiled into one WebAssembly instance (int-graph-wasm.ts): the
+ *                 SIMD split-convolution kernel WASM_VARIANT from the 'simd' module and every
+ *                 other node in WebAssembly, no copies between nodes (runIntGraphTensorsWith
+ *                 with groupRunner(g, 'wasm') is the per-layer form: one runner per layer, the
+ *                 other nodes in TypeScript);
  *  - 'dsp':       a packed-DSP kernel per layer with the packing plan of packing-plan.ts: the
  *                 densest scheme that takes the layer's weight and activation codes, and the
  *                 longest cascade chain (<= 16) within that scheme's proven accumulation bound
@@ -67,6 +71,7 @@ import { InputError } from '../util/errors.ts';
 import { type Backend, type GroupRun, groupRunner } from './int-graph-backends.ts';
 import type { IntConv, IntGraph } from './int-graph-nodes.ts';
 import { runConv, runOther } from './int-graph-ops.ts';
+import { wasmGraph } from './int-graph-wasm.ts';
 
 export { BACKENDS, type Backend, type GroupRun, WASM_VARIANT, groupRunner } from './int-graph-backends.ts';
 export { type LayerPacking, packingPlan } from './packing-plan.ts';
@@ -90,6 +95,7 @@ export { roundedDivide } from './int-graph-ops.ts';
 
 /** Runs the integer graph; returns every tensor's codes by name (the input included). */
 export function runIntGraphTensors(g: IntGraph, input: Int8Array, backend: Backend = 'reference'): Map<string, Int8Array> {
+  if (backend === 'wasm') return wasmGraph(g, { keepAll: true }).tensors(input);
   return runIntGraphTensorsWith(g, input, groupRunner(g, backend));
 }
 
@@ -113,6 +119,7 @@ export function runIntGraphTensorsWith(g: IntGraph, input: Int8Array, run: Group
 
 /** Runs the integer graph; returns the codes of its first output. */
 export function runIntGraph(g: IntGraph, input: Int8Array, backend: Backend = 'reference'): Int8Array {
+  if (backend === 'wasm') return wasmGraph(g).run(input)[0]!;
   return runIntGraphTensors(g, input, backend).get(g.outputs[0]!.name)!;
 }
 
