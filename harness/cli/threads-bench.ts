@@ -2,6 +2,7 @@
  * `fkb bench --threads-in-layer N`: every variant on 1 and on N threads inside each layer
  * (harness/bench/bench-threads.ts), its terminal table and its JSON in bench/results/.
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { type ThreadsReport, benchmarkThreadsInLayer } from '../bench/bench-threads.ts';
@@ -42,14 +43,16 @@ export async function benchThreadsInLayer(
   const pools = new ThreadPools(o.threadsInLayer, nodeHost, '--threads-in-layer');
   const bar = progressBar(!o.json);
   try {
+    const before = loadavg()[0]!;
     const report = await benchmarkThreadsInLayer(layers, { threads: o.threadsInLayer, pools, timeMs: o.time, mode: o.mode, filter: o.filter, onTask: bar.update });
     bar.stop();
     const date = new Date();
-    const full = { date: date.toISOString(), machine: machineInfo(), ...report };
+    const load = { before, after: loadavg()[0]! };
+    const full = { date: date.toISOString(), machine: machineInfo(), loadAverage1m: load, ...report };
     const file = join(RESULTS_DIR, `threads-node${process.versions.node.split('.')[0]}-${stamp(date.toISOString())}.json`);
     writeJsonAtomically(file, full);
     if (o.json) console.log(JSON.stringify(full, null, 2));
-    else console.log(`${threadsTable(report)}\n\nwrote ${file}`);
+    else console.log(`${threadsTable(report)}\n\n${full.machine.node}, 1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after\nwrote ${file}`);
   } finally {
     bar.stop();
     await pools.close();
