@@ -208,8 +208,12 @@ test('in headless Chromium (fkb serve /litert): LiteRT.js equals our fp32 refere
     assert.is(d['fp32'], 0, `${n} thread(s): ${d['fp32']} outputs differ from fp32`);
     assert.ok(d['gemmlowp']! > 0, 'the reference layer has gemmlowp double-rounding cases');
   }
-  assert.ok(s.rows.some((r) => r.kernel.includes('2 threads') && r.gmacs > 0), 'LiteRT.js at 2 threads was not timed');
+  assert.ok(s.rows.some((r) => r.kernel.startsWith('LiteRT.js') && r.kernel.includes('2 threads') && r.gmacs > 0), 'LiteRT.js at 2 threads was not timed');
   assert.ok(s.rows.some((r) => r.module === 'simd' && r.gmacs > 0), 'no SIMD kernel was timed in the page');
+  // Our kernels on 2 threads inside the layer (Web Workers): the 1-thread output bytes, then timed.
+  const threaded = Object.entries(s.threaded);
+  for (const [v, t] of threaded) assert.ok(!('exact' in t) || t.exact, `${v} on 2 threads differs from its 1-thread output in Chromium`);
+  assert.ok(s.rows.some((r) => r.module === 'simd-mt' && r.gmacs > 0), 'no kernel was timed on 2 threads in the page');
 });
 
 test.run();
