@@ -2,7 +2,8 @@
  * The integer graph compiled into one WebAssembly instance (harness/quant/int-graph-wasm.ts)
  * against the reference backend, tensor by tensor: the embedded Fashion-MNIST model on 60
  * held-out images (gemmlowp) and 20 each in fp32 and single, BlazeFace on 3 photos, the
- * memory-sharing executor's outputs, guard bytes, and a corrupted graph that must differ.
+ * memory-sharing executor's outputs, guard bytes, and a corrupted graph that must differ; and
+ * BlazeFace as .tflite on LiteRT.js (the peer of scripts/bench-model.ts) equal to it.
  * Run: node --import tsx test/int-graph-wasm.test.ts
  */
 import { test } from 'uvu';
@@ -14,6 +15,8 @@ import { calibrate, quantizeTensor } from '../harness/quant/calibrate.ts';
 import { calibrationIndices, measureIndices, quantizeInput, quantizeModel } from '../harness/quant/evaluate.ts';
 import { type IntGraph, buildIntGraph, calibratedTensors, runIntGraph, runIntGraphTensors } from '../harness/quant/int-graph.ts';
 import { WasmGraph } from '../harness/quant/int-graph-wasm.ts';
+import { asExported, buildTfliteModel } from '../harness/quant/tflite-export.ts';
+import { createLiteRtRunner } from '../harness/tflite/litert.ts';
 
 /** Every tensor of the compiled graph equals the reference's; returns the codes compared. */
 function compareAll(g: IntGraph, inputs: Int8Array[], what: string): number {
@@ -71,6 +74,25 @@ test('BlazeFace (fp32): every tensor of 3 photos equals the reference; depthwise
   const kinds = [...new WasmGraph(g).convKinds.values()];
   assert.is(kinds.filter((k) => k === 'depthwise').length, 16);
   console.log(`  BlazeFace: ${codes} codes equal over ${inputs.length} photos, ${g.nodes.length} nodes`);
+});
+
+test('BlazeFace exported as .tflite (DEPTHWISE_CONV_2D, channel PAD) gives the compiled graph\'s four outputs on LiteRT.js (2 photos)', async () => {
+  const bf = importOnnxFile(BLAZEFACE_MODEL);
+  const photos = readUint8Images(BLAZEFACE_INPUTS, bf.input.shape, BLAZEFACE_RANGE);
+  const { graph: g } = asExported(buildIntGraph(bf, calibrate(bf, photos.slice(0, BLAZEFACE_CALIBRATION_IMAGES), {}, calibratedTensors(bf)), { requantMode: 'fp32' }));
+  const names = g.outputs.map((o) => o.name);
+  const r = await createLiteRtRunner(buildTfliteModel(g, { outputs: names }), { outputs: names.length });
+  const ours = new WasmGraph(g);
+  try {
+    for (const p of photos.slice(BLAZEFACE_CALIBRATION_IMAGES, BLAZEFACE_CALIBRATION_IMAGES + 2)) {
+      const x = quantizeTensor(p, g.input.params);
+      r.setInput(x);
+      const got = await r.runAndReadAll();
+      ours.run(x).forEach((want, j) => assert.equal(got[j], want, names[j]));
+    }
+  } finally {
+    r.release();
+  }
 });
 
 test('a corrupted add multiplier is caught: the comparison can fail', () => {

@@ -3,7 +3,8 @@
  * instance (quant/int-graph-wasm.ts; one image per call, and a batch per call), the per-layer
  * path it replaces (a KernelRunner per layer, the other nodes in TypeScript), onnxruntime-web
  * on the graph exported as int8 ONNX (quant/onnx-export.ts, wasm, 1 thread), and LiteRT.js
- * (XNNPACK, 1 thread) on the graph exported as .tflite where the exporter writes it.
+ * (XNNPACK, 1 thread) on the graph exported as .tflite (quant/tflite-export.ts; both graphs take
+ * XNNPACK's float32 multipliers where no filter scale carries ours, asExported).
  *
  * Each peer's output codes are compared with ours on every image before it is timed; the
  * differing codes are reported (onnxruntime's QLinearAdd rounds in float, so BlazeFace may
@@ -81,7 +82,7 @@ function workload(model: ThroughputModel, count: number): Workload {
   }
   const bf = importOnnxFile(BLAZEFACE_MODEL);
   const photos = readUint8Images(BLAZEFACE_INPUTS, bf.input.shape, BLAZEFACE_RANGE);
-  const graph = buildIntGraph(bf, calibrate(bf, photos.slice(0, BLAZEFACE_CALIBRATION_IMAGES), {}, calibratedTensors(bf)), { requantMode: 'fp32' });
+  const { graph } = asExported(buildIntGraph(bf, calibrate(bf, photos.slice(0, BLAZEFACE_CALIBRATION_IMAGES), {}, calibratedTensors(bf)), { requantMode: 'fp32' }));
   const measured = photos.slice(BLAZEFACE_CALIBRATION_IMAGES);
   return { model: 'BlazeFace face_detection_front 128x128 (int8, fp32 requantization)', images: `its embedded photos ${BLAZEFACE_CALIBRATION_IMAGES}..${photos.length - 1}`, graph, inputs: measured.map((p) => quantizeTensor(p, graph.input.params)) };
 }
@@ -124,18 +125,19 @@ async function ortRow(w: Workload, ours: Int8Array[][], timeMs: number): Promise
 async function liteRtRow(w: Workload, ours: Int8Array[][], timeMs: number): Promise<ThroughputRow> {
   let model: Uint8Array;
   try {
-    model = buildTfliteModel(w.graph);
+    model = buildTfliteModel(w.graph, { outputs: w.graph.outputs.map((o) => o.name) });
   } catch (e) {
     return { who: 'LiteRT.js (XNNPACK, 1 thread)', p50Ms: NaN, madMs: NaN, samples: 0, imagesPerSecond: NaN, skipped: (e as Error).message };
   }
-  const r = await createLiteRtRunner(model, { numThreads: 1 });
+  const r = await createLiteRtRunner(model, { numThreads: 1, outputs: w.graph.outputs.length });
   try {
     const check = { differing: 0, codes: 0 };
     for (let k = 0; k < w.inputs.length; k++) {
       r.setInput(w.inputs[k]!);
-      const got = (await r.runAndReadAll())[0]!;
-      check.differing += countDiffering(got, ours[k]![0]!);
-      check.codes += got.length;
+      (await r.runAndReadAll()).forEach((got, j) => {
+        check.differing += countDiffering(got, ours[k]![j]!);
+        check.codes += got.length;
+      });
     }
     let k = 0;
     const t = await time(async () => {

@@ -11,8 +11,13 @@
  * computes, not necessarily our graph's codes: compare tensor by tensor (`outputs`) before
  * trusting any timing.
  *
- * Supported: the node kinds above, groups = 1, 'hwc' flattens; anything else is an InputError
- * naming the node.
+ * Depthwise convolutions (groups = inC = outC) are DEPTHWISE_CONV_2D (filter [1, kH, kW, C],
+ * per-channel scales along dimension 3); a concat of one tensor and zero channels after it
+ * (BlazeFace's channel padding) is a PAD of the channel axis, whose int8 pad value is the output
+ * zero point, i.e. the zeros' code.
+ *
+ * Supported: the node kinds above, other groups = 1, 'hwc' flattens; anything else is an
+ * InputError naming the node.
  */
 import { outputSize } from '../conv/layer.ts';
 import type { IntConv, IntGraph, IntNode } from './int-graph.ts';
@@ -70,6 +75,12 @@ export function buildTfliteModel(g: IntGraph, options: TfliteExportOptions = {})
         op: BuiltinOperator.ADD, version: 2, inputs: [activation(node.inputs[0]!), activation(node.inputs[1]!)], outputs: [activation(node.output)],
         options: { kind: 'add', activation: activationOf(node, node.outputMin, node.outputMax, node.outputZeroPoint) },
       });
+    } else if (node.op === 'zeros') {
+      // Written as the PAD of the concat that reads it.
+    } else if (node.op === 'concat' && node.inputs.length === 2 && node.requant[0] === undefined && g.nodes.some((n) => n.op === 'zeros' && n.output === node.inputs[1])) {
+      const extra = g.tensors.get(node.inputs[1]!)!.shape.c;
+      const paddings = add({ name: `${node.name}/paddings`, shape: [4, 2], type: TensorType.INT32, data: leBytes([0, 0, 0, 0, 0, 0, 0, extra], 'i32') });
+      operators.push({ op: BuiltinOperator.PAD, version: 2, inputs: [activation(node.inputs[0]!), paddings], outputs: [activation(node.output)], options: { kind: 'pad' } });
     } else if (node.op === 'flatten' && node.order === 'hwc') {
       const shape = add({ name: `${node.name}/shape`, shape: [2], type: TensorType.INT32, data: leBytes([1, out.shape.c], 'i32') });
       operators.push({ op: BuiltinOperator.RESHAPE, version: 1, inputs: [activation(node.inputs[0]!), shape], outputs: [activation(node.output)], options: { kind: 'reshape', newShape: [1, out.shape.c] } });
@@ -132,7 +143,7 @@ export function asExported(g: IntGraph, options: Pick<TfliteExportOptions, 'exac
   let channels = 0;
   const nodes = g.nodes.map((n) => {
     if (n.op !== 'conv') return n;
-    if (n.groups !== 1) throw new InputError(`node '${n.name}': grouped convolutions are not written`);
+    if (n.groups !== 1 && !isDepthwise(n)) throw new InputError(`node '${n.name}': grouped convolutions other than depthwise are not written`);
     const inScale = f(g.tensors.get(n.inputs[0]!)!.params.scale);
     const outScale = f(g.tensors.get(n.output)!.params.scale);
     const scale = filterScales(g, n, options.exactMultipliers ?? true).map((c) => f(f(inScale * c) / outScale));
@@ -141,10 +152,13 @@ export function asExported(g: IntGraph, options: Pick<TfliteExportOptions, 'exac
       if (m !== f(n.problem.requant.scale[o]!)) retargeted++;
     });
     const problem = { ...n.problem, requant: { ...n.problem.requant, scale } };
-    return { ...n, problem, perGroup: [problem] };
+    const perGroup = n.groups === 1 ? [problem] : n.perGroup.map((p, k) => ({ ...p, requant: { ...p.requant, scale: [scale[k]!] } }));
+    return { ...n, problem, perGroup };
   });
   return { graph: { ...g, nodes }, retargeted, channels };
 }
+
+const isDepthwise = (n: IntConv): boolean => n.groups > 1 && n.groups === n.problem.shape.inC && n.groups === n.problem.shape.outC;
 
 function convOperators(
   g: IntGraph,
@@ -154,18 +168,21 @@ function convOperators(
   activation: (name: string) => number,
   exact: boolean,
 ): TflOperator[] {
-  if (node.groups !== 1) throw new InputError(`node '${node.name}': grouped convolutions are not written`);
+  const depthwise = isDepthwise(node);
+  if (node.groups !== 1 && !depthwise) throw new InputError(`node '${node.name}': grouped convolutions other than depthwise are not written`);
   const p = node.problem;
   const s = p.shape;
   const inScale = Math.fround(g.tensors.get(node.inputs[0]!)!.params.scale);
   const filterScale = filterScales(g, node, exact);
   const zeros = new Array(s.outC).fill(0);
+  // Depthwise: OHWI with I = 1 is [C][kH][kW]; TFLite wants [1][kH][kW][C].
+  const taps = s.kH * s.kW;
   const w = add({
     name: `${node.name}/weights`,
-    shape: node.fc ? [s.outC, s.inC] : [s.outC, s.kH, s.kW, s.inC],
+    shape: node.fc ? [s.outC, s.inC] : depthwise ? [1, s.kH, s.kW, s.outC] : [s.outC, s.kH, s.kW, s.inC],
     type: TensorType.INT8,
-    data: leBytes(p.weights, 'i8'),
-    quantization: { scale: filterScale, zeroPoint: zeros, dimension: 0 },
+    data: leBytes(depthwise ? Int8Array.from({ length: p.weights.length }, (_, i) => p.weights[(i % s.outC) * taps + Math.floor(i / s.outC)]!) : p.weights, 'i8'),
+    quantization: { scale: filterScale, zeroPoint: zeros, dimension: depthwise ? 3 : 0 },
   });
   const b = add({
     name: `${node.name}/bias`,
@@ -191,9 +208,11 @@ function convOperators(
   }
   const { outH, outW } = outputSize(s);
   if (tensors[y]!.shape.join() !== [1, outH, outW, s.outC].join()) throw new Error(`node '${node.name}': output shape mismatch`);
-  ops.push({
-    op: BuiltinOperator.CONV_2D, version: 3, inputs: [convIn, w, b], outputs: [y],
-    options: { kind: 'conv2d', padding: padding === 'SAME' ? Padding.SAME : Padding.VALID, strideW: s.strideW, strideH: s.strideH, activation: act },
-  });
+  const options = { padding: padding === 'SAME' ? Padding.SAME : Padding.VALID, strideW: s.strideW, strideH: s.strideH, activation: act };
+  ops.push(
+    depthwise
+      ? { op: BuiltinOperator.DEPTHWISE_CONV_2D, version: 3, inputs: [convIn, w, b], outputs: [y], options: { kind: 'depthwiseConv2d', ...options } }
+      : { op: BuiltinOperator.CONV_2D, version: 3, inputs: [convIn, w, b], outputs: [y], options: { kind: 'conv2d', ...options } },
+  );
   return ops;
 }

@@ -20,6 +20,7 @@ export type TensorTypeCode = (typeof TensorType)[keyof typeof TensorType];
 export const BuiltinOperator = {
   ADD: 0,
   CONV_2D: 3,
+  DEPTHWISE_CONV_2D: 4,
   FULLY_CONNECTED: 9,
   MAX_POOL_2D: 17,
   RESHAPE: 22,
@@ -28,7 +29,7 @@ export const BuiltinOperator = {
 export type BuiltinOperatorCode = (typeof BuiltinOperator)[keyof typeof BuiltinOperator];
 
 /** schema.fbs `union BuiltinOptions`: 1 + the member's position (0 is NONE). */
-const BuiltinOptionsType = { Conv2DOptions: 1, Pool2DOptions: 5, FullyConnectedOptions: 8, AddOptions: 11, ReshapeOptions: 17, PadOptions: 22 } as const;
+const BuiltinOptionsType = { Conv2DOptions: 1, DepthwiseConv2DOptions: 2, Pool2DOptions: 5, FullyConnectedOptions: 8, AddOptions: 11, ReshapeOptions: 17, PadOptions: 22 } as const;
 
 /** schema.fbs `enum Padding : byte`. */
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -55,6 +56,7 @@ export interface TflTensor {
 
 export type TflOptions =
   | { kind: 'conv2d'; padding: number; strideW: number; strideH: number; activation: ActivationCode }
+  | { kind: 'depthwiseConv2d'; padding: number; strideW: number; strideH: number; activation: ActivationCode }
   | { kind: 'pool2d'; padding: number; strideW: number; strideH: number; filterW: number; filterH: number; activation: ActivationCode }
   | { kind: 'fullyConnected'; activation: ActivationCode }
   | { kind: 'add'; activation: ActivationCode }
@@ -148,6 +150,17 @@ function writeOptions(b: Builder, o: TflOptions): { type: number; offset: number
       b.addFieldInt32(4, 1, 1);
       b.addFieldInt32(5, 1, 1);
       return { type: BuiltinOptionsType.Conv2DOptions, offset: b.endObject() };
+    case 'depthwiseConv2d':
+      // table DepthwiseConv2DOptions { padding, stride_w, stride_h, depth_multiplier, fused_activation_function, dilation_w_factor = 1, dilation_h_factor = 1 }
+      b.startObject(7);
+      b.addFieldInt8(0, o.padding, 0);
+      b.addFieldInt32(1, o.strideW, 0);
+      b.addFieldInt32(2, o.strideH, 0);
+      b.addFieldInt32(3, 1, 0);
+      b.addFieldInt8(4, o.activation, 0);
+      b.addFieldInt32(5, 1, 1);
+      b.addFieldInt32(6, 1, 1);
+      return { type: BuiltinOptionsType.DepthwiseConv2DOptions, offset: b.endObject() };
     case 'pool2d':
       // table Pool2DOptions { padding, stride_w, stride_h, filter_width, filter_height, fused_activation_function }
       b.startObject(6);
