@@ -224,19 +224,27 @@ export function graph_nhwcToNchw(x: usize, y: usize, h: i32, w: i32, c: i32): vo
  * im2col: y[oh][ow] = the kH x kW x c window of x at (oh * sH - pT, ow * sW - pL), padded
  * pixels holding the code zp, so that a 1x1 convolution with the OHWI weights (already
  * O x (kH kW c)) and input zero point zp computes the original convolution exactly.
+ * A window row of at most 16 bytes is moved as one vector (y needs 16 bytes of room past its end).
  */
 export function graph_im2col(x: usize, y: usize, inH: i32, inW: i32, c: i32, outH: i32, outW: i32, kH: i32, kW: i32, sH: i32, sW: i32, pT: i32, pL: i32, zp: i32): void {
   let d = y;
   const rowBytes = kW * c;
+  const short = rowBytes <= 16;
+  const zpv = i8x16.splat(<i8>zp);
   for (let oh = 0; oh < outH; oh++) {
     for (let ow = 0; ow < outW; ow++) {
       const iw0 = ow * sW - pL;
+      const inside = iw0 >= 0 && iw0 + kW <= inW;
       for (let kh = 0; kh < kH; kh++) {
         const ih = oh * sH - pT + kh;
         if (ih < 0 || ih >= inH) {
-          for (let j = 0; j < rowBytes; j++) store<u8>(d + <usize>j, <u8>zp);
+          if (short) v128.store(d, zpv);
+          else memory.fill(d, <u8>zp, <usize>rowBytes);
+        } else if (inside) {
+          const s = x + <usize>((ih * inW + iw0) * c);
+          if (short) v128.store(d, v128.load(s));
+          else memory.copy(d, s, <usize>rowBytes);
         } else {
-          // Byte loops: the runs are a few bytes, shorter than a memory.copy call is worth.
           const src = x + <usize>(ih * inW * c);
           for (let kw = 0; kw < kW; kw++) {
             const iw = iw0 + kw;

@@ -327,7 +327,7 @@ export class WasmGraph {
       const k = s.kH * s.kW;
       if (c.im2col && k > 1 && roundUp(k * s.inC, v.cb) * 4 <= k * roundUp(s.inC, v.cb) * 3) {
         const p = im2colProblem(node.problem);
-        const cols = c.temp(shapeSize({ h: outH, w: outW, c: k * s.inC }), i);
+        const cols = c.temp(shapeSize({ h: outH, w: outW, c: k * s.inC }) + 16, i); // im2col stores 16-byte vectors
         const conv = c.dense(node.name, p, v);
         c.wire(conv, cols, y);
         const zp = node.problem.inputZeroPoint;
