@@ -9,8 +9,8 @@
  *   model, prune, quant, lowrank, fpga CNN graphs, compression (pruning, quantization, low rank), FPGA models
  *   qonnx                              quantized ONNX import: a float graph plus the model's own quantizers and
  *                                      integer weights, for quant/'s integer graph
- *   pipelines, cosim, synth            the jobs (fkb run, compress, mixed precision, BlazeFace; RTL co-simulation;
- *                                      Yosys synthesis of the engine RTL and the fabric fit)
+ *   pipelines, cosim, synth, search    the jobs (fkb run, compress, mixed precision, BlazeFace; RTL co-simulation;
+ *                                      Yosys synthesis of the engine RTL and the fabric fit; the compression search)
  *   report                             renders results
  *   cli, browser                       front ends
  *
@@ -25,7 +25,7 @@ const DRIVERS = ['testers', 'verify', 'bench', 'exactness', 'ort', 'tflite'];
 const CORE = ['model', 'prune', 'quant', 'lowrank', 'fpga'];
 /** Built on model/ (the float importer) and quant/ (the integer graph it feeds): neither may import it. */
 const QUANT_IMPORT = ['qonnx'];
-const PIPELINES = ['pipelines', 'cosim', 'synth'];
+const PIPELINES = ['pipelines', 'cosim', 'synth', 'search'];
 const REPORT = ['report'];
 const FRONT = ['cli', 'browser'];
 const ORDER = [BOTTOM, REGISTRY, ORACLE, LOADER, DRIVERS, CORE, QUANT_IMPORT, PIPELINES, REPORT, FRONT];

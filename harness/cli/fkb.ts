@@ -25,6 +25,7 @@ import { registerLowrankCommand } from './commands/lowrank.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { registerCosimCommand } from './commands/cosim.ts';
 import { registerSynthCommand } from './commands/synth.ts';
+import { registerSearchCommand } from './commands/search.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -53,6 +54,7 @@ registerTrainCommand(program);
 registerLowrankCommand(program);
 registerCosimCommand(program);
 registerSynthCommand(program);
+registerSearchCommand(program);
 registerServeCommand(program);
 
 const EXIT = { ok: 0, verificationFailed: 1, badInput: 2, internalError: 3 } as const;

@@ -52,13 +52,20 @@ export function numberIn(name: string, lo: number, hi: number, integer: boolean)
 }
 
 /** `--layer-bits name=bits` pairs (bits in 2..8); a name may itself contain '='. */
-export function parseLayerBits(pairs: readonly string[]): Record<string, number> {
+export function parseLayerBits(pairs: readonly string[], option = '--layer-bits'): Record<string, number> {
+  return parseLayerValues(pairs, option, 'bits', 2, 8, true);
+}
+
+/** `name=value` pairs of a repeatable per-layer option, each value in [lo, hi]; a name may itself contain '='. */
+export function parseLayerValues(pairs: readonly string[], option: string, what: string, lo: number, hi: number, integer: boolean): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of pairs) {
     const i = p.lastIndexOf('=');
-    const bits = Number(p.slice(i + 1));
-    if (i <= 0 || !Number.isInteger(bits) || bits < 2 || bits > 8) throw new InputError(`--layer-bits takes name=bits with bits in 2..8, got '${p}'`);
-    setOwn(out, p.slice(0, i), bits);
+    const v = toNumber(p.slice(i + 1));
+    if (i <= 0 || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < lo || v > hi) {
+      throw new InputError(`${option} takes name=${what} with ${what} ${integer ? `in ${lo}..${hi}` : `in [${lo}, ${hi}]`}, got '${p}'`);
+    }
+    setOwn(out, p.slice(0, i), v);
   }
   return out;
 }

@@ -44,7 +44,7 @@
 import { type Graph, inferShapes } from '../model/graph.ts';
 import { runGraph } from '../model/float-infer.ts';
 import { InputError } from '../util/errors.ts';
-import { Rng } from '../util/rng.ts';
+import { Rng, gaussian } from '../util/rng.ts';
 import { type Criterion, channelScores, checkCriterion } from './criteria.ts';
 import { type Allocation, allocateMacs, checkFraction, groupQuantiles, normalizedScores } from './budget.ts';
 import { analyzeChannels, defaultProtected } from './groups.ts';
@@ -189,20 +189,7 @@ export function searchGlobalImportance(graph: Graph, options: GlobalSearchOption
     return { score, allocation };
   };
 
-  const rng = new Rng(seed);
-  let spare: number | null = null;
-  const gauss = (): number => {
-    if (spare !== null) {
-      const s = spare;
-      spare = null;
-      return s;
-    }
-    const u = 1 - rng.next();
-    const v = rng.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
+  const gauss = gaussian(new Rng(seed));
 
   let parent: Float64Array = new Float64Array(dim);
   let best = evaluate(parent);

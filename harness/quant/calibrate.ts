@@ -267,3 +267,31 @@ export function calibrate(graph: Graph, inputs: readonly Float32Array[], options
   }
   return { observer: options.observer ?? 'minmax', images: inputs.length, params };
 }
+
+/** Per tensor, the least and greatest value over the calibration inputs: all 'minmax' reads. */
+export type Ranges = Map<string, { min: number; max: number }>;
+
+/** The ranges of `tensors` over `inputs` (one float run per input, nothing kept). */
+export function observeRanges(graph: Graph, inputs: readonly Float32Array[], tensors: readonly string[]): Ranges {
+  if (inputs.length === 0) throw new InputError(`calibration of '${graph.name}' needs at least one input image, got an empty calibration set`);
+  const shapes = inferShapes(graph);
+  const ranges: Ranges = new Map(tensors.map((n) => {
+    if (!shapes.has(n)) throw new InputError(`graph '${graph.name}' has no tensor '${n}'`);
+    return [n, { min: Infinity, max: -Infinity }];
+  }));
+  for (const x of inputs) {
+    const all = runGraph(graph, x, { keepAll: true }, shapes);
+    for (const [name, r] of ranges) for (const v of all.get(name)!) [r.min, r.max] = [v < r.min ? v : r.min, v > r.max ? v : r.max];
+  }
+  return ranges;
+}
+
+/**
+ * The 'minmax' calibration from ranges measured once (observeRanges), for any activation bits:
+ * the same quantizers as calibrate(graph, inputs, { observer: 'minmax', activationBits }, tensors).
+ */
+export function calibrateFromRanges(ranges: Ranges, activationBits: CalibrationOptions['activationBits'], images: number): Calibration {
+  const params = new Map<string, QuantParams>();
+  for (const [name, r] of ranges) params.set(name, chooseQuantParams(r.min, r.max, activationBitsOf(activationBits, name)));
+  return { observer: 'minmax', images, params };
+}

@@ -4,8 +4,8 @@
  */
 import { type ReportData } from '../results/index.ts';
 import { chartSpecs } from './charts.ts';
-import { escapeHtml, jsonForScript } from './escape.ts';
-import { chartJsSource, pageScript, reportCss } from './inline.ts';
+import { escapeHtml } from './escape.ts';
+import { htmlDocument } from './document.ts';
 import { compressionSection } from './sections/compression.ts';
 import { dspSection } from './sections/dsp.ts';
 import { fpgaSection } from './sections/fpga.ts';
@@ -37,30 +37,12 @@ export function renderReportHtml(data: ReportData): string {
   const nav = sections.map(([id, title]) => `<a href="#${id}">${escapeHtml(title)}</a>`).join('');
   const body = sections.map(([id, title, html]) => `<section id="${id}"><h2>${escapeHtml(title)}</h2>\n${html}\n</section>`).join('\n');
   const sources = m.sources.length ? `<p>Sources:</p><ul>${m.sources.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>` : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<title>${escapeHtml(m.title)}</title>
-<style>${reportCss()}</style>
-</head>
-<body>
-<main>
-<header>
-<h1>${escapeHtml(m.title)}</h1>
-<p class="meta">Benchmark of ${escapeHtml(data.benchmark.date)} on ${escapeHtml(data.benchmark.machine.cpu)}, Node ${escapeHtml(data.benchmark.machine.node)}; report generated ${escapeHtml(m.generatedAt)} by ${escapeHtml(m.generator)}.</p>
-</header>
-<nav>${nav}</nav>
-${body}
-<footer>${sources}<p>The data of this report is embedded below as JSON (script#fkb-report-data) and written next to it as report.json.</p></footer>
-</main>
-<script type="application/json" id="fkb-report-data">${jsonForScript(data)}</script>
-<script type="application/json" id="fkb-charts">${jsonForScript(specs)}</script>
-<script>${chartJsSource()}</script>
-<script>${pageScript()}</script>
-</body>
-</html>
-`;
+  return htmlDocument({
+    title: m.title,
+    header: `<p class="meta">Benchmark of ${escapeHtml(data.benchmark.date)} on ${escapeHtml(data.benchmark.machine.cpu)}, Node ${escapeHtml(data.benchmark.machine.node)}; report generated ${escapeHtml(m.generatedAt)} by ${escapeHtml(m.generator)}.</p>`,
+    body: `<nav>${nav}</nav>\n${body}`,
+    footer: `${sources}<p>The data of this report is embedded below as JSON (script#fkb-report-data) and written next to it as report.json.</p>`,
+    data,
+    specs,
+  });
 }

@@ -10,5 +10,6 @@ export type * from './fpga.ts';
 export type * from './quantize.ts';
 export type * from './synth.ts';
 export type * from './verify.ts';
+export type * from './search.ts';
 export * from './report.ts';
 export { BACKENDS } from './quantize.ts';

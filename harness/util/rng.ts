@@ -39,3 +39,20 @@ export function uniform(seed: number): () => number {
   const rng = new Rng(seed);
   return () => rng.next();
 }
+
+/** Standard normal numbers from `rng` (Box-Muller; each pair of uniforms gives two, the second kept for the next call). */
+export function gaussian(rng: Rng): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
+    const u = 1 - rng.next();
+    const v = rng.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
