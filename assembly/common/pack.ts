@@ -15,7 +15,7 @@
  * Kernels read whole steps of CB channels, never past the packed buffers.
  */
 import {
-  field, ptr, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_B, P_R, OUT_W, X_ZP,
+  field, ptr, IN_H, IN_W, IN_C, OC, K_H, K_W, S_H, S_W, P_T, P_L, P_R, OUT_W, X_ZP,
   X_PTR, W_RAW_PTR, B_PTR,
 } from './params';
 
@@ -70,12 +70,10 @@ export function packWeights(p: usize, dst: usize, nr: i32, cb: i32, encoding: i3
   }
 }
 
-/** int16 activations with the zero point subtracted; border and padded channels 0. */
-export function packActivationsI16(p: usize, dst: usize, cs: i32): void {
-  packActivationsI16Rows(p, dst, cs, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
-}
-
-/** packActivationsI16 for the padded rows [r0, r1) only (threads pack a band each). */
+/**
+ * int16 activations with the zero point subtracted; border and padded channels 0. Packs the
+ * padded rows [r0, r1) of inH + pT + pB (threads pack a band each).
+ */
 export function packActivationsI16Rows(p: usize, dst: usize, cs: i32, r0: i32, r1: i32): void {
   const h = field(p, IN_H);
   const w = field(p, IN_W);
@@ -105,13 +103,8 @@ export function packActivationsI16Rows(p: usize, dst: usize, cs: i32, r0: i32, r
  * are: their packed weights are 0, so they contribute nothing. When `sums`
  * is not 0, also writes the int32 channel sum of every padded-input pixel there ([hp][wp]).
  * With `flipSign`, every stored byte is x ^ 0x80, i.e. x + 128 read as unsigned (the sums
- * stay those of x).
+ * stay those of x). Packs the padded rows [r0, r1) of inH + pT + pB (threads pack a band each).
  */
-export function packActivationsI8(p: usize, dst: usize, cs: i32, sums: usize, flipSign: bool): void {
-  packActivationsI8Rows(p, dst, cs, sums, flipSign, 0, field(p, IN_H) + field(p, P_T) + field(p, P_B));
-}
-
-/** packActivationsI8 for the padded rows [r0, r1) only (threads pack a band each). */
 export function packActivationsI8Rows(p: usize, dst: usize, cs: i32, sums: usize, flipSign: bool, r0: i32, r1: i32): void {
   const h = field(p, IN_H);
   const w = field(p, IN_W);
