@@ -12,7 +12,7 @@ import { ENGINE_SOURCES, RTL_DIR, buildSimulation } from '../harness/cosim/simul
 import { resolveArch } from '../harness/fpga/sim/splitconv-arch.ts';
 import { simulateSplitConv } from '../harness/fpga/sim/splitconv-sim.ts';
 import { join } from 'node:path';
-import { median } from '../harness/util/stats.ts';
+import { p50Mad } from '../harness/util/stats.ts';
 
 const runs = Number(process.argv[2] ?? 5);
 const arch = resolveArch({ L: 4, Po: 2, Pp: 2 });
@@ -21,7 +21,6 @@ const layer = embeddedLayers().find((l) => l.name.endsWith('conv2'))!;
 const p = layerProblem(layer.shape, scheme, 'random', 'gemmlowp', 1);
 const dsp = arch.L * arch.Po * arch.Pp;
 
-const mad = (xs: number[]) => { const m = median(xs); return median(xs.map((x) => Math.abs(x - m))); };
 const fmt = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 console.log(`${layer.name} ${layer.shape.inH}x${layer.shape.inW}x${layer.shape.inC}->${layer.shape.outC}, ${scheme}, L=${arch.L} Po=${arch.Po} Pp=${arch.Pp} (${dsp} DSPs), ${runs} runs`);
@@ -53,5 +52,6 @@ for (let i = 0; i < Math.min(runs, 3); i++) {
 }
 rows.push(['simulateSplitConv (TS)', ts, `${fmt(tsCycles)} cycles`]);
 for (const [name, rates, note] of rows) {
-  console.log(`${name.padEnd(24)} ${fmt(median(rates)).padStart(12)} ± ${fmt(mad(rates)).padStart(9)} DSP-cycles/s  (${rates.length} runs; ${note})`);
+  const { p50, mad } = p50Mad(rates);
+  console.log(`${name.padEnd(24)} ${fmt(p50).padStart(12)} ± ${fmt(mad).padStart(9)} DSP-cycles/s  (${rates.length} runs; ${note})`);
 }

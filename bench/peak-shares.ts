@@ -15,7 +15,8 @@
  * Not a test: `npx tsx bench/peak-shares.ts [ms per timing]` (Node 24: run it with that node).
  */
 import { referenceLayer } from '../harness/bench/shapes.ts';
-import { measurePeaks, p50Mad } from '../harness/bench/peak.ts';
+import { measurePeaks } from '../harness/bench/peak.ts';
+import { p50Mad } from '../harness/util/stats.ts';
 import { type ConvProblem, type ConvShape, macs } from '../harness/conv/layer.ts';
 import { DEFAULT_PACKED_CONFIG } from '../harness/dsp/packed-conv.ts';
 import { fitToScheme } from '../harness/problems/scheme-problem.ts';

@@ -16,7 +16,7 @@ import { SPLITCONV_VARIANTS } from '../registry/splitconv.ts';
 import { KernelTester, compareOutputs } from '../testers/kernel-tester.ts';
 import { type ThreadPools, threadedUnavailable } from '../threads/mt-modules.ts';
 import { ThreadedKernelRunner } from '../threads/threaded-runner.ts';
-import { median } from '../util/stats.ts';
+import { p50Mad } from '../util/stats.ts';
 import { type KernelVariant, KernelRunner, modulesFor } from '../wasm/kernel-runner.ts';
 import type { BenchLayer } from './shapes.ts';
 
@@ -86,8 +86,8 @@ export function timeAlternating(a: () => void, b: () => void, timeMs: number): [
 }
 
 export function timing(samples: number[], layerMacs: number): Timing {
-  const p50 = median(samples);
-  return { p50Ms: p50, madMs: median(samples.map((x) => Math.abs(x - p50))), samples: samples.length, gmacs: layerMacs / p50 / 1e6 };
+  const { p50, mad } = p50Mad(samples);
+  return { p50Ms: p50, madMs: mad, samples: samples.length, gmacs: layerMacs / p50 / 1e6 };
 }
 
 function selected(filter: string[] | undefined, v: KernelVariant): boolean {

@@ -10,7 +10,7 @@ import { DSPCONV_VARIANTS } from '../registry/dspconv.ts';
 import { INSTRUCTION_PATHS, type InstructionPath, type InstructionPathInfo, pathOf } from '../registry/paths.ts';
 import { findVariant } from '../registry/splitconv.ts';
 import { Rng } from '../util/rng.ts';
-import { median } from '../util/stats.ts';
+import { median, p50Mad } from '../util/stats.ts';
 import { type KernelModule, loadModules } from '../wasm/modules.ts';
 import type { BenchReport, PeakMeasurement, PeakReport } from '../results/index.ts';
 
@@ -58,12 +58,6 @@ export function peakOperands(info: InstructionPathInfo, seed = 1): Uint8Array {
     }
   }
   return bytes;
-}
-
-/** Median and median absolute deviation, as tinybench reports a latency. */
-export function p50Mad(xs: readonly number[]): { p50: number; mad: number } {
-  const p50 = median(xs);
-  return { p50, mad: median(xs.map((x) => Math.abs(x - p50))) };
 }
 
 interface LoopTiming {

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { getDevice } from './devices.ts';
 import { MODELS, MODEL_IDS, modelEvaluator } from './models/index.ts';
 import { loadNetwork, type NetworkLayer } from '../networks/index.ts';
-import { median } from '../util/stats.ts';
+import { p50Mad } from '../util/stats.ts';
 
 const TARGET = 1e6;
 
@@ -33,9 +33,7 @@ export function measure(evaluate: (l: NetworkLayer) => unknown, layers: readonly
     const ns = Number(process.hrtime.bigint() - t0);
     rates.push((passes * layers.length * 1e9) / ns);
   }
-  const p50 = median(rates);
-  const mad = median(rates.map((r) => Math.abs(r - p50)));
-  return { p50, mad, sink };
+  return { ...p50Mad(rates), sink };
 }
 
 function main(): void {
