@@ -5,11 +5,8 @@
  * modules: validated first, and the relaxed twin only where the same self-checks pass
  * (harness/wasm/modules.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ModuleName } from '../registry/splitconv.ts';
-import { type KernelExports, relaxedSelfCheck, unsignedI7Check } from '../wasm/modules.ts';
+import { type KernelExports, readBuiltWasm, relaxedChecks, variantRefusal } from '../wasm/modules.ts';
 import { InputError } from '../util/errors.ts';
 import type { KernelVariant } from '../wasm/kernel-runner.ts';
 import { ThreadPool, type WorkerHost, checkThreads } from './pool.ts';
@@ -27,12 +24,7 @@ export interface MtModuleStatus {
 
 export type MtBytesProvider = (name: MtModuleName) => Uint8Array<ArrayBuffer> | { missing: string };
 
-let provider: MtBytesProvider = (name) => {
-  const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', `${name}.wasm`);
-  if (!existsSync(path)) return { missing: `${path} is missing: run 'npm run build' (the WASM build)` };
-  const b = readFileSync(path);
-  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
+let provider: MtBytesProvider = readBuiltWasm;
 let cache = new Map<MtModuleName, MtModuleStatus>();
 
 /** Replaces where the module bytes come from (the browser fetches them) and forgets loaded modules. */
@@ -53,9 +45,9 @@ function load(name: MtModuleName): MtModuleStatus {
   // The instances of every thread share the compiled code, so one instance's check speaks for all.
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
   const probe = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-  const failure = relaxedSelfCheck(probe);
-  if (failure) return { name, reason: failure };
-  return { name, module, unsignedI7Refused: unsignedI7Check(probe) };
+  const checks = relaxedChecks(probe);
+  if (checks.reason) return { name, reason: checks.reason };
+  return { name, module, ...checks };
 }
 
 export function loadMtModule(name: MtModuleName): MtModuleStatus {
@@ -67,9 +59,13 @@ export function loadMtModule(name: MtModuleName): MtModuleStatus {
 /** Why `variant` cannot run threaded on this engine, or undefined when it can. */
 export function threadedUnavailable(variant: KernelVariant): string | undefined {
   const s = loadMtModule(`${variant.module}-mt`);
-  if (!s.module) return s.reason;
-  if ('needs' in variant && variant.needs === 'unsigned-i7' && s.unsignedI7Refused) return s.unsignedI7Refused;
-  return undefined;
+  return s.module ? variantRefusal(variant, s) : s.reason;
+}
+
+/** The same as an InputError naming the variant (for callers about to run it threaded). */
+export function requireThreaded(variant: KernelVariant): void {
+  const why = threadedUnavailable(variant);
+  if (why) throw new InputError(`${variant.name} cannot run on threads here: ${why}`);
 }
 
 /**
@@ -89,8 +85,7 @@ export class ThreadPools {
 
   /** The pool that runs `variant`; an InputError when this engine cannot run it threaded. */
   async forVariant(variant: KernelVariant): Promise<ThreadPool> {
-    const why = threadedUnavailable(variant);
-    if (why) throw new InputError(`${variant.name} cannot run on threads here: ${why}`);
+    requireThreaded(variant);
     const name: MtModuleName = `${variant.module}-mt`;
     let p = this.pools.get(name);
     if (!p) this.pools.set(name, (p = ThreadPool.create(name, loadMtModule(name).module!, this.threads, this.host)));

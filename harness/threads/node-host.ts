@@ -5,9 +5,8 @@
  * in Atomics.wait.
  */
 import { Worker } from 'node:worker_threads';
-import { InputError } from '../util/errors.ts';
 import type { KernelVariant } from '../wasm/kernel-runner.ts';
-import { type MtModuleName, loadMtModule, threadedUnavailable } from './mt-modules.ts';
+import { type MtModuleName, loadMtModule, requireThreaded } from './mt-modules.ts';
 import { ThreadPool, type WorkerHost, checkThreads } from './pool.ts';
 import type { WorkerSetup } from './protocol.ts';
 
@@ -34,8 +33,7 @@ const shared = new Map<string, ThreadPool>();
  */
 export function sharedNodePool(variant: KernelVariant, threads: number, option: string): ThreadPool {
   checkThreads(threads, option);
-  const why = threadedUnavailable(variant);
-  if (why) throw new InputError(`${variant.name} cannot run on threads here: ${why}`);
+  requireThreaded(variant);
   const name: MtModuleName = `${variant.module}-mt`;
   const key = `${name}/${threads}`;
   let pool = shared.get(key);

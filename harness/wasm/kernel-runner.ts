@@ -7,7 +7,7 @@
  *
  *   params | input | raw weights | bias | multipliers | shifts | scales | packed weights | scratch | output
  */
-import { type ConvProblem, type ConvShape, outputSize, validateLayerParameters, validateProblem, validateShape } from '../conv/layer.ts';
+import { type ConvProblem, type ConvShape, type Requant, outputSize, validateLayerParameters, validateProblem, validateShape } from '../conv/layer.ts';
 import { quantizeMultiplier } from '../reference/requant.ts';
 import { type PackedConvConfig, groupProducts, validatePackedProblem } from '../dsp/packed-conv.ts';
 import { getScheme } from '../dsp/schemes.ts';
@@ -18,7 +18,7 @@ import { InputError } from '../util/errors.ts';
 
 /** What the runner needs of a registered kernel, split-convolution or packed-DSP. */
 export type KernelVariant = SplitConvVariant | DspConvVariant;
-import { type KernelExports, type KernelModule, loadModules } from './modules.ts';
+import { type KernelExports, type KernelModule, loadModules, variantRefusal } from './modules.ts';
 
 /**
  * Where a runner's buffers live: an instance and the linear memory it sees. By default each
@@ -118,39 +118,14 @@ export class KernelRunner {
     const shifts = place('shifts', s.outC * 4);
     const scales = place('scales', s.outC * 4);
 
-    const r = problem.requant;
-    const field = new Int32Array(FIELD_COUNT);
+    const field = convParamFields(problem, dsp);
     const F = PARAM_FIELDS;
-    field[F.IN_H] = s.inH;
-    field[F.IN_W] = s.inW;
-    field[F.IN_C] = s.inC;
-    field[F.OC] = s.outC;
-    field[F.K_H] = s.kH;
-    field[F.K_W] = s.kW;
-    field[F.S_H] = s.strideH;
-    field[F.S_W] = s.strideW;
-    field[F.P_T] = s.padTop;
-    field[F.P_L] = s.padLeft;
-    field[F.P_B] = s.padBottom;
-    field[F.P_R] = s.padRight;
-    field[F.OUT_H] = outH;
-    field[F.OUT_W] = outW;
-    field[F.X_ZP] = problem.inputZeroPoint;
-    field[F.Y_ZP] = r.mode === 'raw' ? 0 : r.outputZeroPoint;
-    field[F.Q_MIN] = r.mode === 'raw' ? -128 : r.outputMin;
-    field[F.Q_MAX] = r.mode === 'raw' ? 127 : r.outputMax;
-    field[F.MODE] = MODE_CODES[r.mode];
     field[F.X_PTR] = input.offset;
     field[F.MULT_PTR] = mults.offset;
     field[F.SHIFT_PTR] = shifts.offset;
     field[F.SCALE_PTR] = scales.offset;
     field[F.B_PTR] = bias.offset;
     field[F.W_RAW_PTR] = rawWeights.offset;
-    if (dsp) {
-      field[F.DSP_SCHEME] = DSP_SCHEME_CODES[dsp.scheme];
-      field[F.DSP_CHAIN] = dsp.chain;
-      field[F.DSP_DECODE] = DSP_DECODE_CODES[dsp.decode];
-    }
     this.write(params, field);
 
     const packedBytes = Number(fn('packed_bytes')(params.offset));
@@ -188,21 +163,16 @@ export class KernelRunner {
 
   private loadWeights(p: ConvProblem): void {
     const region = (name: string): Region => this.regions.get(name)!;
-    const r = p.requant;
     const F = PARAM_FIELDS;
-    this.fields[F.X_ZP] = p.inputZeroPoint;
-    this.fields[F.Y_ZP] = r.mode === 'raw' ? 0 : r.outputZeroPoint;
-    this.fields[F.Q_MIN] = r.mode === 'raw' ? -128 : r.outputMin;
-    this.fields[F.Q_MAX] = r.mode === 'raw' ? 127 : r.outputMax;
+    const f = convParamFields(p, this.dsp);
+    for (const k of [F.X_ZP, F.Y_ZP, F.Q_MIN, F.Q_MAX]) this.fields[k] = f[k]!;
     this.write(region('params'), this.fields);
     this.write(region('weights'), p.weights);
     this.write(region('bias'), p.bias);
-    if (r.mode === 'gemmlowp' || r.mode === 'single') {
-      const qm = Array.from(r.scale, (x) => quantizeMultiplier(x, r.mode as 'gemmlowp' | 'single'));
-      this.write(region('multipliers'), Int32Array.from(qm, (q) => q.multiplier));
-      this.write(region('shifts'), Int32Array.from(qm, (q) => q.shift));
-    }
-    if (r.mode === 'fp32') this.write(region('scales'), Float32Array.from(r.scale));
+    const t = requantTables(p.requant);
+    this.write(region('multipliers'), t.multipliers);
+    this.write(region('shifts'), t.shifts);
+    this.write(region('scales'), t.scales);
     this.packFn(region('params').offset);
   }
 
@@ -271,6 +241,57 @@ export class KernelRunner {
 
 }
 
+/**
+ * The ConvParams fields of `problem` that are not pointers: shape, zero points, output clamp
+ * (raw mode: no requantization, the full int8 range), mode, and the engine of a packed-DSP
+ * kernel. The pointer fields are 0, for the caller to place.
+ */
+export function convParamFields(problem: ConvProblem, dsp?: PackedConvConfig): Int32Array {
+  const s = problem.shape;
+  const { outH, outW } = outputSize(s);
+  const r = problem.requant;
+  const field = new Int32Array(FIELD_COUNT);
+  const F = PARAM_FIELDS;
+  field[F.IN_H] = s.inH;
+  field[F.IN_W] = s.inW;
+  field[F.IN_C] = s.inC;
+  field[F.OC] = s.outC;
+  field[F.K_H] = s.kH;
+  field[F.K_W] = s.kW;
+  field[F.S_H] = s.strideH;
+  field[F.S_W] = s.strideW;
+  field[F.P_T] = s.padTop;
+  field[F.P_L] = s.padLeft;
+  field[F.P_B] = s.padBottom;
+  field[F.P_R] = s.padRight;
+  field[F.OUT_H] = outH;
+  field[F.OUT_W] = outW;
+  field[F.X_ZP] = problem.inputZeroPoint;
+  field[F.Y_ZP] = r.mode === 'raw' ? 0 : r.outputZeroPoint;
+  field[F.Q_MIN] = r.mode === 'raw' ? -128 : r.outputMin;
+  field[F.Q_MAX] = r.mode === 'raw' ? 127 : r.outputMax;
+  field[F.MODE] = MODE_CODES[r.mode];
+  if (dsp) {
+    field[F.DSP_SCHEME] = DSP_SCHEME_CODES[dsp.scheme];
+    field[F.DSP_CHAIN] = dsp.chain;
+    field[F.DSP_DECODE] = DSP_DECODE_CODES[dsp.decode];
+  }
+  return field;
+}
+
+/**
+ * The per-output-channel requantization tables the kernels read: multipliers and shifts
+ * (gemmlowp, single) or float32 scales (fp32); the tables a mode does not read are empty.
+ */
+export function requantTables(r: Requant): { multipliers: Int32Array; shifts: Int32Array; scales: Float32Array } {
+  const qm = r.mode === 'gemmlowp' || r.mode === 'single' ? Array.from(r.scale, (x) => quantizeMultiplier(x, r.mode as 'gemmlowp' | 'single')) : [];
+  return {
+    multipliers: Int32Array.from(qm, (q) => q.multiplier),
+    shifts: Int32Array.from(qm, (q) => q.shift),
+    scales: r.mode === 'fp32' ? Float32Array.from(r.scale) : new Float32Array(0),
+  };
+}
+
 /** Grows `mem` to hold `bytes` (an InputError naming `who` past wasm32's 4 GiB or when the engine refuses). */
 export function growMemory(mem: WebAssembly.Memory, bytes: number, who: string): void {
   const pages = Math.ceil(bytes / PAGE);
@@ -319,8 +340,7 @@ export function modulesFor(variant: KernelVariant): KernelModule[] {
   const out: KernelModule[] = [];
   for (const [name, status] of loadModules()) {
     const inModule = name === variant.module || (name === 'debug' && variant.module !== 'relaxed');
-    const engineLacks = 'needs' in variant && variant.needs === 'unsigned-i7' && status.unsignedI7Refused !== undefined;
-    if (status.kernel && inModule && !engineLacks) out.push(status.kernel);
+    if (status.kernel && inModule && !variantRefusal(variant, status)) out.push(status.kernel);
   }
   return out;
 }

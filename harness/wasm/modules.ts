@@ -8,7 +8,8 @@ import { instantiateSync } from '@assemblyscript/loader';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModuleName } from '../registry/splitconv.ts';
+import type { DspConvVariant } from '../registry/dspconv.ts';
+import type { ModuleName, SplitConvVariant } from '../registry/splitconv.ts';
 
 export type LoadedModuleName = ModuleName | 'debug';
 export const MODULE_NAMES: readonly LoadedModuleName[] = ['scalar', 'simd', 'relaxed', 'debug'];
@@ -34,8 +35,17 @@ export interface ModuleStatus {
   unsignedI7Refused?: string;
 }
 
-export function wasmPath(name: LoadedModuleName): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', `${name}.wasm`);
+/** build/<stem>.wasm: a kernel module, or a shared-memory twin such as 'simd-mt' (harness/threads/). */
+export function wasmPath(stem: string): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', `${stem}.wasm`);
+}
+
+/** The bytes of build/<stem>.wasm, or what is missing. */
+export function readBuiltWasm(stem: string): Uint8Array<ArrayBuffer> | { missing: string } {
+  const path = wasmPath(stem);
+  if (!existsSync(path)) return { missing: `${path} is missing: run 'npm run build' (the WASM build)` };
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
 /**
@@ -44,12 +54,7 @@ export function wasmPath(name: LoadedModuleName): string {
  */
 export type ModuleBytesProvider = (name: LoadedModuleName) => Uint8Array<ArrayBuffer> | { missing: string };
 
-let provider: ModuleBytesProvider = (name) => {
-  const path = wasmPath(name);
-  if (!existsSync(path)) return { missing: `${path} is missing: run 'npm run build' (the WASM build)` };
-  const b = readFileSync(path);
-  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
+let provider: ModuleBytesProvider = readBuiltWasm;
 
 /** Replaces the source of module bytes (and forgets modules loaded so far). */
 export function setModuleBytesProvider(p: ModuleBytesProvider): void {
@@ -134,6 +139,26 @@ export function unsignedI7Check(exports: KernelExports): string | undefined {
   );
 }
 
+/**
+ * The checks an instance of a relaxed-SIMD module (relaxed, relaxed-mt) must pass: failing the
+ * first refuses the module (`reason`); failing the second refuses only the variants that need
+ * 'unsigned-i7' (`unsignedI7Refused`).
+ */
+export function relaxedChecks(probe: KernelExports): { reason?: string; unsignedI7Refused?: string } {
+  const reason = relaxedSelfCheck(probe);
+  if (reason) return { reason };
+  const unsignedI7Refused = unsignedI7Check(probe);
+  return unsignedI7Refused ? { unsignedI7Refused } : {};
+}
+
+/**
+ * Why `variant` cannot run on a usable module whose checks gave `status`, or undefined when it
+ * can: the one place a variant's `needs` meets the engine.
+ */
+export function variantRefusal(variant: SplitConvVariant | DspConvVariant, status: { unsignedI7Refused?: string }): string | undefined {
+  return 'needs' in variant && variant.needs === 'unsigned-i7' ? status.unsignedI7Refused : undefined;
+}
+
 let cache: Map<LoadedModuleName, ModuleStatus> | undefined;
 
 export function loadModule(name: LoadedModuleName): ModuleStatus {
@@ -147,11 +172,9 @@ export function loadModule(name: LoadedModuleName): ModuleStatus {
   const kernel: KernelModule = { name, instantiate: () => instantiateSync<KernelExports>(compiled, {}).exports };
   if (name === 'relaxed') {
     // The instances share the compiled code, so one instance's check speaks for all.
-    const probe = kernel.instantiate();
-    const failure = relaxedSelfCheck(probe);
-    if (failure) return { name, reason: failure };
-    const unsignedI7 = unsignedI7Check(probe);
-    if (unsignedI7) return { name, kernel, unsignedI7Refused: unsignedI7 };
+    const checks = relaxedChecks(kernel.instantiate());
+    if (checks.reason) return { name, reason: checks.reason };
+    return { name, kernel, ...checks };
   }
   return { name, kernel };
 }

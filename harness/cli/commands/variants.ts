@@ -1,9 +1,9 @@
 /** `fkb variants`: the registered kernel variants of both families and whether this engine runs them. */
 import type { Command } from 'commander';
 import Table from 'cli-table3';
-import { DSPCONV_VARIANTS } from '../../registry/dspconv.ts';
-import { SPLITCONV_VARIANTS, STRATEGIES } from '../../registry/splitconv.ts';
-import { loadModules } from '../../wasm/modules.ts';
+import { DSPCONV_VARIANTS, type DspConvVariant } from '../../registry/dspconv.ts';
+import { SPLITCONV_VARIANTS, STRATEGIES, type SplitConvVariant } from '../../registry/splitconv.ts';
+import { loadModules, variantRefusal } from '../../wasm/modules.ts';
 
 export function registerVariantsCommand(program: Command): void {
   program
@@ -13,7 +13,11 @@ export function registerVariantsCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  fkb variants\n  fkb variants --json')
     .action((o: { json?: boolean }) => {
       const modules = loadModules();
-      const here = (module: string) => (modules.get(module as 'simd')?.kernel ? 'yes' : `no: ${modules.get(module as 'simd')?.reason}`);
+      const here = (v: SplitConvVariant | DspConvVariant) => {
+        const s = modules.get(v.module);
+        const why = s?.kernel ? variantRefusal(v, s) : (s?.reason ?? 'not loaded');
+        return why ? `no: ${why}` : 'yes';
+      };
       const rows = [
         ...SPLITCONV_VARIANTS.map((v) => ({
           name: v.name,
@@ -22,7 +26,7 @@ export function registerVariantsCommand(program: Command): void {
           strategy: STRATEGIES[v.strategy],
           tile: `${v.mr}x${v.nr}, ${v.cb} channels/step${v.unroll === 2 ? ', unrolled x2' : ''}`,
           weights: `[${v.weightRange.join(', ')}]`,
-          here: here(v.module),
+          here: here(v),
         })),
         ...DSPCONV_VARIANTS.map((v) => ({
           name: v.name,
@@ -31,7 +35,7 @@ export function registerVariantsCommand(program: Command): void {
           strategy: v.description,
           tile: `${v.mr}x${v.nr}, ${v.cb} channels/step, schemes ${v.schemes.join(' ')}`,
           weights: `[${v.weightRange.join(', ')}]`,
-          here: here(v.module),
+          here: here(v),
         })),
       ];
       if (o.json) return console.log(JSON.stringify(rows, null, 2));
