@@ -25,14 +25,13 @@
  * followed by GUARD_BYTES of a known pattern; guardViolations() names any that was written.
  * test/int-graph-wasm.test.ts compares every tensor with the reference backend.
  */
-import { type ConvProblem, type ConvShape, outputSize, validateProblem } from '../conv/layer.ts';
+import { type ConvProblem, outputSize, validateProblem } from '../conv/layer.ts';
 import { type TensorShape, shapeSize } from '../model/graph.ts';
-import { quantizeMultiplier } from '../reference/requant.ts';
-import { FIELD_COUNT, MODE_CODES, PARAM_FIELDS } from '../registry/codes.ts';
+import { FIELD_COUNT, PARAM_FIELDS } from '../registry/codes.ts';
 import { type SplitConvVariant, findVariant } from '../registry/splitconv.ts';
 import { InputError } from '../util/errors.ts';
 import { median } from '../util/stats.ts';
-import { GUARD_BYTES, checkFitsWasm32, modulesFor } from '../wasm/kernel-runner.ts';
+import { GUARD_BYTES, checkFitsWasm32, convParamFields, modulesFor, requantTables } from '../wasm/kernel-runner.ts';
 import type { KernelExports } from '../wasm/modules.ts';
 import { ADD_LEFT_SHIFT, type IntConv, type IntGraph } from './int-graph-nodes.ts';
 
@@ -485,30 +484,19 @@ function variantOf(name: string): SplitConvVariant {
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
-/** The ConvParams block of a problem, pointers left 0. */
+/** The ConvParams block of a problem (kernel-runner.ts's), pointers left 0; requantized problems only. */
 function convFields(p: ConvProblem): Int32Array {
-  const s: ConvShape = p.shape;
-  const { outH, outW } = outputSize(s);
-  const r = p.requant;
-  if (r.mode === 'raw') throw new InputError('the compiled graph runs requantized convolutions only');
-  const f = new Int32Array(FIELD_COUNT);
-  const values: Partial<Record<keyof typeof PARAM_FIELDS, number>> = {
-    IN_H: s.inH, IN_W: s.inW, IN_C: s.inC, OC: s.outC, K_H: s.kH, K_W: s.kW, S_H: s.strideH, S_W: s.strideW,
-    P_T: s.padTop, P_L: s.padLeft, P_B: s.padBottom, P_R: s.padRight, OUT_H: outH, OUT_W: outW,
-    X_ZP: p.inputZeroPoint, Y_ZP: r.outputZeroPoint, Q_MIN: r.outputMin, Q_MAX: r.outputMax, MODE: MODE_CODES[r.mode],
-  };
-  for (const [k, v] of Object.entries(values)) f[PARAM_FIELDS[k as keyof typeof PARAM_FIELDS]] = v;
-  return f;
+  if (p.requant.mode === 'raw') throw new InputError('the compiled graph runs requantized convolutions only');
+  return convParamFields(p);
 }
 
 /** The per-channel multipliers and shifts (gemmlowp, single) or float32 scales (fp32), placed as constants. */
 function requantConstants(name: string, p: ConvProblem, fields: Int32Array, constant: (name: string, d: Int32Array | Float32Array) => number): void {
-  const r = p.requant;
-  if (r.mode === 'raw') return;
-  const qm = r.mode === 'fp32' ? [] : Array.from(r.scale, (x) => quantizeMultiplier(x, r.mode as 'gemmlowp' | 'single'));
-  fields[PARAM_FIELDS.MULT_PTR] = constant(`${name} multipliers`, Int32Array.from(qm, (q) => q.multiplier));
-  fields[PARAM_FIELDS.SHIFT_PTR] = constant(`${name} shifts`, Int32Array.from(qm, (q) => q.shift));
-  fields[PARAM_FIELDS.SCALE_PTR] = constant(`${name} scales`, r.mode === 'fp32' ? Float32Array.from(r.scale) : new Float32Array(0));
+  if (p.requant.mode === 'raw') return;
+  const t = requantTables(p.requant);
+  fields[PARAM_FIELDS.MULT_PTR] = constant(`${name} multipliers`, t.multipliers);
+  fields[PARAM_FIELDS.SHIFT_PTR] = constant(`${name} shifts`, t.shifts);
+  fields[PARAM_FIELDS.SCALE_PTR] = constant(`${name} scales`, t.scales);
 }
 
 /** A *_bytes function of a variant on a params block written at the heap base (before anything is placed there). */
