@@ -13,7 +13,7 @@ import type { KernelExports } from '../wasm/modules.ts';
 import { InputError } from '../util/errors.ts';
 import {
   ARRIVE, CMD, CONTROL_BYTES, DONE, ERROR, GEN, MAX_POOL_THREADS, PACK_FN, PARAMS, READY, ROWS_FN, RUN, SLOTS, SLOT_WORDS, STOP, THREADS,
-  type WorkerSetup, exportedFunctions, runShare, waitAtLeast,
+  type WorkerSetup, exportIndex, exportedFunctions, runShare, waitAtLeast,
 } from './protocol.ts';
 
 /** Starts one worker running protocol.ts's startWorker(setup). */
@@ -78,11 +78,7 @@ export class ThreadPool {
    * relaxed self-check); what it returns is thrown as the reason the module is unusable.
    */
   static async create(moduleName: string, module: WebAssembly.Module, threads: number, host: WorkerHost): Promise<ThreadPool> {
-    checkThreads(threads, 'threads');
-    const pool = new ThreadPool(moduleName, module, threads, host);
-    for (let i = 1; i < threads; i++) {
-      pool.workers.push(host.spawn({ module, memory: pool.memory, control: pool.control, index: i }, (e) => (pool.failure ??= e)));
-    }
+    const pool = ThreadPool.startWorkers(moduleName, module, threads, host);
     const t0 = Date.now();
     while (Atomics.load(pool.ctrl, READY) < threads - 1) {
       if (pool.failure) {
@@ -103,12 +99,8 @@ export class ThreadPool {
    * Atomics.wait, so synchronous code (the integer-graph backends) can make a pool.
    */
   static createSync(moduleName: string, module: WebAssembly.Module, threads: number, host: WorkerHost): ThreadPool {
-    checkThreads(threads, 'threads');
     if (!host.canBlock) throw new Error('createSync needs a thread that may block in Atomics.wait');
-    const pool = new ThreadPool(moduleName, module, threads, host);
-    for (let i = 1; i < threads; i++) {
-      pool.workers.push(host.spawn({ module, memory: pool.memory, control: pool.control, index: i }, (e) => (pool.failure ??= e)));
-    }
+    const pool = ThreadPool.startWorkers(moduleName, module, threads, host);
     const t0 = Date.now();
     let ready: number;
     while ((ready = Atomics.load(pool.ctrl, READY)) < threads - 1) {
@@ -117,6 +109,16 @@ export class ThreadPool {
         throw new Error(`${moduleName}: ${threads - 1 - ready} of ${threads - 1} workers did not start within 60 s`);
       }
       Atomics.wait(pool.ctrl, READY, ready, 1000);
+    }
+    return pool;
+  }
+
+  /** The pool with its threads - 1 workers started (create/createSync wait for them). */
+  private static startWorkers(moduleName: string, module: WebAssembly.Module, threads: number, host: WorkerHost): ThreadPool {
+    checkThreads(threads, 'threads');
+    const pool = new ThreadPool(moduleName, module, threads, host);
+    for (let i = 1; i < threads; i++) {
+      pool.workers.push(host.spawn({ module, memory: pool.memory, control: pool.control, index: i }, (e) => (pool.failure ??= e)));
     }
     return pool;
   }
@@ -140,7 +142,7 @@ export class ThreadPool {
 
   /** Index of an export in the list the workers use. */
   functionIndex(name: string): number {
-    const i = Object.keys(this.exports).filter((k) => typeof this.exports[k] === 'function').indexOf(name);
+    const i = exportIndex(this.exports, name);
     if (i < 0) throw new Error(`${this.moduleName} does not export ${name}`);
     return i;
   }
